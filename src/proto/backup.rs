@@ -1,0 +1,154 @@
+//! §4 Key backup: the keyring sealed under a password (Argon2id + XChaCha20Poly1305),
+//! stored opaquely by the directory.
+
+use argon2::{Algorithm, Argon2, Version};
+use chacha20poly1305::aead::{AeadInPlace as _, KeyInit as _};
+use chacha20poly1305::{Tag, XChaCha20Poly1305, XNonce};
+use rand_core::CryptoRngCore;
+use unicode_normalization::UnicodeNormalization as _;
+use zeroize::Zeroizing;
+
+use super::keyring::Keyring;
+use super::wire::{from_text, to_text, Reader};
+use super::Error;
+
+const MAGIC: &[u8; 4] = b"CSB1";
+/// The text prefix of a backup.
+pub const TEXT_PREFIX: &str = "csb1.";
+const HEADER_LEN: usize = 4 + 12 + 16 + 24;
+const TAG_LEN: usize = 16;
+
+/// Argon2id cost parameters, stored in the backup so that they can grow over time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Params {
+    /// Memory, in KiB: 19456..=262144.
+    pub m_kib: u32,
+    /// Passes: 2..=10.
+    pub t: u32,
+    /// Lanes: 1..=4.
+    pub p: u32,
+}
+
+impl Default for Params {
+    /// m = 64 MiB, t = 3, p = 1.
+    fn default() -> Self {
+        Params {
+            m_kib: 65536,
+            t: 3,
+            p: 1,
+        }
+    }
+}
+
+impl Params {
+    /// Whether the parameters are within §4's bounds, which keep a hostile server from
+    /// making a client spend gigabytes or minutes.
+    pub fn in_bounds(&self) -> bool {
+        (19456..=262_144).contains(&self.m_kib)
+            && (2..=10).contains(&self.t)
+            && (1..=4).contains(&self.p)
+    }
+}
+
+/// Seals `keyring` under `password` with a random salt and nonce from `rng`.
+pub fn seal(
+    rng: &mut impl CryptoRngCore,
+    keyring: &Keyring,
+    password: &str,
+    params: Params,
+) -> Result<String, Error> {
+    let mut salt = [0u8; 16];
+    rng.fill_bytes(&mut salt);
+    let mut nonce = [0u8; 24];
+    rng.fill_bytes(&mut nonce);
+    seal_with(keyring, password, params, salt, nonce)
+}
+
+/// [`seal`] with an explicit salt and nonce (test vectors).
+pub fn seal_with(
+    keyring: &Keyring,
+    password: &str,
+    params: Params,
+    salt: [u8; 16],
+    nonce: [u8; 24],
+) -> Result<String, Error> {
+    seal_bytes(&keyring.encode()?, password, params, salt, nonce)
+}
+
+/// Seals any bytes as the keyring of a backup. Public so that test vectors can build a
+/// backup of a deliberately invalid keyring with the same code; use [`seal`].
+#[doc(hidden)]
+pub fn seal_bytes(
+    keyring: &[u8],
+    password: &str,
+    params: Params,
+    salt: [u8; 16],
+    nonce: [u8; 24],
+) -> Result<String, Error> {
+    if !params.in_bounds() {
+        return Err(Error::InvalidArgument("Argon2 parameters out of bounds"));
+    }
+    let mut out = Vec::with_capacity(HEADER_LEN + keyring.len() + TAG_LEN);
+    out.extend_from_slice(MAGIC);
+    out.extend_from_slice(&params.m_kib.to_be_bytes());
+    out.extend_from_slice(&params.t.to_be_bytes());
+    out.extend_from_slice(&params.p.to_be_bytes());
+    out.extend_from_slice(&salt);
+    out.extend_from_slice(&nonce);
+    let key = derive_key(password, &salt, params)?;
+    let mut ct = Zeroizing::new(keyring.to_vec());
+    let tag = XChaCha20Poly1305::new(key.as_ref().into())
+        .encrypt_in_place_detached(&XNonce::from(nonce), &out, ct.as_mut_slice())
+        .map_err(|_| Error::InvalidArgument("keyring too long"))?;
+    out.extend_from_slice(&ct);
+    out.extend_from_slice(&tag);
+    Ok(to_text(TEXT_PREFIX, &out))
+}
+
+/// Opens a backup with `password` (NFC-normalised first, so that the same password
+/// typed on two keyboards opens it). Parameters out of §4's bounds and an invalid
+/// keyring are `Malformed`; a wrong password and a tampered blob are both `Integrity`.
+pub fn open(text: &str, password: &str) -> Result<Keyring, Error> {
+    let bytes = from_text(text, TEXT_PREFIX, "backup: not csb1. text")?;
+    let mut r = Reader::new(&bytes, "backup");
+    r.magic(MAGIC)?;
+    let params = Params {
+        m_kib: r.u32()?,
+        t: r.u32()?,
+        p: r.u32()?,
+    };
+    if !params.in_bounds() {
+        return Err(Error::Malformed("backup: Argon2 parameters out of bounds"));
+    }
+    let salt: [u8; 16] = r.array()?;
+    let nonce: [u8; 24] = r.array()?;
+    let ct_len = r.remaining().checked_sub(TAG_LEN).ok_or(Error::Integrity)?;
+    let mut ct = Zeroizing::new(r.bytes(ct_len)?.to_vec());
+    let tag = Tag::clone_from_slice(r.rest());
+    let aad = bytes.get(..HEADER_LEN).ok_or(Error::Malformed("backup"))?;
+    let key = derive_key(password, &salt, params)?;
+    XChaCha20Poly1305::new(key.as_ref().into())
+        .decrypt_in_place_detached(&XNonce::from(nonce), aad, ct.as_mut_slice(), &tag)
+        .map_err(|_| Error::Integrity)?;
+    Keyring::decode(&ct)
+}
+
+/// `Argon2id(NFC(password) as UTF-8, salt, m_kib, t, p, out = 32)`.
+fn derive_key(
+    password: &str,
+    salt: &[u8; 16],
+    params: Params,
+) -> Result<Zeroizing<[u8; 32]>, Error> {
+    let bad = |_| Error::InvalidArgument("Argon2 parameters");
+    let argon = Argon2::new(
+        Algorithm::Argon2id,
+        Version::V0x13,
+        argon2::Params::new(params.m_kib, params.t, params.p, Some(32)).map_err(bad)?,
+    );
+    let normalized: Zeroizing<String> = Zeroizing::new(password.nfc().collect());
+    let mut key = Zeroizing::new([0u8; 32]);
+    argon
+        .hash_password_into(normalized.as_bytes(), salt, key.as_mut())
+        .map_err(bad)?;
+    Ok(key)
+}
