@@ -302,7 +302,7 @@ pub fn seal_with(
 ) -> Result<String, Error> {
     if !(1..=MAX_RECIPIENTS).contains(&recipients.len()) {
         return Err(Error::InvalidArgument(
-            "a message has 1 to 1000 recipient cards",
+            "a message has 1 to 1000 recipient cards, the sender's own included",
         ));
     }
     if has_duplicates(recipients.iter().map(|c| c.id())) {
