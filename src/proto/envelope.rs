@@ -368,7 +368,7 @@ pub fn seal_payload(
 }
 
 /// A parsed envelope (step 1 done): its header is readable, its body still sealed.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Envelope {
     header: Header,
     /// The whole envelope; the header is `bytes[..header_len]`.
@@ -473,6 +473,16 @@ impl Envelope {
             sender_card_id: self.header.sender_card_id,
             msg_id: self.header.msg_id,
         })
+    }
+}
+
+impl fmt::Debug for Envelope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Envelope")
+            .field("sender_card_id", &self.header.sender_card_id)
+            .field("stanzas", &self.header.stanzas.len())
+            .field("len", &self.bytes.len())
+            .finish_non_exhaustive()
     }
 }
 
