@@ -5,7 +5,7 @@ use std::fmt;
 use ed25519_dalek::{Signature, VerifyingKey};
 use sha2::{Digest as _, Sha256};
 
-use super::keys::{hex, validate_identity, IdentityKeys};
+use super::keys::{validate_identity, IdentityKeys};
 use super::wire::{from_text, put_vec16, to_text, Reader};
 use super::Error;
 
@@ -21,30 +21,15 @@ pub struct CardId(pub [u8; 16]);
 impl CardId {
     /// Parses 32 lowercase or uppercase hex digits.
     pub fn from_hex(text: &str) -> Result<Self, Error> {
-        let bytes = text.as_bytes();
-        if bytes.len() != 32 {
-            return Err(Error::Malformed("card id"));
-        }
         let mut out = [0u8; 16];
-        for (o, pair) in out.iter_mut().zip(bytes.chunks_exact(2)) {
-            let digit = |c: u8| {
-                char::from(c)
-                    .to_digit(16)
-                    .ok_or(Error::Malformed("card id"))
-            };
-            let (hi, lo) = match pair {
-                [hi, lo] => (digit(*hi)?, digit(*lo)?),
-                _ => return Err(Error::Malformed("card id")),
-            };
-            *o = u8::try_from(hi * 16 + lo).map_err(|_| Error::Malformed("card id"))?;
-        }
+        hex::decode_to_slice(text, &mut out).map_err(|_| Error::Malformed("card id"))?;
         Ok(CardId(out))
     }
 }
 
 impl fmt::Display for CardId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&hex(&self.0))
+        f.write_str(&hex::encode(self.0))
     }
 }
 

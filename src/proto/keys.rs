@@ -101,24 +101,10 @@ impl IdentityKeys {
 impl fmt::Debug for IdentityKeys {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("IdentityKeys")
-            .field("sign_pk", &hex(&self.sign_pk()))
-            .field("enc_pk", &hex(&self.enc_pk()))
+            .field("sign_pk", &hex::encode(self.sign_pk()))
+            .field("enc_pk", &hex::encode(self.enc_pk()))
             .finish_non_exhaustive()
     }
-}
-
-/// Lowercase hex, for `Debug` and `Display` of public values.
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        for nibble in [b >> 4, b & 0x0f] {
-            if let Some(&d) = DIGITS.get(usize::from(nibble)) {
-                s.push(char::from(d));
-            }
-        }
-    }
-    s
 }
 
 #[cfg(test)]
@@ -147,11 +133,11 @@ mod tests {
             shown,
             format!(
                 "IdentityKeys {{ sign_pk: {:?}, enc_pk: {:?}, .. }}",
-                hex(&keys.sign_pk()),
-                hex(&keys.enc_pk())
+                hex::encode(keys.sign_pk()),
+                hex::encode(keys.enc_pk())
             )
         );
-        assert!(!shown.contains(&hex(&[7; 32])) && !shown.contains(&hex(&[9; 32])));
+        assert!(!shown.contains(&hex::encode([7; 32])) && !shown.contains(&hex::encode([9; 32])));
     }
 
     #[test]

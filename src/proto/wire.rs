@@ -21,14 +21,14 @@ impl<'a> Reader<'a> {
         Reader { buf, what }
     }
 
-    fn truncated(&self) -> Error {
+    fn malformed(&self) -> Error {
         Error::Malformed(self.what)
     }
 
     /// The next `n` bytes.
     pub(crate) fn bytes(&mut self, n: usize) -> Result<&'a [u8], Error> {
         if n > self.buf.len() {
-            return Err(self.truncated());
+            return Err(self.malformed());
         }
         let (head, tail) = self.buf.split_at(n);
         self.buf = tail;
@@ -66,7 +66,7 @@ impl<'a> Reader<'a> {
 
     /// `vec32(x)`: a u32 length, then that many bytes.
     pub(crate) fn vec32(&mut self) -> Result<&'a [u8], Error> {
-        let n = usize::try_from(self.u32()?).map_err(|_| self.truncated())?;
+        let n = usize::try_from(self.u32()?).map_err(|_| self.malformed())?;
         self.bytes(n)
     }
 
@@ -75,7 +75,7 @@ impl<'a> Reader<'a> {
         if self.bytes(4)? == magic {
             Ok(())
         } else {
-            Err(self.truncated())
+            Err(self.malformed())
         }
     }
 
