@@ -94,7 +94,7 @@ impl<'a> Reader<'a> {
         if self.buf.is_empty() {
             Ok(())
         } else {
-            Err(Error::Malformed(self.what))
+            Err(self.malformed())
         }
     }
 }

@@ -120,7 +120,7 @@ pub enum Needs {
 }
 
 pub fn hex32(h: &str) -> [u8; 32] {
-    hex::decode(h).unwrap().try_into().unwrap()
+    hex_n(h)
 }
 
 fn hex_n<const N: usize>(h: &str) -> [u8; N] {
@@ -952,7 +952,7 @@ pub fn invalid_vectors(
             stanzas.push(Stanza {
                 recipient_card_id: CardId(g.bytes()),
                 enc: g.bytes(),
-                wrapped: g.bytes_48(),
+                wrapped: g.bytes(),
             });
         }
         let h1001 = Header {
@@ -1073,27 +1073,16 @@ pub fn invalid_vectors(
         let seal = |keyring: &[u8], g: &mut Gen| {
             backup::seal_bytes(keyring, password, params, g.bytes(), g.bytes()).unwrap()
         };
-        let entry = |k: &Key| {
-            let card = k.card();
-            let mut e = (card.to_bytes().len() as u32).to_be_bytes().to_vec();
-            e.extend_from_slice(card.to_bytes());
-            e
-        };
-        let mut mismatch = b"CSK1\x00\x01".to_vec();
-        mismatch.extend(entry(&c.bob));
-        mismatch.extend(hex32(&c.bob.sign_seed));
-        mismatch.extend(hex32(&c.carol.enc_sk));
+        // bob's keyring as the crate encodes it; the mismatches overwrite one secret.
+        let good = Keyring::new(c.bob.entry()).encode().unwrap().to_vec();
+        let (sign_at, enc_at) = (good.len() - 64, good.len() - 32);
+        let mut mismatch = good.clone();
+        mismatch[enc_at..].copy_from_slice(&hex32(&c.carol.enc_sk));
         let mismatch = seal(&mismatch, &mut g);
-        let mut wrong_sign = b"CSK1\x00\x01".to_vec();
-        wrong_sign.extend(entry(&c.bob));
-        wrong_sign.extend(hex32(&c.carol.sign_seed));
-        wrong_sign.extend(hex32(&c.bob.enc_sk));
+        let mut wrong_sign = good.clone();
+        wrong_sign[sign_at..enc_at].copy_from_slice(&hex32(&c.carol.sign_seed));
         let wrong_sign = seal(&wrong_sign, &mut g);
         let empty = seal(b"CSK1\x00\x00", &mut g);
-        let mut good = b"CSK1\x00\x01".to_vec();
-        good.extend(entry(&c.bob));
-        good.extend(hex32(&c.bob.sign_seed));
-        good.extend(hex32(&c.bob.enc_sk));
         let trailing = seal(&[good.as_slice(), &[0]].concat(), &mut g);
         let mut magic = good.clone();
         magic[3] = b'2';
@@ -1111,7 +1100,7 @@ pub fn invalid_vectors(
         v("keyring with count 0", empty);
         v("keyring with a trailing byte", trailing);
         v("keyring with a wrong magic (CSK2)", magic);
-        // Control: the same construction, valid.
+        // Control: the unaltered keyring, valid.
         out.push(invalid(
             "backup",
             "control: hand-built keyring, valid, opened with a wrong password",
@@ -1123,14 +1112,6 @@ pub fn invalid_vectors(
         ));
     }
     out
-}
-
-impl Gen {
-    fn bytes_48(&mut self) -> [u8; 48] {
-        let mut b = [0u8; 48];
-        self.rng.fill_bytes(&mut b);
-        b
-    }
 }
 
 /// Every vector file, as the generator writes it.
