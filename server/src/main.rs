@@ -1,0 +1,206 @@
+//! The `chatseal-server` command line: `serve`, `keygen`, `token`, `demo`.
+
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use chatseal_server::api::{self, AppState, Cors};
+use chatseal_server::auth::{unix_now, AppKey, AppSecret, Verifier};
+use chatseal_server::demo::{self, Demo};
+use chatseal_server::limits::Limits;
+use chatseal_server::store::Store;
+use clap::{Args, Parser, Subcommand};
+
+/// chatseal's key directory: public cards with history, opaque key backups, app JWTs.
+#[derive(Parser)]
+#[command(name = "chatseal-server", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the directory (PROTOCOL §7).
+    Serve {
+        #[command(flatten)]
+        common: Common,
+        /// An app public key that signs directory tokens: KID=PUBKEY (32-byte Ed25519
+        /// key, base64url). Repeatable; also CHATSEAL_APP_KEYS="kid1=…,kid2=…".
+        #[arg(
+            long = "app-key",
+            env = "CHATSEAL_APP_KEYS",
+            value_delimiter = ',',
+            required = true
+        )]
+        app_keys: Vec<AppKey>,
+        /// A browser origin allowed to call the API (CORS), e.g. https://app.example;
+        /// '*' for any. Repeatable. Without it, only same-origin pages can call.
+        #[arg(long = "cors-origin")]
+        cors_origins: Vec<String>,
+    },
+    /// Print a new app key pair (kid, private seed, public key), base64url.
+    Keygen {
+        /// Print JSON instead of KEY=VALUE lines.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print a directory token (PROTOCOL §6) signed with an app private key.
+    Token {
+        /// The app private key (32-byte seed, base64url), as `keygen` prints it.
+        #[arg(long, env = "CHATSEAL_APP_PRIVATE_KEY", hide_env_values = true)]
+        key: String,
+        /// The key id the directory knows the public key by.
+        #[arg(long)]
+        kid: String,
+        /// The identity the token speaks for.
+        #[arg(long)]
+        sub: String,
+        /// Lifetime in seconds (at most 86400).
+        #[arg(long, default_value_t = 3600)]
+        ttl: u64,
+        /// The app id (`iss`).
+        #[arg(long, default_value = "chatseal-app")]
+        iss: String,
+    },
+    /// The tutorial's backend and the directory on one port, for local use. INSECURE:
+    /// anyone can sign in as anyone.
+    Demo {
+        #[command(flatten)]
+        common: Common,
+    },
+}
+
+#[derive(Args)]
+struct Common {
+    /// Address to listen on; port 0 picks a free port (printed at start).
+    #[arg(long, default_value = "127.0.0.1:8787")]
+    listen: SocketAddr,
+    /// sqlite://PATH (created if missing) or postgres://USER:PASS@HOST/DB.
+    #[arg(long, env = "CHATSEAL_DB", default_value = "sqlite://chatseal.db")]
+    db: String,
+    /// Requests per second allowed from one IP address (bursts of 4x); 0 = no limit.
+    #[arg(long, default_value_t = 200)]
+    rate_ip: u32,
+    /// Authenticated requests per second allowed for one identity (bursts of 4x); 0 = no limit.
+    #[arg(long, default_value_t = 50)]
+    rate_identity: u32,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Keygen { json } => keygen(json),
+        Command::Token {
+            key,
+            kid,
+            sub,
+            ttl,
+            iss,
+        } => token(&key, &kid, &sub, ttl, &iss),
+        Command::Serve {
+            common,
+            app_keys,
+            cors_origins,
+        } => {
+            let cors = if cors_origins.iter().any(|o| o == "*") {
+                Cors::Any
+            } else if cors_origins.is_empty() {
+                Cors::None
+            } else {
+                Cors::Origins(cors_origins)
+            };
+            run(common, app_keys, cors, None)
+        }
+        Command::Demo { common } => {
+            let stream = match (
+                std::env::var("STREAM_API_KEY"),
+                std::env::var("STREAM_API_SECRET"),
+            ) {
+                (Ok(key), Ok(secret)) if !key.is_empty() && !secret.is_empty() => {
+                    Some((key, secret))
+                }
+                _ => None,
+            };
+            let demo = Demo::new(stream);
+            let keys = vec![demo.app_key()];
+            run(common, keys, Cors::Any, Some(demo))
+        }
+    }
+}
+
+fn keygen(json: bool) -> ExitCode {
+    let secret = AppSecret::generate();
+    let (kid, private, public) = (secret.kid(), secret.to_b64u(), secret.public_b64u());
+    if json {
+        println!(
+            "{}",
+            serde_json::json!({"kid": kid, "private": private.as_str(), "public": public})
+        );
+    } else {
+        println!("kid={kid}\nprivate={}\npublic={public}", private.as_str());
+    }
+    ExitCode::SUCCESS
+}
+
+fn token(key: &str, kid: &str, sub: &str, ttl: u64, iss: &str) -> ExitCode {
+    let minted = AppSecret::from_b64u(key)
+        .and_then(|secret| secret.directory_token(kid, iss, sub, unix_now(), ttl));
+    match minted {
+        Ok(token) => {
+            println!("{token}");
+            ExitCode::SUCCESS
+        }
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(common: Common, app_keys: Vec<AppKey>, cors: Cors, demo: Option<Demo>) -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "chatseal_server=info,warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(async move {
+        let store = match Store::open(&common.db).await {
+            Ok(store) => Arc::new(store),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
+        let state = AppState {
+            store,
+            verifier: Arc::new(Verifier::new(&app_keys)),
+            limits: Arc::new(Limits::new(common.rate_ip, common.rate_identity)),
+        };
+        tracing::info!(app_keys = ?app_keys.iter().map(|k| k.kid.as_str()).collect::<Vec<_>>(), "trusting app keys");
+        let extra = demo.map(|demo| {
+            tracing::warn!(
+                "DEMO MODE — INSECURE BY DESIGN: anyone can sign in as anyone and the app key \
+                 is made up at start. For local development only; never expose this port."
+            );
+            demo::router(Arc::new(demo))
+        });
+        let router = api::router(state.clone(), &cors, extra);
+        match chatseal_server::serve(common.listen, router, &state).await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error: cannot serve on {}: {e}", common.listen);
+                ExitCode::FAILURE
+            }
+        }
+    })
+}

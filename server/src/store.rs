@@ -1,0 +1,370 @@
+//! Storage: one set of portable SQL statements over `sqlx::Any`, for SQLite (the
+//! embedded default) and PostgreSQL (several servers on one database).
+//!
+//! Durability: a handler answers 2xx only after its transaction has committed. SQLite
+//! runs in WAL mode with `synchronous=FULL`, so a commit is on disk when it returns;
+//! PostgreSQL's default `synchronous_commit=on` gives the same. The `kill -9` test in
+//! `tests/directory.rs` checks it for both.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{AnyPool, Executor};
+use tokio::sync::Mutex;
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// Which database is behind the store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// Embedded SQLite (`sqlite://PATH`).
+    Sqlite,
+    /// PostgreSQL (`postgres://…`).
+    Postgres,
+}
+
+/// Why the store could not be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    /// The URL names neither `sqlite:` nor `postgres:`.
+    #[error("--db must be sqlite://PATH or postgres://USER@HOST/DB, not {0:?}")]
+    Scheme(String),
+    /// The database refused the connection or the migrations.
+    #[error("cannot open the database: {0}")]
+    Database(#[from] sqlx::Error),
+    /// A migration failed.
+    #[error("cannot migrate the database: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+/// A card row of an identity's history.
+#[derive(Debug, Clone)]
+pub struct HistoryEntry {
+    /// The card, text form.
+    pub card: String,
+    /// Its id, hex.
+    pub card_id: String,
+    /// When the directory accepted it (unix seconds).
+    pub published_at: i64,
+    /// Published with `?replace=true` over a current card it did not chain to.
+    pub replaced: bool,
+    /// When it was revoked, if it was.
+    pub revoked_at: Option<i64>,
+    /// The card lookups answer with.
+    pub current: bool,
+}
+
+/// What publishing a card did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Published {
+    /// Stored as the new current card.
+    Created,
+    /// The same card was already current (an idempotent retry).
+    AlreadyCurrent,
+    /// Refused: a current card exists and the new one does not name it (`current` is
+    /// its id).
+    NotChained {
+        /// The id of the current card.
+        current: String,
+    },
+    /// Refused: this very card is in the history but is not current.
+    Republished,
+}
+
+/// A card to publish, already verified by `chatseal::proto`.
+#[derive(Debug, Clone)]
+pub struct NewCard<'a> {
+    /// The card's identity.
+    pub identity: &'a str,
+    /// Its id, hex.
+    pub card_id: &'a str,
+    /// The id of the card it rotates from, hex.
+    pub prev_card_id: Option<&'a str>,
+    /// The text form.
+    pub text: &'a str,
+}
+
+/// The directory's database.
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+    /// SQLite has one writer at a time; taking turns here avoids `SQLITE_BUSY` on
+    /// transactions that read before they write. PostgreSQL needs no such lock.
+    write_lock: Option<Mutex<()>>,
+}
+
+impl Store {
+    /// Opens (creating if needed) the database at `url` and runs the migrations.
+    pub async fn open(url: &str) -> Result<Store, OpenError> {
+        sqlx::any::install_default_drivers();
+        let (backend, url) = if let Some(rest) = url.strip_prefix("sqlite:") {
+            // Create the file when missing unless the URL says otherwise.
+            let url = if rest.contains("mode=") {
+                url.to_owned()
+            } else if rest.contains('?') {
+                format!("{url}&mode=rwc")
+            } else {
+                format!("{url}?mode=rwc")
+            };
+            (Backend::Sqlite, url)
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            (Backend::Postgres, url.to_owned())
+        } else {
+            return Err(OpenError::Scheme(url.to_owned()));
+        };
+        let options = AnyConnectOptions::from_str(&url)?;
+        let pool = AnyPoolOptions::new()
+            .max_connections(match backend {
+                Backend::Sqlite => 8,
+                Backend::Postgres => 16,
+            })
+            .acquire_timeout(Duration::from_secs(10))
+            .after_connect(move |conn, _meta| {
+                Box::pin(async move {
+                    if backend == Backend::Sqlite {
+                        conn.execute("PRAGMA journal_mode = WAL").await?;
+                        conn.execute("PRAGMA synchronous = FULL").await?;
+                        conn.execute("PRAGMA busy_timeout = 10000").await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect_with(options)
+            .await?;
+        MIGRATOR.run(&pool).await?;
+        Ok(Store {
+            pool,
+            backend,
+            write_lock: (backend == Backend::Sqlite).then(|| Mutex::new(())),
+        })
+    }
+
+    /// The database kind.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Closes every connection (graceful shutdown).
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    /// True when the database answers.
+    pub async fn healthy(&self) -> bool {
+        sqlx::query("SELECT 1").execute(&self.pool).await.is_ok()
+    }
+
+    async fn write_turn(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
+        match &self.write_lock {
+            Some(lock) => Some(lock.lock().await),
+            None => None,
+        }
+    }
+
+    /// Publishes `card` as the identity's current card, under PROTOCOL §7's rotation
+    /// rule (its `prev_card_id` must be the current card unless `replace`).
+    pub async fn publish(
+        &self,
+        card: &NewCard<'_>,
+        replace: bool,
+        now: i64,
+    ) -> Result<Published, sqlx::Error> {
+        let _turn = self.write_turn().await;
+        let mut tx = self.pool.begin().await?;
+        let current: Option<(String,)> =
+            sqlx::query_as("SELECT card_id FROM cards WHERE identity = $1 AND is_current = 1")
+                .bind(card.identity)
+                .fetch_optional(&mut *tx)
+                .await?;
+        let replaced = match &current {
+            Some((id,)) if id == card.card_id => return Ok(Published::AlreadyCurrent),
+            Some((id,)) if card.prev_card_id != Some(id.as_str()) => {
+                if !replace {
+                    return Ok(Published::NotChained {
+                        current: id.clone(),
+                    });
+                }
+                true
+            }
+            _ => false,
+        };
+        let seen: Option<(i64,)> = sqlx::query_as("SELECT seq FROM cards WHERE card_id = $1")
+            .bind(card.card_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if seen.is_some() {
+            return Ok(Published::Republished);
+        }
+        if let Some((current_id,)) = &current {
+            // Conditional on the card read above: if another server rotated in between
+            // (PostgreSQL, READ COMMITTED), nothing matches and this one loses.
+            let done = sqlx::query(
+                "UPDATE cards SET is_current = 0 WHERE card_id = $1 AND is_current = 1",
+            )
+            .bind(current_id.as_str())
+            .execute(&mut *tx)
+            .await?;
+            if done.rows_affected() != 1 {
+                drop(tx);
+                return self.lost_race(card.identity).await;
+            }
+        }
+        let result = sqlx::query(
+            "INSERT INTO cards (identity, seq, card_id, card, published_at, replaced, is_current) \
+             VALUES ($1, (SELECT COALESCE(MAX(seq), 0) + 1 FROM cards WHERE identity = $2), \
+                     $3, $4, $5, $6, 1)",
+        )
+        .bind(card.identity)
+        .bind(card.identity)
+        .bind(card.card_id)
+        .bind(card.text)
+        .bind(now)
+        .bind(i64::from(replaced))
+        .execute(&mut *tx)
+        .await;
+        match result {
+            Ok(_) => {}
+            // Another server (PostgreSQL) published for this identity at the same moment:
+            // the loser answers as if it had seen the winner's card first.
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+                drop(tx);
+                return self.lost_race(card.identity).await;
+            }
+            Err(e) => return Err(e),
+        }
+        tx.commit().await?;
+        Ok(Published::Created)
+    }
+
+    /// Another publish for the same identity committed first: answer as if its card had
+    /// been current all along.
+    async fn lost_race(&self, identity: &str) -> Result<Published, sqlx::Error> {
+        let current = self.current_card_id(identity).await?.unwrap_or_default();
+        Ok(Published::NotChained { current })
+    }
+
+    async fn current_card_id(&self, identity: &str) -> Result<Option<String>, sqlx::Error> {
+        let row: Option<(String,)> =
+            sqlx::query_as("SELECT card_id FROM cards WHERE identity = $1 AND is_current = 1")
+                .bind(identity)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(row.map(|(id,)| id))
+    }
+
+    /// The current cards of `identities` (at most a few hundred), as (identity, text).
+    pub async fn lookup(
+        &self,
+        identities: &[String],
+    ) -> Result<Vec<(String, String)>, sqlx::Error> {
+        if identities.is_empty() {
+            return Ok(Vec::new());
+        }
+        let placeholders: Vec<String> = (1..=identities.len()).map(|i| format!("${i}")).collect();
+        let sql = format!(
+            "SELECT identity, card FROM cards WHERE is_current = 1 AND identity IN ({})",
+            placeholders.join(", ")
+        );
+        let mut query = sqlx::query_as::<_, (String, String)>(&sql);
+        for identity in identities {
+            query = query.bind(identity.as_str());
+        }
+        query.fetch_all(&self.pool).await
+    }
+
+    /// Every card the identity has published, oldest first.
+    pub async fn history(&self, identity: &str) -> Result<Vec<HistoryEntry>, sqlx::Error> {
+        let rows: Vec<(String, String, i64, i64, Option<i64>, i64)> = sqlx::query_as(
+            "SELECT card, card_id, published_at, replaced, revoked_at, is_current \
+             FROM cards WHERE identity = $1 ORDER BY seq",
+        )
+        .bind(identity)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(
+                |(card, card_id, published_at, replaced, revoked_at, current)| HistoryEntry {
+                    card,
+                    card_id,
+                    published_at,
+                    replaced: replaced != 0,
+                    revoked_at,
+                    current: current != 0,
+                },
+            )
+            .collect())
+    }
+
+    /// The card with this id (lowercase hex), current or not.
+    pub async fn card_by_id(&self, card_id: &str) -> Result<Option<String>, sqlx::Error> {
+        let row: Option<(String,)> = sqlx::query_as("SELECT card FROM cards WHERE card_id = $1")
+            .bind(card_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(|(card,)| card))
+    }
+
+    /// Revokes the identity's current card; returns its id, or `None` if there was none.
+    pub async fn revoke(&self, identity: &str, now: i64) -> Result<Option<String>, sqlx::Error> {
+        let _turn = self.write_turn().await;
+        // One statement, so a concurrent rotation cannot slip in between read and write.
+        let revoked: Option<(String,)> = sqlx::query_as(
+            "UPDATE cards SET is_current = 0, revoked_at = $1 \
+             WHERE identity = $2 AND is_current = 1 RETURNING card_id",
+        )
+        .bind(now)
+        .bind(identity)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(revoked.map(|(id,)| id))
+    }
+
+    /// Stores (replaces) the identity's backup; true when it created one.
+    pub async fn put_backup(
+        &self,
+        identity: &str,
+        backup: &str,
+        now: i64,
+    ) -> Result<bool, sqlx::Error> {
+        let _turn = self.write_turn().await;
+        let mut tx = self.pool.begin().await?;
+        let existed: Option<(i64,)> =
+            sqlx::query_as("SELECT updated_at FROM backups WHERE identity = $1")
+                .bind(identity)
+                .fetch_optional(&mut *tx)
+                .await?;
+        sqlx::query(
+            "INSERT INTO backups (identity, backup, updated_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (identity) DO UPDATE SET backup = excluded.backup, updated_at = excluded.updated_at",
+        )
+        .bind(identity)
+        .bind(backup)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(existed.is_none())
+    }
+
+    /// The identity's backup, if any.
+    pub async fn get_backup(&self, identity: &str) -> Result<Option<String>, sqlx::Error> {
+        let row: Option<(String,)> =
+            sqlx::query_as("SELECT backup FROM backups WHERE identity = $1")
+                .bind(identity)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(row.map(|(b,)| b))
+    }
+
+    /// Deletes the identity's backup; true when there was one.
+    pub async fn delete_backup(&self, identity: &str) -> Result<bool, sqlx::Error> {
+        let _turn = self.write_turn().await;
+        let done = sqlx::query("DELETE FROM backups WHERE identity = $1")
+            .bind(identity)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+}

@@ -1,0 +1,935 @@
+//! The directory API (PROTOCOL §7) end to end: a real server process on loopback, over
+//! SQLite and over PostgreSQL, with the same tests.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+mod support;
+
+use serde_json::{json, Value};
+use support::{error_code, App, Backend, Server, TestDb, User};
+
+on_both_databases!(
+    publish_lookup_rotate_history,
+    revoke_keeps_history,
+    backups_are_per_identity,
+    cards_are_verified_before_storage,
+    every_token_rule_is_enforced,
+    bad_input_is_always_a_4xx,
+    concurrent_rotations_keep_one_current,
+    acknowledged_writes_survive_kill_9,
+);
+
+async fn setup(backend: Backend) -> Option<(TestDb, App, Server)> {
+    let db = TestDb::new(backend).await?;
+    let app = App::new();
+    let server = Server::start(&db.url, &app, &[]).await;
+    Some((db, app, server))
+}
+
+fn publish_body(card: &chatseal::proto::Card) -> Value {
+    json!({ "card": card.to_text() })
+}
+
+async fn publish_lookup_rotate_history(backend: Backend) {
+    let Some((_db, app, s)) = setup(backend).await else {
+        return;
+    };
+    let alice = User::new("alice@clinic-a");
+    let t = app.token(&alice.identity);
+    let bob_token = app.token("bob@clinic-a");
+
+    let c1 = alice.card(None);
+    let (status, body) = s
+        .call("POST", "/v1/cards", Some(&t), Some(&publish_body(&c1)))
+        .await;
+    assert_eq!(
+        (status, body["card_id"].as_str()),
+        (201, Some(c1.id().to_string().as_str()))
+    );
+    // The same card again is an idempotent retry.
+    let (status, body) = s
+        .call("POST", "/v1/cards", Some(&t), Some(&publish_body(&c1)))
+        .await;
+    assert_eq!(
+        (status, body["card_id"].as_str()),
+        (200, Some(c1.id().to_string().as_str()))
+    );
+
+    // Any valid token may look up, duplicates are answered once, order of `missing` kept.
+    let ask = json!({"identities": ["zed", "alice@clinic-a", "bob@clinic-a", "alice@clinic-a"]});
+    let (status, body) = s
+        .call("POST", "/v1/cards/lookup", Some(&bob_token), Some(&ask))
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(body["cards"], json!({"alice@clinic-a": c1.to_text()}));
+    assert_eq!(body["missing"], json!(["zed", "bob@clinic-a"]));
+
+    // A rotation names the current card.
+    let c2 = alice.new_card(Some(c1.id()));
+    let (status, _) = s
+        .call("POST", "/v1/cards", Some(&t), Some(&publish_body(&c2)))
+        .await;
+    assert_eq!(status, 201);
+    // A card that does not chain is refused, naming the current card…
+    let c3 = alice.new_card(None);
+    let (status, body) = s
+        .call("POST", "/v1/cards", Some(&t), Some(&publish_body(&c3)))
+        .await;
+    assert_eq!(error_code(status, &body), "Conflict");
+    assert!(body["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains(&c2.id().to_string()));
+    // …as is one that chains to an older card.
+    let stale = alice.new_card(Some(c1.id()));
+    let (status, body) = s
+        .call("POST", "/v1/cards", Some(&t), Some(&publish_body(&stale)))
+        .await;
+    assert_eq!(
+        (status, error_code(status, &body).as_str()),
+        (409, "Conflict")
+    );
+    // …unless the user lost the key and says so.
+    let (status, _) = s
+        .call(
+            "POST",
+            "/v1/cards?replace=true",
+            Some(&t),
+            Some(&publish_body(&c3)),
+        )
+        .await;
+    assert_eq!(status, 201);
+    // A card from the history cannot come back as current.
+    let (status, body) = s
+        .call(
+            "POST",
+            "/v1/cards?replace=true",
+            Some(&t),
+            Some(&publish_body(&c1)),
+        )
+        .await;
+    assert_eq!(
+        (status, error_code(status, &body).as_str()),
+        (409, "Conflict")
+    );
+
+    let (status, body) = s
+        .call("POST", "/v1/cards/lookup", Some(&t), Some(&ask))
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(body["cards"]["alice@clinic-a"], json!(c3.to_text()));
+
+    // History: every card ever published, oldest first, the replacement flagged.
+    let (status, body) = s
+        .call(
+            "GET",
+            "/v1/cards/alice%40clinic-a/history",
+            Some(&bob_token),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        body["cards"],
+        json!([c1.to_text(), c2.to_text(), c3.to_text()])
+    );
+    let flags: Vec<(bool, bool)> = body["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["replaced"].as_bool().unwrap(),
+                e["current"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(flags, [(false, false), (false, false), (true, true)]);
+    let (status, body) = s
+        .call("GET", "/v1/cards/nobody/history", Some(&t), None)
+        .await;
+    assert_eq!((status, body), (200, json!({"cards": [], "entries": []})));
+
+    // By id: old cards stay reachable (to verify old messages); hex in either case.
+    let upper = c1.id().to_string().to_uppercase();
+    let (status, body) = s
+        .call(
+            "GET",
+            &format!("/v1/cards/by-id/{upper}"),
+            Some(&bob_token),
+            None,
+        )
+        .await;
+    assert_eq!((status, body), (200, json!({"card": c1.to_text()})));
+    let (status, body) = s
+        .call(
+            "GET",
+            &format!("/v1/cards/by-id/{}", "0".repeat(32)),
+            Some(&t),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (status, error_code(status, &body).as_str()),
+        (404, "NotFound")
+    );
+    let (status, body) = s.call("GET", "/v1/cards/by-id/xyz", Some(&t), None).await;
+    assert_eq!(
+        (status, error_code(status, &body).as_str()),
+        (400, "InvalidArgument")
+    );
+
+    // Non-ASCII identities travel percent-encoded in the path.
+    let zoe = User::new("Zoë Ångström · 看護師");
+    let zc = zoe.card(None);
+    let (status, _) = s
+        .call(
+            "POST",
+            "/v1/cards",
+            Some(&app.token(&zoe.identity)),
+            Some(&publish_body(&zc)),
+        )
+        .await;
+    assert_eq!(status, 201);
+    let path =
+        "/v1/cards/Zo%C3%AB%20%C3%85ngstr%C3%B6m%20%C2%B7%20%E7%9C%8B%E8%AD%B7%E5%B8%AB/history";
+    let (status, body) = s.call("GET", path, Some(&t), None).await;
+    assert_eq!(
+        (status, body["cards"].clone()),
+        (200, json!([zc.to_text()]))
+    );
+
+    // Lookup takes at most 100 identities.
+    let many: Vec<String> = (0..100).map(|i| format!("user{i}")).collect();
+    let (status, body) = s
+        .call(
+            "POST",
+            "/v1/cards/lookup",
+            Some(&t),
+            Some(&json!({"identities": many})),
+        )
+        .await;
+    assert_eq!(
+        (status, body["missing"].as_array().unwrap().len()),
+        (200, 100)
+    );
+    let too_many: Vec<String> = (0..101).map(|i| format!("user{i}")).collect();
+    let (status, body) = s
+        .call(
+            "POST",
+            "/v1/cards/lookup",
+            Some(&t),
+            Some(&json!({"identities": too_many})),
+        )
+        .await;
+    assert_eq!(
+        (status, error_code(status, &body).as_str()),
+        (400, "InvalidArgument")
+    );
+}
+
+async fn revoke_keeps_history(backend: Backend) {
+    let Some((_db, app, s)) = setup(backend).await else {
+        return;
+    };
+    let bob = User::new("bob");
+    let t = app.token("bob");
+    let (status, body) = s.call("DELETE", "/v1/cards", Some(&t), None).await;
+    assert_eq!(
+        (status, error_code(status, &body).as_str()),
+        (404, "NotFound")
+    );
+    let c1 = bob.card(None);
+    s.call("POST", "/v1/cards", Some(&t), Some(&publish_body(&c1)))
+        .await;
+    let (status, body) = s.call("DELETE", "/v1/cards", Some(&t), None).await;
+    assert_eq!(
+        (status, body),
+        (200, json!({"revoked": c1.id().to_string()}))
+    );
+    let (_, body) = s
+        .call(
+            "POST",
+            "/v1/cards/lookup",
+            Some(&t),
+            Some(&json!({"identities": ["bob"]})),
+        )
+        .await;
+    assert_eq!(body, json!({"cards": {}, "missing": ["bob"]}));
+    let (_, body) = s.call("GET", "/v1/cards/bob/history", Some(&t), None).await;
+    assert_eq!(body["cards"], json!([c1.to_text()]));
+    assert!(body["entries"][0]["revoked_at"].as_i64().unwrap() > 0);
+    assert_eq!(body["entries"][0]["current"], json!(false));
+    // After a revocation there is no current card to chain to: a fresh start is allowed.
+    let c2 = bob.new_card(None);
+    let (status, _) = s
+        .call("POST", "/v1/cards", Some(&t), Some(&publish_body(&c2)))
+        .await;
+    assert_eq!(status, 201);
+    let (_, body) = s.call("GET", "/v1/cards/bob/history", Some(&t), None).await;
+    assert_eq!(body["cards"], json!([c1.to_text(), c2.to_text()]));
+    assert_eq!(body["entries"][1]["revoked_at"], Value::Null);
+}
+
+async fn backups_are_per_identity(backend: Backend) {
+    let Some((_db, app, s)) = setup(backend).await else {
+        return;
+    };
+    let (ta, tb) = (app.token("alice"), app.token("bob"));
+    let (status, body) = s.call("GET", "/v1/backup", Some(&ta), None).await;
+    assert_eq!(
+        (status, error_code(status, &body).as_str()),
+        (404, "NotFound")
+    );
+    let v1 = json!({"backup": "csb1.AAECAwQF"});
+    let v2 = json!({"backup": format!("csb1.{}", "A".repeat(40_000))});
+    assert_eq!(
+        s.call("PUT", "/v1/backup", Some(&ta), Some(&v1)).await.0,
+        201
+    );
+    assert_eq!(
+        s.call("PUT", "/v1/backup", Some(&ta), Some(&v2)).await.0,
+        204
+    );
+    assert_eq!(
+        s.call("GET", "/v1/backup", Some(&ta), None).await,
+        (200, v2.clone())
+    );
+    // Bob sees only his own (none).
+    assert_eq!(s.call("GET", "/v1/backup", Some(&tb), None).await.0, 404);
+    assert_eq!(s.call("DELETE", "/v1/backup", Some(&tb), None).await.0, 404);
+    for (bad, why) in [
+        (json!({"backup": "AAECAwQF"}), "no csb1. prefix"),
+        (json!({"backup": "csb1.AA=="}), "padding is not base64url"),
+        (json!({"backup": "csb1.a+b/"}), "base64, not base64url"),
+        (
+            json!({"backup": format!("csb1.{}", "A".repeat(50_000))}),
+            "over the size limit",
+        ),
+    ] {
+        let (status, body) = s.call("PUT", "/v1/backup", Some(&ta), Some(&bad)).await;
+        assert_eq!(
+            (status, error_code(status, &body).as_str()),
+            (400, "InvalidArgument"),
+            "{why}"
+        );
+    }
+    assert_eq!(
+        s.call("GET", "/v1/backup", Some(&ta), None).await,
+        (200, v2)
+    );
+    assert_eq!(s.call("DELETE", "/v1/backup", Some(&ta), None).await.0, 204);
+    assert_eq!(s.call("GET", "/v1/backup", Some(&ta), None).await.0, 404);
+}
+
+async fn cards_are_verified_before_storage(backend: Backend) {
+    let Some((_db, app, s)) = setup(backend).await else {
+        return;
+    };
+    let alice = User::new("alice");
+    let t = app.token("alice");
+    // A valid card of another identity.
+    let mallory_card = User::new("mallory").card(None);
+    let (status, body) = s
+        .call(
+            "POST",
+            "/v1/cards",
+            Some(&t),
+            Some(&publish_body(&mallory_card)),
+        )
+        .await;
+    assert_eq!(
+        (status, error_code(status, &body).as_str()),
+        (403, "Forbidden")
+    );
+    // A forged signature: flip one bit of the last (signature) byte.
+    let mut bytes = alice.card(None).to_bytes().to_vec();
+    *bytes.last_mut().unwrap() ^= 0x01;
+    let forged = format!("csc1.{}", chatseal::proto::b64u_encode(&bytes));
+    let (status, body) = s
+        .call(
+            "POST",
+            "/v1/cards",
+            Some(&t),
+            Some(&json!({"card": forged})),
+        )
+        .await;
+    assert_eq!(
+        (status, error_code(status, &body).as_str()),
+        (400, "BadSignature")
+    );
+    // A card whose identity field was changed to the token's (signature no longer matches).
+    let mut bytes = User::new("alicf").card(None).to_bytes().to_vec();
+    let at = bytes.windows(5).position(|w| w == b"alicf").unwrap();
+    bytes[at + 4] = b'e';
+    let relabelled = format!("csc1.{}", chatseal::proto::b64u_encode(&bytes));
+    let (status, body) = s
+        .call(
+            "POST",
+            "/v1/cards",
+            Some(&t),
+            Some(&json!({"card": relabelled})),
+        )
+        .await;
+    assert_eq!(
+        (status, error_code(status, &body).as_str()),
+        (400, "BadSignature")
+    );
+    for bad in ["", "csc1.", "csc1.!!!!", "csc1.AAAA", "csm1.AAAA", "hello"] {
+        let (status, body) = s
+            .call("POST", "/v1/cards", Some(&t), Some(&json!({"card": bad})))
+            .await;
+        assert_eq!(
+            (status, error_code(status, &body).as_str()),
+            (400, "Malformed"),
+            "{bad:?}"
+        );
+    }
+    let (_, body) = s
+        .call("GET", "/v1/cards/alice/history", Some(&t), None)
+        .await;
+    assert_eq!(body["cards"], json!([]), "nothing bad was stored");
+}
+
+async fn every_token_rule_is_enforced(backend: Backend) {
+    use chatseal::proto::b64u_encode;
+    let Some((_db, app, s)) = setup(backend).await else {
+        return;
+    };
+    let now = chatseal_server::auth::unix_now();
+    let with = |f: &dyn Fn(&mut Value)| {
+        let mut claims = App::claims("alice");
+        f(&mut claims);
+        app.signed(support::KID, &claims)
+    };
+    let good = with(&|_| {});
+    let unsigned = |header: Value, claims: &Value| {
+        format!(
+            "{}.{}.",
+            b64u_encode(header.to_string().as_bytes()),
+            b64u_encode(claims.to_string().as_bytes())
+        )
+    };
+    let hs256 = {
+        // The classic confusion: HMAC keyed with the app's public key.
+        let key = jsonwebtoken::EncodingKey::from_secret(app.secret.public_b64u().as_bytes());
+        let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256);
+        header.kid = Some(support::KID.into());
+        jsonwebtoken::encode(&header, &App::claims("alice"), &key).unwrap()
+    };
+    let other_key = chatseal_server::auth::AppSecret::generate()
+        .sign(support::KID, &App::claims("alice"))
+        .unwrap();
+    let (h, p, sig) = {
+        let mut parts = good.split('.');
+        (
+            parts.next().unwrap(),
+            parts.next().unwrap(),
+            parts.next().unwrap(),
+        )
+    };
+    let cases: Vec<(&str, String)> = vec![
+        (
+            "alg none",
+            unsigned(
+                json!({"alg": "none", "typ": "JWT", "kid": support::KID}),
+                &App::claims("alice"),
+            ),
+        ),
+        (
+            "alg none without kid",
+            unsigned(json!({"alg": "none"}), &App::claims("alice")),
+        ),
+        ("alg HS256 keyed with the public key", hs256),
+        (
+            "alg ES256 header on an EdDSA signature",
+            format!(
+                "{}.{p}.{sig}",
+                b64u_encode(
+                    json!({"alg": "ES256", "kid": support::KID})
+                        .to_string()
+                        .as_bytes()
+                )
+            ),
+        ),
+        (
+            "alg RS256 header",
+            format!(
+                "{}.{p}.{sig}",
+                b64u_encode(
+                    json!({"alg": "RS256", "kid": support::KID})
+                        .to_string()
+                        .as_bytes()
+                )
+            ),
+        ),
+        (
+            "unknown kid",
+            app.signed("other-kid", &App::claims("alice")),
+        ),
+        (
+            "no kid",
+            format!(
+                "{}.{p}.{sig}",
+                b64u_encode(json!({"alg": "EdDSA", "typ": "JWT"}).to_string().as_bytes())
+            ),
+        ),
+        ("signed by another key", other_key),
+        (
+            "signature of other claims",
+            format!(
+                "{h}.{}.{sig}",
+                b64u_encode(App::claims("mallory").to_string().as_bytes())
+            ),
+        ),
+        (
+            "missing exp",
+            with(&|c| {
+                c.as_object_mut().unwrap().remove("exp");
+            }),
+        ),
+        (
+            "exp past the 60 s leeway",
+            with(&|c| {
+                c["iat"] = json!(now - 3600);
+                c["exp"] = json!(now - 61);
+            }),
+        ),
+        ("exp a string", with(&|c| c["exp"] = json!("tomorrow"))),
+        (
+            "lifetime over 24 h",
+            with(&|c| c["exp"] = json!(now + 24 * 3600 + 1)),
+        ),
+        (
+            "iat in the future",
+            with(&|c| {
+                c["iat"] = json!(now + 3600);
+                c["exp"] = json!(now + 7200);
+            }),
+        ),
+        (
+            "missing iat",
+            with(&|c| {
+                c.as_object_mut().unwrap().remove("iat");
+            }),
+        ),
+        ("wrong aud", with(&|c| c["aud"] = json!("chatseal"))),
+        (
+            "aud a list without the directory",
+            with(&|c| c["aud"] = json!(["other"])),
+        ),
+        (
+            "missing aud",
+            with(&|c| {
+                c.as_object_mut().unwrap().remove("aud");
+            }),
+        ),
+        (
+            "missing sub",
+            with(&|c| {
+                c.as_object_mut().unwrap().remove("sub");
+            }),
+        ),
+        ("empty sub", with(&|c| c["sub"] = json!(""))),
+        (
+            "sub with a control character",
+            with(&|c| c["sub"] = json!("ali\u{7}ce")),
+        ),
+        (
+            "sub over 256 bytes",
+            with(&|c| c["sub"] = json!("a".repeat(257))),
+        ),
+        ("sub a number", with(&|c| c["sub"] = json!(42))),
+        ("not a JWT", "hello".into()),
+        ("two segments", format!("{h}.{p}")),
+        ("garbage base64", "%%%.%%%.%%%".into()),
+    ];
+    let ask = json!({"identities": ["alice"]});
+    assert_eq!(
+        s.call("POST", "/v1/cards/lookup", Some(&good), Some(&ask))
+            .await
+            .0,
+        200
+    );
+    let leeway = with(&|c| {
+        c["iat"] = json!(now - 3600);
+        c["exp"] = json!(now - 30);
+    });
+    assert_eq!(
+        s.call("POST", "/v1/cards/lookup", Some(&leeway), Some(&ask))
+            .await
+            .0,
+        200,
+        "within the leeway"
+    );
+    for (why, token) in &cases {
+        for (method, path, body) in [
+            ("POST", "/v1/cards/lookup", Some(&ask)),
+            ("GET", "/v1/backup", None),
+        ] {
+            let (status, resp) = s.call(method, path, Some(token), body).await;
+            assert_eq!(
+                (status, error_code(status, &resp).as_str()),
+                (401, "Unauthorized"),
+                "{why}: {resp}"
+            );
+        }
+    }
+    // No header, and other schemes.
+    let (status, body) = s.call("POST", "/v1/cards/lookup", None, Some(&ask)).await;
+    assert_eq!(
+        (status, error_code(status, &body).as_str()),
+        (401, "Unauthorized")
+    );
+    let resp = s
+        .http
+        .post(s.url("/v1/cards/lookup"))
+        .header("authorization", format!("Basic {good}"))
+        .json(&ask)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        resp.headers()["www-authenticate"],
+        "Bearer realm=\"chatseal-directory\""
+    );
+    assert_eq!(resp.status(), 401);
+}
+
+async fn bad_input_is_always_a_4xx(backend: Backend) {
+    let Some((_db, app, s)) = setup(backend).await else {
+        return;
+    };
+    let t = app.token("alice");
+    let json_ct = Some("application/json");
+    let big = format!("{{\"card\": \"{}\"}}", "A".repeat(70 * 1024)).into_bytes();
+    let long_identity = format!("/v1/cards/{}/history", "a".repeat(257));
+    let long_id = format!("/v1/cards/by-id/{}", "0".repeat(33));
+    type Case<'a> = (&'a str, &'a str, Option<&'a str>, Vec<u8>, u16);
+    let cases: Vec<Case> = vec![
+        ("POST", "/v1/cards", json_ct, b"{".to_vec(), 400),
+        ("POST", "/v1/cards", json_ct, b"".to_vec(), 400),
+        ("POST", "/v1/cards", json_ct, b"null".to_vec(), 400),
+        ("POST", "/v1/cards", json_ct, b"[]".to_vec(), 400),
+        ("POST", "/v1/cards", json_ct, b"{\"card\": 5}".to_vec(), 400),
+        (
+            "POST",
+            "/v1/cards",
+            json_ct,
+            b"{\"card\": null}".to_vec(),
+            400,
+        ),
+        ("POST", "/v1/cards", json_ct, b"{}".to_vec(), 400),
+        (
+            "POST",
+            "/v1/cards",
+            json_ct,
+            b"{\"card\": \"csc1.AA\", \"extra\": 1}".to_vec(),
+            400,
+        ),
+        ("POST", "/v1/cards", json_ct, vec![0xff, 0xfe, 0x00], 400),
+        (
+            "POST",
+            "/v1/cards",
+            None,
+            b"{\"card\": \"x\"}".to_vec(),
+            415,
+        ),
+        (
+            "POST",
+            "/v1/cards",
+            Some("text/plain"),
+            b"{\"card\": \"x\"}".to_vec(),
+            415,
+        ),
+        ("POST", "/v1/cards", json_ct, big.clone(), 413),
+        (
+            "POST",
+            "/v1/cards?replace=maybe",
+            json_ct,
+            b"{\"card\": \"x\"}".to_vec(),
+            400,
+        ),
+        (
+            "POST",
+            "/v1/cards/lookup",
+            json_ct,
+            b"{\"identities\": \"alice\"}".to_vec(),
+            400,
+        ),
+        (
+            "POST",
+            "/v1/cards/lookup",
+            json_ct,
+            b"{\"identities\": [1, 2]}".to_vec(),
+            400,
+        ),
+        (
+            "POST",
+            "/v1/cards/lookup",
+            json_ct,
+            b"{\"identities\": [\"\"]}".to_vec(),
+            400,
+        ),
+        (
+            "POST",
+            "/v1/cards/lookup",
+            json_ct,
+            b"{\"identities\": [\"a\\u0000b\"]}".to_vec(),
+            400,
+        ),
+        (
+            "POST",
+            "/v1/cards/lookup",
+            json_ct,
+            b"{\"ids\": []}".to_vec(),
+            400,
+        ),
+        ("POST", "/v1/cards/lookup", json_ct, big.clone(), 413),
+        (
+            "PUT",
+            "/v1/backup",
+            json_ct,
+            b"{\"backup\": [1]}".to_vec(),
+            400,
+        ),
+        (
+            "PUT",
+            "/v1/backup",
+            json_ct,
+            b"{\"backup\": \"csb1.\\ud800\"}".to_vec(),
+            400,
+        ),
+        ("PUT", "/v1/backup", json_ct, big, 413),
+        ("GET", "/v1/cards/%FF%FE/history", None, vec![], 400),
+        ("GET", &long_identity, None, vec![], 400),
+        ("GET", "/v1/cards/a%0Ab/history", None, vec![], 400),
+        ("GET", "/v1/cards/by-id/%FF", None, vec![], 400),
+        ("GET", &long_id, None, vec![], 400),
+        ("PATCH", "/v1/cards", json_ct, b"{}".to_vec(), 405),
+        ("GET", "/v1/cards", None, vec![], 405),
+        ("GET", "/v2/cards", None, vec![], 404),
+        ("POST", "/v1/shares", json_ct, b"{}".to_vec(), 404),
+    ];
+    for (method, path, ct, body, expected) in cases {
+        let (status, resp) = s.raw(method, path, Some(&t), ct, body).await;
+        error_code(status, &resp);
+        assert_eq!(status, expected, "{method} {path}: {resp}");
+    }
+    // The same without a token: still the error shape, never a 5xx.
+    let (status, resp) = s
+        .raw("POST", "/v1/cards", None, json_ct, b"{".to_vec())
+        .await;
+    assert_eq!(
+        (status, error_code(status, &resp).as_str()),
+        (401, "Unauthorized")
+    );
+}
+
+async fn concurrent_rotations_keep_one_current(backend: Backend) {
+    let Some((_db, app, s)) = setup(backend).await else {
+        return;
+    };
+    let carol = User::new("carol");
+    let t = app.token("carol");
+    let c1 = carol.card(None);
+    s.call("POST", "/v1/cards", Some(&t), Some(&publish_body(&c1)))
+        .await;
+    // Eight devices rotate from c1 at once: exactly one wins, the rest get 409.
+    let rotations: Vec<_> = (0..8).map(|_| carol.new_card(Some(c1.id()))).collect();
+    let s = std::sync::Arc::new(s);
+    let mut tasks = Vec::new();
+    for card in rotations {
+        let (s, t) = (s.clone(), t.clone());
+        tasks.push(tokio::spawn(async move {
+            s.call("POST", "/v1/cards", Some(&t), Some(&publish_body(&card)))
+                .await
+                .0
+        }));
+    }
+    let mut statuses = Vec::new();
+    for task in tasks {
+        statuses.push(task.await.unwrap());
+    }
+    statuses.sort_unstable();
+    let (_, body) = s
+        .call("GET", "/v1/cards/carol/history", Some(&t), None)
+        .await;
+    eprintln!("{statuses:?} {:#}", body["entries"]);
+    assert_eq!(statuses, [201, 409, 409, 409, 409, 409, 409, 409]);
+    assert_eq!(body["cards"].as_array().unwrap().len(), 2);
+    let current: Vec<_> = body["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["current"] == json!(true))
+        .collect();
+    assert_eq!(current.len(), 1);
+}
+
+/// Every write the server acknowledged (2xx) is there after `kill -9` and a restart.
+async fn acknowledged_writes_survive_kill_9(backend: Backend) {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::{Arc, Mutex};
+    let Some(db) = TestDb::new(backend).await else {
+        return;
+    };
+    let app = Arc::new(App::new());
+    let first = Server::start(&db.url, &app, &[]).await;
+    let pid = first.child.id().unwrap();
+    let s = Arc::new(first);
+    // Each writer owns one identity and rotates and backs up in sequence, so what must
+    // be stored follows from what was acknowledged.
+    let acked_cards = Arc::new(Mutex::new(Vec::<(String, String)>::new()));
+    let acked_backups = Arc::new(Mutex::new(Vec::<(String, String)>::new()));
+    let attempted_backups = Arc::new(Mutex::new(Vec::<(String, String)>::new()));
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut writers = Vec::new();
+    for w in 0..12 {
+        let (s, app) = (s.clone(), app.clone());
+        let (cards, backups, attempted, stop) = (
+            acked_cards.clone(),
+            acked_backups.clone(),
+            attempted_backups.clone(),
+            stop.clone(),
+        );
+        writers.push(tokio::spawn(async move {
+            let user = User::new(&format!("writer{w}"));
+            let t = app.token(&user.identity);
+            let mut prev = None;
+            for n in 0usize.. {
+                if stop.load(Ordering::Relaxed) {
+                    break;
+                }
+                let card = user.new_card(prev);
+                let sent = s
+                    .http
+                    .post(s.url("/v1/cards"))
+                    .bearer_auth(&t)
+                    .json(&publish_body(&card))
+                    .send()
+                    .await;
+                match sent {
+                    Ok(r) if r.status().as_u16() == 201 => {
+                        cards
+                            .lock()
+                            .unwrap()
+                            .push((user.identity.clone(), card.to_text()));
+                        prev = Some(card.id());
+                    }
+                    _ => break,
+                }
+                let text = format!(
+                    "csb1.{}",
+                    chatseal::proto::b64u_encode(format!("{w}:{n}").as_bytes())
+                );
+                attempted
+                    .lock()
+                    .unwrap()
+                    .push((user.identity.clone(), text.clone()));
+                let sent = s
+                    .http
+                    .put(s.url("/v1/backup"))
+                    .bearer_auth(&t)
+                    .json(&json!({"backup": text}))
+                    .send()
+                    .await;
+                match sent {
+                    Ok(r) if r.status().is_success() => {
+                        backups.lock().unwrap().push((user.identity.clone(), text))
+                    }
+                    _ => break,
+                }
+            }
+        }));
+    }
+    // Let the burst run, then kill the server in the middle of it.
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    let killed = std::process::Command::new("kill")
+        .args(["-KILL", &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    stop.store(true, Ordering::Relaxed);
+    for w in writers {
+        w.await.unwrap();
+    }
+    let acked_cards = acked_cards.lock().unwrap().clone();
+    let acked_backups = acked_backups.lock().unwrap().clone();
+    let attempted = attempted_backups.lock().unwrap().clone();
+    assert!(
+        acked_cards.len() >= 24,
+        "the burst was too short to mean anything: {}",
+        acked_cards.len()
+    );
+    eprintln!(
+        "kill -9 ({backend:?}): {} cards and {} backups acknowledged before the kill",
+        acked_cards.len(),
+        acked_backups.len()
+    );
+    drop(s);
+
+    let s = Server::start(&db.url, &app, &[]).await;
+    let reader = app.token("auditor");
+    for w in 0..12 {
+        let identity = format!("writer{w}");
+        let (_, body) = s
+            .call(
+                "GET",
+                &format!("/v1/cards/{identity}/history"),
+                Some(&reader),
+                None,
+            )
+            .await;
+        let stored: Vec<&str> = body["cards"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c.as_str().unwrap())
+            .collect();
+        let acked: Vec<&str> = acked_cards
+            .iter()
+            .filter(|(i, _)| *i == identity)
+            .map(|(_, c)| c.as_str())
+            .collect();
+        // Every acknowledged card, in order; at most one more (written, not yet acknowledged).
+        assert!(
+            stored.len() == acked.len() || stored.len() == acked.len() + 1,
+            "{identity}: {} stored, {} acked",
+            stored.len(),
+            acked.len()
+        );
+        assert_eq!(&stored[..acked.len()], &acked[..], "{identity}");
+        // The backup is the last acknowledged one, or the one attempted after it.
+        let last_acked = acked_backups
+            .iter()
+            .rev()
+            .find(|(i, _)| *i == identity)
+            .map(|(_, b)| b.clone());
+        let last_attempted = attempted
+            .iter()
+            .rev()
+            .find(|(i, _)| *i == identity)
+            .map(|(_, b)| b.clone());
+        let (status, body) = s
+            .call("GET", "/v1/backup", Some(&app.token(&identity)), None)
+            .await;
+        match last_acked {
+            None => assert!(
+                status == 404
+                    || Some(body["backup"].as_str().unwrap().to_owned()) == last_attempted
+            ),
+            Some(acked) => {
+                let got = body["backup"].as_str().unwrap().to_owned();
+                assert!(
+                    got == acked || Some(got.clone()) == last_attempted,
+                    "{identity}: {got} vs acked {acked}"
+                );
+            }
+        }
+    }
+}

@@ -1,0 +1,319 @@
+//! Test support: a real `chatseal-server` process on loopback over a fresh SQLite file
+//! or a fresh PostgreSQL database, and helpers to talk to it.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::Duration;
+
+use chatseal::proto::{Card, CardId, IdentityKeys};
+use chatseal_server::auth::{unix_now, AppSecret, AUDIENCE};
+use rand_core::OsRng;
+use serde_json::{json, Value};
+use sqlx::Connection;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_chatseal-server");
+pub const KID: &str = "test-key";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A fresh, empty database for one test.
+pub struct TestDb {
+    pub url: String,
+    _dir: Option<TempDir>,
+}
+
+/// A temporary directory removed on drop.
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    pub fn new() -> Self {
+        let mut bytes = [0u8; 8];
+        rand_core::RngCore::fill_bytes(&mut OsRng, &mut bytes);
+        let path = std::env::temp_dir().join(format!("chatseal-test-{}", hex::encode(bytes)));
+        std::fs::create_dir_all(&path).unwrap();
+        TempDir(path)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+impl TestDb {
+    /// A new database, or `None` (with the reason printed) when PostgreSQL is not available.
+    pub async fn new(backend: Backend) -> Option<TestDb> {
+        match backend {
+            Backend::Sqlite => {
+                let dir = TempDir::new();
+                let url = format!("sqlite://{}", dir.0.join("directory.db").display());
+                Some(TestDb {
+                    url,
+                    _dir: Some(dir),
+                })
+            }
+            Backend::Postgres => {
+                let Ok(admin) = std::env::var("CHATSEAL_TEST_POSTGRES") else {
+                    let why = std::env::var("CHATSEAL_TEST_POSTGRES_SKIP").unwrap_or_else(|_| {
+                        "CHATSEAL_TEST_POSTGRES is not set (run through server/tests/with-postgres.sh, as `make test` does)".into()
+                    });
+                    eprintln!("SKIPPED (PostgreSQL): {why}");
+                    return None;
+                };
+                let mut bytes = [0u8; 6];
+                rand_core::RngCore::fill_bytes(&mut OsRng, &mut bytes);
+                let name = format!("chatseal_test_{}", hex::encode(bytes));
+                let mut conn = sqlx::PgConnection::connect(&admin).await.unwrap();
+                sqlx::query(&format!("CREATE DATABASE {name}"))
+                    .execute(&mut conn)
+                    .await
+                    .unwrap();
+                let base = admin.rsplit_once('/').unwrap().0;
+                Some(TestDb {
+                    url: format!("{base}/{name}"),
+                    _dir: None,
+                })
+            }
+        }
+    }
+}
+
+/// The app key every test server trusts, and a way to mint tokens with it.
+pub struct App {
+    pub secret: AppSecret,
+}
+
+impl App {
+    pub fn new() -> Self {
+        App {
+            secret: AppSecret::generate(),
+        }
+    }
+
+    pub fn app_key_arg(&self) -> String {
+        format!("{KID}={}", self.secret.public_b64u())
+    }
+
+    /// A valid directory token for `sub`.
+    pub fn token(&self, sub: &str) -> String {
+        self.secret
+            .directory_token(KID, "tests", sub, unix_now(), 3600)
+            .unwrap()
+    }
+
+    /// A token with arbitrary claims, signed with the app key under `kid`.
+    pub fn signed(&self, kid: &str, claims: &Value) -> String {
+        self.secret.sign(kid, claims).unwrap()
+    }
+
+    /// The standard claims for `sub`, to be altered by a test.
+    pub fn claims(sub: &str) -> Value {
+        let now = unix_now();
+        json!({"iss": "tests", "sub": sub, "aud": AUDIENCE, "iat": now, "exp": now + 600})
+    }
+}
+
+/// A running server process.
+pub struct Server {
+    pub child: Child,
+    pub base: String,
+    pub http: reqwest::Client,
+}
+
+impl Server {
+    /// Starts `chatseal-server serve` on a free port with `extra` arguments, and waits
+    /// for its `listening on` line.
+    pub async fn start(db: &str, app: &App, extra: &[&str]) -> Server {
+        let mut args = vec![
+            "serve".to_owned(),
+            "--listen".into(),
+            "127.0.0.1:0".into(),
+            "--db".into(),
+            db.into(),
+            "--app-key".into(),
+            app.app_key_arg(),
+        ];
+        if !extra.iter().any(|a| a.starts_with("--rate")) {
+            args.extend(["--rate-ip", "0", "--rate-identity", "0"].map(String::from));
+        }
+        args.extend(extra.iter().map(|s| s.to_string()));
+        Self::spawn(&args).await
+    }
+
+    /// Starts the binary with exactly `args`.
+    pub async fn spawn(args: &[String]) -> Server {
+        let mut child = Command::new(BIN)
+            .args(args)
+            .env_remove("CHATSEAL_APP_KEYS")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("start chatseal-server");
+        let stdout = child.stdout.take().unwrap();
+        let mut lines = BufReader::new(stdout).lines();
+        let line = tokio::time::timeout(Duration::from_secs(60), lines.next_line())
+            .await
+            .expect("the server did not print its address within 60 s")
+            .unwrap()
+            .expect("the server exited before printing its address");
+        let base = line
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+            .to_owned();
+        // Keep draining stdout so the server never blocks on a full pipe.
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        Server {
+            child,
+            base,
+            http: reqwest::Client::new(),
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    /// Sends `method path` with an optional bearer token and JSON body; returns the
+    /// status and the JSON body (Null when empty).
+    pub async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&Value>,
+    ) -> (u16, Value) {
+        let mut req = self.http.request(method.parse().unwrap(), self.url(path));
+        if let Some(token) = token {
+            req = req.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            req = req.json(body);
+        }
+        let resp = req.send().await.unwrap();
+        read(resp).await
+    }
+
+    /// Sends a raw body with the given content type.
+    pub async fn raw(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        content_type: Option<&str>,
+        body: Vec<u8>,
+    ) -> (u16, Value) {
+        let mut req = self
+            .http
+            .request(method.parse().unwrap(), self.url(path))
+            .body(body);
+        if let Some(token) = token {
+            req = req.bearer_auth(token);
+        }
+        if let Some(ct) = content_type {
+            req = req.header("content-type", ct);
+        }
+        read(req.send().await.unwrap()).await
+    }
+
+    /// Kills the process with SIGKILL and waits for it.
+    pub async fn kill9(mut self) {
+        self.child.kill().await.unwrap();
+    }
+
+    /// Sends SIGTERM and waits up to 10 s for a clean exit; returns its success.
+    pub async fn terminate(mut self) -> bool {
+        let pid = self.child.id().unwrap();
+        let status = std::process::Command::new("kill")
+            .args(["-TERM", &pid.to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let exit = tokio::time::timeout(Duration::from_secs(10), self.child.wait())
+            .await
+            .expect("no exit within 10 s of SIGTERM")
+            .unwrap();
+        exit.success()
+    }
+}
+
+pub async fn read(resp: reqwest::Response) -> (u16, Value) {
+    let status = resp.status().as_u16();
+    let bytes = resp.bytes().await.unwrap();
+    let body = if bytes.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(&bytes).unwrap_or_else(|_| {
+            panic!(
+                "status {status}: body is not JSON: {:?}",
+                String::from_utf8_lossy(&bytes)
+            )
+        })
+    };
+    (status, body)
+}
+
+/// Asserts the §7 error shape and returns its code.
+pub fn error_code(status: u16, body: &Value) -> String {
+    assert!(
+        (400..500).contains(&status),
+        "expected a 4xx, got {status}: {body}"
+    );
+    let code = body["error"]["code"].as_str();
+    let message = body["error"]["message"].as_str();
+    assert!(
+        code.is_some() && message.is_some_and(|m| !m.is_empty()),
+        "not the error shape: {body}"
+    );
+    code.unwrap().to_owned()
+}
+
+/// A user: keys and the cards made from them.
+pub struct User {
+    pub identity: String,
+    pub keys: IdentityKeys,
+}
+
+impl User {
+    pub fn new(identity: &str) -> Self {
+        User {
+            identity: identity.to_owned(),
+            keys: IdentityKeys::generate(&mut OsRng),
+        }
+    }
+
+    /// A card of this user's keys; `prev` makes it a rotation.
+    pub fn card(&self, prev: Option<CardId>) -> Card {
+        Card::create(&self.keys, &self.identity, unix_now(), prev).unwrap()
+    }
+
+    /// A card of fresh keys for this identity (a rotation or a replacement).
+    pub fn new_card(&self, prev: Option<CardId>) -> Card {
+        let keys = IdentityKeys::generate(&mut OsRng);
+        Card::create(&keys, &self.identity, unix_now(), prev).unwrap()
+    }
+}
+
+/// Declares each listed `async fn name(backend: Backend)` as two tests, `sqlite::name`
+/// and `postgres::name`: the same suite against both databases.
+#[macro_export]
+macro_rules! on_both_databases {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() { super::$name(super::support::Backend::Sqlite).await })*
+        }
+        mod postgres {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() { super::$name(super::support::Backend::Postgres).await })*
+        }
+    };
+}
