@@ -2,9 +2,12 @@
 # a fresh machine (Rust via rustup, Debian) runs them as they are.
 #
 #   make test     everything CI checks: format, lints (native and wasm32), unit, property,
-#                 vector and doc tests, the independent Python check of the vectors,
-#                 and the release build of the crate for wasm32.
+#                 vector and doc tests, the independent Python check of the vectors, the
+#                 server's tests against SQLite and a throwaway PostgreSQL (installed from
+#                 Debian when absent), the CLI walkthrough, and the wasm32 release build.
+#   make server   the chatseal-server binary, optimised (target/server/chatseal-server)
 #   make bench    criterion benchmarks of the protocol core (prints figures; asserts nothing)
+#   make bench-server  load benchmark of the directory with wrk (prints figures)
 #   make vectors  regenerate tests/vectors/*.json from their fixed inputs (review the diff)
 
 SHELL := /bin/bash
@@ -15,9 +18,9 @@ TOOLS := $(CURDIR)/.tools
 PYENV := $(TOOLS)/pyenv
 PYTHON ?= python3
 
-.PHONY: test setup rust-setup py-setup fmt-check clippy unit-tests doc-check independent wasm bench vectors clean
+.PHONY: test setup rust-setup py-setup fmt-check clippy unit-tests cli-walkthrough doc-check independent wasm server bench bench-server vectors clean
 
-test: setup fmt-check clippy unit-tests doc-check independent wasm
+test: setup fmt-check clippy unit-tests cli-walkthrough doc-check independent wasm
 	@echo "make test: all checks passed"
 
 setup: rust-setup py-setup
@@ -38,14 +41,21 @@ fmt-check:
 	$(CARGO) fmt --all -- --check
 
 clippy:
-	$(CARGO) clippy --all-targets -- -D warnings
-	$(CARGO) clippy --lib --target $(WASM_TARGET) -- -D warnings
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	$(CARGO) clippy -p chatseal --lib --target $(WASM_TARGET) -- -D warnings
 
+# The whole workspace; the server's tests run against SQLite and a PostgreSQL cluster
+# that with-postgres.sh starts on loopback (and removes) around them.
 unit-tests:
-	$(CARGO) test
+	server/tests/with-postgres.sh $(CARGO) test --workspace
+
+# A script that knows only the CLI and PROTOCOL §6–§7 drives the server.
+cli-walkthrough:
+	$(CARGO) build -p chatseal-server
+	server/tests/cli-walkthrough.sh target/debug/chatseal-server
 
 doc-check:
-	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --no-deps --lib
+	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --no-deps --workspace --lib
 
 independent: py-setup
 	$(PYENV)/bin/python tests/independent/verify_vectors.py tests/vectors
@@ -54,8 +64,16 @@ wasm:
 	$(CARGO) build --lib --release --target $(WASM_TARGET)
 	@ls -l target/$(WASM_TARGET)/release/chatseal.wasm
 
+server:
+	$(CARGO) build -p chatseal-server --profile server
+	@ls -l target/server/chatseal-server
+
 bench:
-	$(CARGO) bench --bench proto
+	$(CARGO) bench -p chatseal --bench proto
+
+# Card lookups (2 identities per request) from wrk against the SQLite default.
+bench-server: server
+	server/bench/load.sh target/server/chatseal-server 20 32
 
 vectors:
 	$(CARGO) run --example gen_vectors

@@ -126,6 +126,7 @@ pub struct Server {
     pub child: Child,
     pub base: String,
     pub http: reqwest::Client,
+    logs: std::sync::Arc<std::sync::Mutex<String>>,
 }
 
 impl Server {
@@ -150,21 +151,47 @@ impl Server {
 
     /// Starts the binary with exactly `args`.
     pub async fn spawn(args: &[String]) -> Server {
-        let mut child = Command::new(BIN)
+        Self::spawn_with_env(args, &[]).await
+    }
+
+    /// Starts the binary with exactly `args` and these environment variables.
+    pub async fn spawn_with_env(args: &[String], env: &[(&str, &str)]) -> Server {
+        let mut command = Command::new(BIN);
+        command.env_remove("CHATSEAL_APP_KEYS");
+        for (k, v) in env {
+            command.env(k, v);
+        }
+        let mut child = command
             .args(args)
-            .env_remove("CHATSEAL_APP_KEYS")
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(Stdio::piped())
             .kill_on_drop(true)
             .spawn()
             .expect("start chatseal-server");
+        let logs = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let stderr = child.stderr.take().unwrap();
+        let sink = logs.clone();
+        tokio::spawn(async move {
+            let mut lines = BufReader::new(stderr).lines();
+            while let Ok(Some(line)) = lines.next_line().await {
+                let mut all = sink.lock().unwrap();
+                all.push_str(&line);
+                all.push('\n');
+            }
+        });
         let stdout = child.stdout.take().unwrap();
         let mut lines = BufReader::new(stdout).lines();
         let line = tokio::time::timeout(Duration::from_secs(60), lines.next_line())
             .await
             .expect("the server did not print its address within 60 s")
-            .unwrap()
-            .expect("the server exited before printing its address");
+            .unwrap();
+        let Some(line) = line else {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            panic!(
+                "the server exited before printing its address: {}",
+                logs.lock().unwrap()
+            );
+        };
         let base = line
             .strip_prefix("listening on ")
             .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
@@ -175,7 +202,13 @@ impl Server {
             child,
             base,
             http: reqwest::Client::new(),
+            logs,
         }
+    }
+
+    /// Everything the server has written to stderr (its logs) so far.
+    pub fn logs(&self) -> String {
+        self.logs.lock().unwrap().clone()
     }
 
     pub fn url(&self, path: &str) -> String {
