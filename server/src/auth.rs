@@ -162,11 +162,18 @@ impl Verifier {
     /// Verifies `token` at time `now` (unix seconds) against every rule of §6.
     pub fn verify(&self, token: &str, now: u64) -> Result<Claims, TokenError> {
         use jsonwebtoken::errors::ErrorKind;
-        let header = jsonwebtoken::decode_header(token).map_err(|e| match e.kind() {
-            // `none`, `HS256` spelled in lower case, anything the crate does not know.
-            ErrorKind::Json(_) => TokenError::Algorithm,
-            _ => TokenError::Malformed("not a compact JWS with a JSON header".into()),
-        })?;
+        // Read `alg` ourselves first, so that `none` and names the JWT crate does not know
+        // are reported as the wrong algorithm rather than as a malformed header.
+        let malformed = || TokenError::Malformed("not a compact JWS with a JSON header".into());
+        let (header_b64, _) = token.split_once('.').ok_or_else(malformed)?;
+        let raw_header: serde_json::Value = b64u_decode(header_b64)
+            .ok()
+            .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+            .ok_or_else(malformed)?;
+        if raw_header.get("alg").and_then(serde_json::Value::as_str) != Some("EdDSA") {
+            return Err(TokenError::Algorithm);
+        }
+        let header = jsonwebtoken::decode_header(token).map_err(|_| malformed())?;
         if header.alg != Algorithm::EdDSA {
             return Err(TokenError::Algorithm);
         }
@@ -414,6 +421,24 @@ mod tests {
             verifier.verify(&unknown, now).unwrap_err(),
             TokenError::UnknownKid
         );
+        let claims = b64u_encode(ok("a", now, now + 60).to_string().as_bytes());
+        let none = format!("{}.{claims}.", b64u_encode(br#"{"alg":"none","kid":"k1"}"#));
+        assert_eq!(
+            verifier.verify(&none, now).unwrap_err(),
+            TokenError::Algorithm
+        );
+        let hs = format!(
+            "{}.{claims}.AAAA",
+            b64u_encode(br#"{"alg":"HS256","kid":"k1"}"#)
+        );
+        assert_eq!(
+            verifier.verify(&hs, now).unwrap_err(),
+            TokenError::Algorithm
+        );
+        for junk in ["", "abc", "abc.def", "!!.e30.e30"] {
+            let err = verifier.verify(junk, now).unwrap_err();
+            assert!(matches!(err, TokenError::Malformed(_)), "{junk}: {err:?}");
+        }
     }
 
     #[test]
