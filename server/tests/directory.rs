@@ -86,11 +86,9 @@ async fn publish_lookup_rotate_history(backend: Backend) {
         .contains(&c2.id().to_string()));
     // …as is one that chains to an older card.
     let stale = alice.new_card(Some(c1.id()));
-    let (status, body) = s
-        .call("POST", "/v1/cards", Some(&t), Some(&publish_body(&stale)))
-        .await;
     assert_eq!(
-        (status, error_code(status, &body).as_str()),
+        s.refusal("POST", "/v1/cards", Some(&t), Some(&publish_body(&stale)))
+            .await,
         (409, "Conflict")
     );
     // …unless the user lost the key and says so.
@@ -104,16 +102,14 @@ async fn publish_lookup_rotate_history(backend: Backend) {
         .await;
     assert_eq!(status, 201);
     // A card from the history cannot come back as current.
-    let (status, body) = s
-        .call(
+    assert_eq!(
+        s.refusal(
             "POST",
             "/v1/cards?replace=true",
             Some(&t),
             Some(&publish_body(&c1)),
         )
-        .await;
-    assert_eq!(
-        (status, error_code(status, &body).as_str()),
+        .await,
         (409, "Conflict")
     );
 
@@ -165,21 +161,19 @@ async fn publish_lookup_rotate_history(backend: Backend) {
         )
         .await;
     assert_eq!((status, body), (200, json!({"card": c1.to_text()})));
-    let (status, body) = s
-        .call(
+    assert_eq!(
+        s.refusal(
             "GET",
             &format!("/v1/cards/by-id/{}", "0".repeat(32)),
             Some(&t),
             None,
         )
-        .await;
-    assert_eq!(
-        (status, error_code(status, &body).as_str()),
+        .await,
         (404, "NotFound")
     );
-    let (status, body) = s.call("GET", "/v1/cards/by-id/xyz", Some(&t), None).await;
     assert_eq!(
-        (status, error_code(status, &body).as_str()),
+        s.refusal("GET", "/v1/cards/by-id/xyz", Some(&t), None)
+            .await,
         (400, "InvalidArgument")
     );
 
@@ -218,16 +212,14 @@ async fn publish_lookup_rotate_history(backend: Backend) {
         (200, 100)
     );
     let too_many: Vec<String> = (0..101).map(|i| format!("user{i}")).collect();
-    let (status, body) = s
-        .call(
+    assert_eq!(
+        s.refusal(
             "POST",
             "/v1/cards/lookup",
             Some(&t),
             Some(&json!({"identities": too_many})),
         )
-        .await;
-    assert_eq!(
-        (status, error_code(status, &body).as_str()),
+        .await,
         (400, "InvalidArgument")
     );
 }
@@ -238,9 +230,8 @@ async fn revoke_keeps_history(backend: Backend) {
     };
     let bob = User::new("bob");
     let t = app.token("bob");
-    let (status, body) = s.call("DELETE", "/v1/cards", Some(&t), None).await;
     assert_eq!(
-        (status, error_code(status, &body).as_str()),
+        s.refusal("DELETE", "/v1/cards", Some(&t), None).await,
         (404, "NotFound")
     );
     let c1 = bob.card(None);
@@ -280,9 +271,8 @@ async fn backups_are_per_identity(backend: Backend) {
         return;
     };
     let (ta, tb) = (app.token("alice"), app.token("bob"));
-    let (status, body) = s.call("GET", "/v1/backup", Some(&ta), None).await;
     assert_eq!(
-        (status, error_code(status, &body).as_str()),
+        s.refusal("GET", "/v1/backup", Some(&ta), None).await,
         (404, "NotFound")
     );
     let v1 = json!({"backup": "csb1.AAECAwQF"});
@@ -334,32 +324,28 @@ async fn cards_are_verified_before_storage(backend: Backend) {
     let t = app.token("alice");
     // A valid card of another identity.
     let mallory_card = User::new("mallory").card(None);
-    let (status, body) = s
-        .call(
+    assert_eq!(
+        s.refusal(
             "POST",
             "/v1/cards",
             Some(&t),
             Some(&publish_body(&mallory_card)),
         )
-        .await;
-    assert_eq!(
-        (status, error_code(status, &body).as_str()),
+        .await,
         (403, "Forbidden")
     );
     // A forged signature: flip one bit of the last (signature) byte.
     let mut bytes = alice.card(None).to_bytes().to_vec();
     *bytes.last_mut().unwrap() ^= 0x01;
     let forged = format!("csc1.{}", chatseal::proto::b64u_encode(&bytes));
-    let (status, body) = s
-        .call(
+    assert_eq!(
+        s.refusal(
             "POST",
             "/v1/cards",
             Some(&t),
             Some(&json!({"card": forged})),
         )
-        .await;
-    assert_eq!(
-        (status, error_code(status, &body).as_str()),
+        .await,
         (400, "BadSignature")
     );
     // A card whose identity field was changed to the token's (signature no longer matches).
@@ -367,16 +353,14 @@ async fn cards_are_verified_before_storage(backend: Backend) {
     let at = bytes.windows(5).position(|w| w == b"alicf").unwrap();
     bytes[at + 4] = b'e';
     let relabelled = format!("csc1.{}", chatseal::proto::b64u_encode(&bytes));
-    let (status, body) = s
-        .call(
+    assert_eq!(
+        s.refusal(
             "POST",
             "/v1/cards",
             Some(&t),
             Some(&json!({"card": relabelled})),
         )
-        .await;
-    assert_eq!(
-        (status, error_code(status, &body).as_str()),
+        .await,
         (400, "BadSignature")
     );
     for bad in ["", "csc1.", "csc1.!!!!", "csc1.AAAA", "csm1.AAAA", "hello"] {
@@ -580,9 +564,9 @@ async fn every_token_rule_is_enforced(backend: Backend) {
         }
     }
     // No header, and other schemes.
-    let (status, body) = s.call("POST", "/v1/cards/lookup", None, Some(&ask)).await;
     assert_eq!(
-        (status, error_code(status, &body).as_str()),
+        s.refusal("POST", "/v1/cards/lookup", None, Some(&ask))
+            .await,
         (401, "Unauthorized")
     );
     let resp = s

@@ -270,45 +270,39 @@ async fn demo_backend_issues_sessions_and_credentials() {
         serde_json::from_slice(&chatseal::proto::b64u_decode(claims).unwrap()).unwrap();
     assert_eq!(claims["user_id"], "alice");
     // Refusals keep the §7 shape.
-    let (status, body) = s.call("POST", "/v1/chatseal-credentials", None, None).await;
     assert_eq!(
-        (status, error_code(status, &body).as_str()),
+        s.refusal("POST", "/v1/chatseal-credentials", None, None)
+            .await,
         (401, "Unauthorized")
     );
-    let (status, body) = s
-        .call(
+    assert_eq!(
+        s.refusal(
             "POST",
             "/v1/stream-credentials",
             Some(&directory_token),
             None,
         )
-        .await;
-    assert_eq!(
-        (status, error_code(status, &body).as_str()),
+        .await,
         (401, "Unauthorized")
     );
-    let (status, body) = s
-        .call(
+    assert_eq!(
+        s.refusal(
             "POST",
             "/v1/authenticate",
             None,
             Some(&json!({"identity": ""})),
         )
-        .await;
-    assert_eq!(
-        (status, error_code(status, &body).as_str()),
+        .await,
         (400, "InvalidArgument")
     );
-    let (status, body) = s
-        .call(
+    assert_eq!(
+        s.refusal(
             "POST",
             "/v1/authenticate",
             None,
             Some(&json!({"user": "x"})),
         )
-        .await;
-    assert_eq!(
-        (status, error_code(status, &body).as_str()),
+        .await,
         (400, "Malformed")
     );
     // CORS is open in demo mode (the Vite dev server is another origin).

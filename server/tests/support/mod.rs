@@ -235,6 +235,21 @@ impl Server {
         read(resp).await
     }
 
+    /// Sends a request that must be refused; returns its status and error code, having
+    /// checked the §7 error shape.
+    pub async fn refusal(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&Value>,
+    ) -> (u16, &'static str) {
+        let (status, body) = self.call(method, path, token, body).await;
+        let code = error_code(status, &body);
+        // Leaked so tests can compare with literals; a few bytes per test process.
+        (status, Box::leak(code.into_boxed_str()))
+    }
+
     /// Sends a raw body with the given content type.
     pub async fn raw(
         &self,
