@@ -17,10 +17,17 @@ WASM_TARGET := wasm32-unknown-unknown
 TOOLS := $(CURDIR)/.tools
 PYENV := $(TOOLS)/pyenv
 PYTHON ?= python3
+# The wasm-bindgen CLI must be the version of the wasm-bindgen crate in Cargo.lock.
+WASM_BINDGEN_VERSION := $(shell sed -n '/^name = "wasm-bindgen"$$/{n;s/^version = "\(.*\)"/\1/p;}' Cargo.lock)
+WASM_BINDGEN := $(TOOLS)/cargo/bin/wasm-bindgen
+WASM_OPT := $(TOOLS)/node/node_modules/.bin/wasm-opt
+# Packaging settings live in wasm-pack.toml.
+PKG_TARGETS := $(shell sed -n 's/^targets *= *\[\(.*\)\]/\1/p' wasm-pack.toml | tr -d '",')
+WASM_OPT_FLAGS := $(shell sed -n 's/^wasm-opt *= *"\(.*\)"/\1/p' wasm-pack.toml)
 
-.PHONY: test setup rust-setup py-setup fmt-check clippy unit-tests cli-walkthrough doc-check independent wasm server bench bench-server vectors clean
+.PHONY: test setup rust-setup py-setup wasm-bindgen-cli node-tools fmt-check clippy unit-tests cli-walkthrough doc-check independent wasm pkg node-test server bench bench-server vectors clean
 
-test: setup fmt-check clippy unit-tests cli-walkthrough doc-check independent wasm
+test: setup fmt-check clippy unit-tests cli-walkthrough doc-check independent pkg node-test
 	@echo "make test: all checks passed"
 
 setup: rust-setup py-setup
@@ -61,8 +68,45 @@ independent: py-setup
 	$(PYENV)/bin/python tests/independent/verify_vectors.py tests/vectors
 
 wasm:
-	$(CARGO) build --lib --release --target $(WASM_TARGET)
+	$(CARGO) build -p chatseal --lib --release --target $(WASM_TARGET)
 	@ls -l target/$(WASM_TARGET)/release/chatseal.wasm
+
+# The wasm-bindgen CLI at the locked version: reuse one on PATH if it matches, else
+# install it into .tools/ (cargo install without --locked; see TOOLCHAIN.md).
+wasm-bindgen-cli:
+	@if [ "$$($(WASM_BINDGEN) --version 2>/dev/null)" != "wasm-bindgen $(WASM_BINDGEN_VERSION)" ]; then \
+	  if [ "$$(wasm-bindgen --version 2>/dev/null)" = "wasm-bindgen $(WASM_BINDGEN_VERSION)" ]; then \
+	    mkdir -p $(TOOLS)/cargo/bin && ln -sf "$$(command -v wasm-bindgen)" $(WASM_BINDGEN); \
+	  else \
+	    $(CARGO) install wasm-bindgen-cli --version =$(WASM_BINDGEN_VERSION) --root $(TOOLS)/cargo; \
+	  fi; \
+	fi
+
+# binaryen's wasm-opt (an emscripten build run by Node; nothing to download).
+node-tools: $(TOOLS)/node/.installed
+$(TOOLS)/node/.installed:
+	mkdir -p $(TOOLS)/node
+	cd $(TOOLS)/node && { [ -f package.json ] || echo '{"private": true}' > package.json; } \
+	  && npm install --no-audit --no-fund --silent binaryen@132.0.0
+	touch $@
+
+# wasm-bindgen's three targets, each optimised with wasm-opt: pkg/web, pkg/bundler,
+# pkg/nodejs (the npm package around them comes with issue 5).
+pkg: rust-setup wasm-bindgen-cli node-tools
+	$(CARGO) build -p chatseal --lib --release --target $(WASM_TARGET)
+	rm -rf $(addprefix pkg/,$(PKG_TARGETS))
+	for t in $(PKG_TARGETS); do \
+	  $(WASM_BINDGEN) --target $$t --out-dir pkg/$$t target/$(WASM_TARGET)/release/chatseal.wasm; \
+	  $(WASM_OPT) $(WASM_OPT_FLAGS) pkg/$$t/chatseal_bg.wasm -o pkg/$$t/chatseal_bg.wasm; \
+	done
+	@for t in $(PKG_TARGETS); do \
+	  printf '%-8s chatseal_bg.wasm %7d bytes, gzip -9 %7d bytes\n' $$t \
+	    $$(wc -c < pkg/$$t/chatseal_bg.wasm) $$(gzip -9c pkg/$$t/chatseal_bg.wasm | wc -c); \
+	done
+
+# The low-level API from pkg/nodejs under Node (node:test), by require and import.
+node-test: pkg
+	node --test tests/node/
 
 server:
 	$(CARGO) build -p chatseal-server --profile server

@@ -6,7 +6,7 @@
 //!
 //! This crate is the Rust core, compiled to WebAssembly for the npm package. Its layers
 //! depend one way: [`proto`] (the wire format of `PROTOCOL.md`, pure Rust) ←
-//! `client` (the engine) ← `web` (wasm-bindgen bindings); only [`proto`] exists so far.
+//! [`client`] (the engine, platform-neutral) ← `web` (wasm-bindgen bindings, wasm32 only).
 //!
 //! ## A message, end to end
 //!
@@ -76,4 +76,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod client;
 pub mod proto;
+#[cfg(target_arch = "wasm32")]
+pub mod web;

@@ -1,0 +1,32 @@
+//! The engine between the protocol and the browser: identities, a cache of verified
+//! cards, the results and errors the JS API returns. Platform-neutral (no browser, no
+//! clock, no randomness of its own): `crate::web` supplies those, and native tests
+//! drive it directly.
+
+pub mod cards;
+pub mod error;
+pub mod identity;
+pub mod trust;
+
+pub use cards::CardCache;
+pub use error::Error;
+pub use identity::{Decrypted, Identity};
+pub use trust::{Observation, Trust};
+
+/// True when `text` looks like a chatseal message (`csm1.` text), so that a chat UI can
+/// pass plaintext of mixed histories through untouched. It does not check the message;
+/// `decrypt` does.
+pub fn is_encrypted(text: &str) -> bool {
+    text.starts_with(crate::proto::envelope::TEXT_PREFIX)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn is_encrypted_is_a_prefix_check() {
+        assert!(super::is_encrypted("csm1.AAAA"));
+        assert!(!super::is_encrypted("hello"));
+        assert!(!super::is_encrypted("csc1.AAAA"));
+        assert!(!super::is_encrypted(""));
+    }
+}

@@ -1,0 +1,279 @@
+//! The low-level, synchronous API: `Identity` and `Card`, no storage, no directory.
+//! For benchmarks, servers (Node) and custom flows.
+
+use std::cell::RefCell;
+
+use js_sys::{Array, JsString, Object, Reflect, Uint8Array};
+use rand_core::OsRng;
+use wasm_bindgen::prelude::*;
+use zeroize::Zeroizing;
+
+use super::errors::{option_string, string_arg, to_js, type_error};
+use crate::client::{self, CardCache, Decrypted};
+use crate::proto::{self, backup, ContentType};
+
+thread_local! {
+    /// Cards verified once per page, shared by every identity.
+    static CARDS: RefCell<CardCache> = RefCell::new(CardCache::new());
+}
+
+/// Unix seconds and milliseconds by the JS clock.
+fn now_ms() -> u64 {
+    js_sys::Date::now() as u64
+}
+
+/// A public card (PROTOCOL §2), verified.
+#[wasm_bindgen]
+pub struct Card {
+    inner: proto::Card,
+}
+
+#[wasm_bindgen]
+impl Card {
+    /// `Card.parse(text)`: the card of `csc1.` text, its signature checked.
+    pub fn parse(text: &JsValue) -> Result<Card, JsValue> {
+        let text = string_arg(text, "text")?;
+        let inner = CARDS
+            .with(|cache| cache.borrow_mut().parse(&text))
+            .map_err(|e| to_js(&e.into()))?;
+        Ok(Card { inner })
+    }
+
+    /// The `csc1.` text.
+    #[wasm_bindgen(getter)]
+    pub fn text(&self) -> String {
+        self.inner.to_text()
+    }
+
+    /// The card id, 32 lowercase hex digits.
+    #[wasm_bindgen(getter)]
+    pub fn id(&self) -> String {
+        self.inner.id().to_string()
+    }
+
+    /// The identity the card is for.
+    #[wasm_bindgen(getter)]
+    pub fn identity(&self) -> String {
+        self.inner.identity().to_owned()
+    }
+
+    /// When it was made (unix seconds).
+    #[wasm_bindgen(getter, js_name = "createdAt")]
+    pub fn created_at(&self) -> f64 {
+        self.inner.created_at() as f64
+    }
+
+    /// The card this one rotates from, hex, or `undefined`.
+    #[wasm_bindgen(getter, js_name = "prevCardId")]
+    pub fn prev_card_id(&self) -> Option<String> {
+        self.inner.prev_card_id().map(|id| id.to_string())
+    }
+}
+
+/// An identity's keys, in memory only (`ChatSeal` keeps them in IndexedDB).
+#[wasm_bindgen]
+pub struct Identity {
+    inner: client::Identity,
+}
+
+#[wasm_bindgen]
+impl Identity {
+    /// `Identity.generate(identity)`: new keys and their card.
+    pub fn generate(identity: &JsValue) -> Result<Identity, JsValue> {
+        let identity = string_arg(identity, "identity")?;
+        let inner = client::Identity::generate(&mut OsRng, &identity, now_ms() / 1000)
+            .map_err(|e| to_js(&e))?;
+        Ok(Identity { inner })
+    }
+
+    /// `Identity.restore(backupText, password)`: the identity sealed in a backup.
+    pub fn restore(backup_text: &JsValue, password: &JsValue) -> Result<Identity, JsValue> {
+        let text = string_arg(backup_text, "backupText")?;
+        let password = Zeroizing::new(string_arg(password, "password")?);
+        let inner = client::Identity::restore(&text, &password).map_err(|e| to_js(&e))?;
+        Ok(Identity { inner })
+    }
+
+    /// The identity string.
+    #[wasm_bindgen(getter)]
+    pub fn identity(&self) -> String {
+        self.inner.identity().to_owned()
+    }
+
+    /// The current card.
+    pub fn card(&self) -> Card {
+        Card {
+            inner: self.inner.card().clone(),
+        }
+    }
+
+    /// `identity.backup(password)` → `csb1.` text (Argon2id, 64 MiB, 3 passes).
+    pub fn backup(&self, password: &JsValue) -> Result<String, JsValue> {
+        let password = Zeroizing::new(string_arg(password, "password")?);
+        self.inner
+            .backup(&mut OsRng, &password, backup::Params::default())
+            .map_err(|e| to_js(&e))
+    }
+
+    /// A new key generation; returns the new card (to publish). Old keys stay.
+    pub fn rotate(&mut self) -> Result<Card, JsValue> {
+        let card = self
+            .inner
+            .rotate(&mut OsRng, now_ms() / 1000)
+            .map_err(|e| to_js(&e))?;
+        Ok(Card {
+            inner: card.clone(),
+        })
+    }
+
+    /// `identity.encrypt(text, cards, { context })` → `csm1.` text, for the `cards` (Card
+    /// objects or card texts) and this identity's own card.
+    pub fn encrypt(
+        &self,
+        text: &JsValue,
+        cards: &JsValue,
+        options: &JsValue,
+    ) -> Result<String, JsValue> {
+        let text = Zeroizing::new(string_arg(text, "text")?);
+        self.seal(ContentType::Text, text.as_bytes(), cards, options)
+    }
+
+    /// `identity.encryptBytes(bytes, cards, { context })` → `csm1.` text.
+    #[wasm_bindgen(js_name = "encryptBytes")]
+    pub fn encrypt_bytes(
+        &self,
+        bytes: &JsValue,
+        cards: &JsValue,
+        options: &JsValue,
+    ) -> Result<String, JsValue> {
+        let bytes = bytes
+            .dyn_ref::<Uint8Array>()
+            .ok_or_else(|| type_error("bytes must be a Uint8Array"))?;
+        let data = Zeroizing::new(bytes.to_vec());
+        self.seal(ContentType::Bytes, &data, cards, options)
+    }
+
+    /// `identity.decrypt(text, senderCards, { from, context })` → `{ text, contentType,
+    /// sender, senderCardId, sentAt, msgId, context, keyChanged }`.
+    pub fn decrypt(
+        &self,
+        text: &JsValue,
+        sender_cards: &JsValue,
+        options: &JsValue,
+    ) -> Result<JsValue, JsValue> {
+        let message = self.open(text, sender_cards, options)?;
+        if message.text.is_none() {
+            return Err(to_js(&client::Error::Proto(proto::Error::Malformed(
+                "message: not text; use decryptBytes",
+            ))));
+        }
+        result_object(&message, false)
+    }
+
+    /// `identity.decryptBytes(text, senderCards, { from, context })` → the same object
+    /// with `data` (a `Uint8Array`) for any content type.
+    #[wasm_bindgen(js_name = "decryptBytes")]
+    pub fn decrypt_bytes(
+        &self,
+        text: &JsValue,
+        sender_cards: &JsValue,
+        options: &JsValue,
+    ) -> Result<JsValue, JsValue> {
+        let message = self.open(text, sender_cards, options)?;
+        result_object(&message, true)
+    }
+}
+
+impl Identity {
+    fn seal(
+        &self,
+        content_type: ContentType,
+        data: &[u8],
+        cards: &JsValue,
+        options: &JsValue,
+    ) -> Result<String, JsValue> {
+        let context = option_string(options, "context", "options")?.unwrap_or_default();
+        let cards = parse_cards(cards, "cards")?;
+        let to: Vec<&proto::Card> = cards.iter().collect();
+        self.inner
+            .encrypt(&mut OsRng, &to, content_type, data, &context, now_ms())
+            .map_err(|e| to_js(&e))
+    }
+
+    fn open(
+        &self,
+        text: &JsValue,
+        sender_cards: &JsValue,
+        options: &JsValue,
+    ) -> Result<Decrypted, JsValue> {
+        let text = string_arg(text, "text")?;
+        let from = option_string(options, "from", "options")?;
+        let context = option_string(options, "context", "options")?;
+        let cards = parse_cards(sender_cards, "senderCards")?;
+        let resolve = |id: &proto::CardId| cards.iter().find(|c| c.id() == *id).cloned();
+        self.inner
+            .decrypt(&text, resolve, from.as_deref(), context.as_deref())
+            .map_err(|e| to_js(&e))
+    }
+}
+
+/// Cards from a JS array of `Card` objects or `csc1.` texts, each verified once per page.
+fn parse_cards(value: &JsValue, what: &str) -> Result<Vec<proto::Card>, JsValue> {
+    if value.is_undefined() || value.is_null() {
+        return Ok(Vec::new());
+    }
+    let array = value.dyn_ref::<Array>().ok_or_else(|| {
+        type_error(&format!(
+            "{what} must be an array of Card objects or card texts"
+        ))
+    })?;
+    let text_key = JsString::from("text");
+    let mut cards = Vec::with_capacity(array.length() as usize);
+    for item in array.iter() {
+        let text = match item.as_string() {
+            Some(text) => text,
+            None if item.is_object() => {
+                Reflect::get(&item, &text_key)?.as_string().ok_or_else(|| {
+                    type_error(&format!("{what} must hold Card objects or card texts"))
+                })?
+            }
+            None => {
+                return Err(type_error(&format!(
+                    "{what} must hold Card objects or card texts"
+                )))
+            }
+        };
+        let card = CARDS
+            .with(|cache| cache.borrow_mut().parse(&text))
+            .map_err(|e| to_js(&e.into()))?;
+        cards.push(card);
+    }
+    Ok(cards)
+}
+
+/// The result object shared by `decrypt`, `decryptBytes` and `ChatSeal.decrypt`.
+pub fn result_object(message: &Decrypted, with_data: bool) -> Result<JsValue, JsValue> {
+    let object = Object::new();
+    let set = |key: &str, value: JsValue| Reflect::set(&object, &JsString::from(key), &value);
+    set(
+        "text",
+        message
+            .text
+            .as_deref()
+            .map_or(JsValue::NULL, JsValue::from_str),
+    )?;
+    if with_data {
+        set("data", Uint8Array::from(message.data.as_slice()).into())?;
+    }
+    set(
+        "contentType",
+        JsValue::from_str(message.content_type_name()),
+    )?;
+    set("sender", JsValue::from_str(&message.sender))?;
+    set("senderCardId", JsValue::from_str(&message.sender_card_id))?;
+    set("sentAt", JsValue::from_f64(message.sent_at as f64))?;
+    set("msgId", JsValue::from_str(&message.msg_id))?;
+    set("context", JsValue::from_str(&message.context))?;
+    set("keyChanged", JsValue::from_bool(message.key_changed))?;
+    Ok(object.into())
+}

@@ -1,0 +1,166 @@
+// The low-level API from the `nodejs` build (pkg/nodejs), as a Node 20 user loads it:
+// run by `make node-test` (node --test). Both `import` and `require` must work.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { createRequire } from "node:module";
+import * as esm from "../../pkg/nodejs/chatseal.js";
+
+const require = createRequire(import.meta.url);
+const cjs = require("../../pkg/nodejs/chatseal.js");
+const { Identity, Card, isEncrypted, chatSealErrorClass } = cjs;
+const ChatSealError = chatSealErrorClass();
+
+function rejects(fn, code) {
+  try {
+    fn();
+  } catch (e) {
+    assert.ok(e instanceof ChatSealError, `expected a ChatSealError, got ${e}`);
+    assert.ok(e instanceof Error);
+    assert.equal(e.name, "ChatSealError");
+    assert.equal(e.code, code, e.message);
+    assert.ok(e.message.length > 10, "a message a stranger can read");
+    return e;
+  }
+  assert.fail(`expected ${code}, but it succeeded`);
+}
+
+function typeError(fn, fragment) {
+  assert.throws(fn, (e) => e instanceof TypeError && e.message.includes(fragment));
+}
+
+test("import and require load the same API", () => {
+  assert.equal(typeof esm.Identity.generate, "function");
+  assert.equal(typeof cjs.Identity.generate, "function");
+});
+
+test("two users exchange a message; the result object is complete", () => {
+  const alice = Identity.generate("alice@clinic-a");
+  const bob = Identity.generate("bob@clinic-a");
+  const card = alice.card();
+  assert.equal(card.identity, "alice@clinic-a");
+  assert.match(card.id, /^[0-9a-f]{32}$/);
+  assert.ok(card.text.startsWith("csc1."));
+  assert.equal(Card.parse(card.text).id, card.id);
+  assert.equal(card.prevCardId, undefined);
+
+  const before = Date.now();
+  const text = alice.encrypt("Your results are ready. 🩺", [bob.card()], { context: "channel-42" });
+  assert.ok(isEncrypted(text));
+  assert.ok(!isEncrypted("hello") && !isEncrypted(42) && !isEncrypted(undefined));
+  // Cards may also be passed as text.
+  const msg = bob.decrypt(text, [card.text], { from: "alice@clinic-a", context: "channel-42" });
+  assert.deepEqual(
+    { ...msg, sentAt: 0, msgId: "" },
+    {
+      text: "Your results are ready. 🩺",
+      contentType: "text",
+      sender: "alice@clinic-a",
+      senderCardId: card.id,
+      sentAt: 0,
+      msgId: "",
+      context: "channel-42",
+      keyChanged: false,
+    },
+  );
+  assert.ok(msg.sentAt >= before - 1000 && msg.sentAt <= Date.now() + 1000);
+  assert.match(msg.msgId, /^[0-9a-f]{32}$/);
+  // The sender reads her own message (she is always a recipient).
+  assert.equal(alice.decrypt(text, [card], { context: "channel-42" }).text, msg.text);
+  // Passing cards does not consume them.
+  assert.equal(card.identity, "alice@clinic-a");
+});
+
+test("every protocol error reaches JS as a ChatSealError with its code", () => {
+  const alice = Identity.generate("alice");
+  const bob = Identity.generate("bob");
+  const carol = Identity.generate("carol");
+  const text = alice.encrypt("hi", [bob.card()], { context: "c1" });
+  const cards = [alice.card()];
+  rejects(() => bob.decrypt(text, cards, { context: "c2" }), "ContextMismatch");
+  rejects(() => bob.decrypt(text, cards, { from: "mallory" }), "SenderMismatch");
+  rejects(() => carol.decrypt(text, cards, {}), "NotARecipient");
+  rejects(() => bob.decrypt(text, [], {}), "UnknownSender");
+  rejects(() => bob.decrypt(text, [carol.card()], {}), "UnknownSender");
+  rejects(() => bob.decrypt("csm1.AAAA", cards, {}), "Malformed");
+  rejects(() => bob.decrypt("hello", cards, {}), "Malformed");
+  // Flip one character of the body: the AEAD refuses it.
+  const i = text.length - 20;
+  const flipped = text.slice(0, i) + (text[i] === "A" ? "B" : "A") + text.slice(i + 1);
+  rejects(() => bob.decrypt(flipped, cards, {}), "Integrity");
+  rejects(() => Card.parse("csc1.AAAA"), "Malformed");
+  const sig = alice.card().text;
+  const j = sig.length - 3;
+  rejects(() => Card.parse(sig.slice(0, j) + (sig[j] === "A" ? "B" : "A") + sig.slice(j + 1)), "BadSignature");
+  rejects(() => Identity.generate(""), "InvalidArgument");
+  rejects(() => Identity.generate("a\nb"), "InvalidArgument");
+  const bytes = alice.encryptBytes(new Uint8Array([1, 2, 3]), [bob.card()], {});
+  rejects(() => bob.decrypt(bytes, cards, {}), "Malformed");
+});
+
+test("wrong argument types are TypeErrors", () => {
+  const alice = Identity.generate("alice");
+  typeError(() => Identity.generate(5), "identity must be a string");
+  typeError(() => alice.encrypt(5, [], {}), "text must be a string");
+  typeError(() => alice.encrypt("x", "not an array", {}), "cards must be an array");
+  typeError(() => alice.encrypt("x", [5], {}), "cards must hold");
+  typeError(() => alice.encrypt("x", [], { context: 7 }), "options.context must be a string");
+  typeError(() => alice.encrypt("x", [], "ctx"), "options must be an object");
+  typeError(() => alice.decrypt(null, [], {}), "text must be a string");
+  typeError(() => alice.encryptBytes("x", [], {}), "bytes must be a Uint8Array");
+  typeError(() => Card.parse({}), "text must be a string");
+});
+
+test("bytes round trip", () => {
+  const alice = Identity.generate("alice");
+  const bob = Identity.generate("bob");
+  const data = new Uint8Array(1000).map((_, i) => i & 0xff);
+  const text = alice.encryptBytes(data, [bob.card()], { context: "files" });
+  const msg = bob.decryptBytes(text, [alice.card()], { from: "alice", context: "files" });
+  assert.equal(msg.contentType, "bytes");
+  assert.equal(msg.text, null);
+  assert.deepEqual(msg.data, data);
+});
+
+test("after a rotation, old messages still verify with the old card", () => {
+  const alice = Identity.generate("alice");
+  const bob = Identity.generate("bob");
+  const oldCard = alice.card();
+  const old = alice.encrypt("before", [bob.card()], { context: "c" });
+  const newCard = alice.rotate();
+  assert.equal(newCard.prevCardId, oldCard.id);
+  const fresh = alice.encrypt("after", [bob.card()], { context: "c" });
+  const history = [oldCard, newCard];
+  assert.equal(bob.decrypt(old, history, { from: "alice" }).text, "before");
+  assert.equal(bob.decrypt(fresh, history, { from: "alice" }).senderCardId, newCard.id);
+  // Alice still reads what she sent before rotating.
+  assert.equal(alice.decrypt(old, history, {}).text, "before");
+});
+
+test("backup and restore, with the default Argon2id cost", () => {
+  const alice = Identity.generate("alice");
+  const bob = Identity.generate("bob");
+  const text = bob.encrypt("for alice", [alice.card()], {});
+  const started = performance.now();
+  const backup = alice.backup("correct horse battery staple");
+  const sealMs = performance.now() - started;
+  assert.ok(backup.startsWith("csb1."));
+  const restored = Identity.restore(backup, "correct horse battery staple");
+  assert.equal(restored.card().id, alice.card().id);
+  assert.equal(restored.decrypt(text, [bob.card()], {}).text, "for alice");
+  rejects(() => Identity.restore(backup, "wrong"), "Integrity");
+  rejects(() => Identity.restore("csb1.AAAA", "x"), "Malformed");
+  console.log(`backup seal (64 MiB, t=3) in Node: ${sealMs.toFixed(0)} ms`);
+});
+
+test("decrypt+verify timing of a 1,000-message history (prints, asserts nothing about time)", () => {
+  const alice = Identity.generate("alice");
+  const bob = Identity.generate("bob");
+  const cards = [alice.card()];
+  const texts = Array.from({ length: 1000 }, (_, i) =>
+    alice.encrypt(`message ${i} `.padEnd(200, "x"), [bob.card()], { context: "c" }),
+  );
+  const started = performance.now();
+  for (const t of texts) bob.decrypt(t, cards, { from: "alice", context: "c" });
+  const ms = performance.now() - started;
+  console.log(`Node 20, wasm: decrypt+verify ${(ms).toFixed(0)} ms for 1,000 messages (${ms.toFixed(0)} µs each)`);
+});
