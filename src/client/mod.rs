@@ -4,11 +4,13 @@
 //! drive it directly.
 
 pub mod cards;
+pub mod engine;
 pub mod error;
 pub mod identity;
 pub mod trust;
 
 pub use cards::CardCache;
+pub use engine::{Directory, Engine, Looked, Publish, Stats, Store};
 pub use error::Error;
 pub use identity::{Decrypted, Identity};
 pub use trust::{Observation, Trust};
