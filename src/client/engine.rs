@@ -177,7 +177,10 @@ impl<D: Directory, S: Store> Engine<D, S> {
     /// Creates keys (or uses this device's) and publishes the card. Fails with
     /// `AlreadyRegistered` when the directory has a card this device has no keys for.
     pub async fn register(&self, rng: &mut impl CryptoRngCore, now_ms: u64) -> Result<Card, Error> {
-        let existing = self.directory.lookup(std::slice::from_ref(&self.identity)).await?;
+        let existing = self
+            .directory
+            .lookup(std::slice::from_ref(&self.identity))
+            .await?;
         self.state.borrow_mut().stats.lookups += 1;
         let local = self.own_card().ok();
         if let Some((_, text)) = existing.first() {
