@@ -4,7 +4,9 @@
 #   make test     everything CI checks: format, lints (native and wasm32), unit, property,
 #                 vector and doc tests, the independent Python check of the vectors, the
 #                 server's tests against SQLite and a throwaway PostgreSQL (installed from
-#                 Debian when absent), the CLI walkthrough, and the wasm32 release build.
+#                 Debian when absent), the CLI walkthrough, the wasm32 packages (make pkg)
+#                 with the low-level API tested in Node 20, and ChatSeal in headless
+#                 Chromium against a real directory.
 #   make server   the chatseal-server binary, optimised (target/server/chatseal-server)
 #   make bench    criterion benchmarks of the protocol core (prints figures; asserts nothing)
 #   make bench-server  load benchmark of the directory with wrk (prints figures)
@@ -25,9 +27,9 @@ WASM_OPT := $(TOOLS)/node/node_modules/.bin/wasm-opt
 PKG_TARGETS := $(shell sed -n 's/^targets *= *\[\(.*\)\]/\1/p' wasm-pack.toml | tr -d '",')
 WASM_OPT_FLAGS := $(shell sed -n 's/^wasm-opt *= *"\(.*\)"/\1/p' wasm-pack.toml)
 
-.PHONY: test setup rust-setup py-setup wasm-bindgen-cli node-tools fmt-check clippy unit-tests cli-walkthrough doc-check independent wasm pkg node-test server bench bench-server vectors clean
+.PHONY: test setup rust-setup py-setup browser-setup web-test wasm-bindgen-cli node-tools fmt-check clippy unit-tests cli-walkthrough doc-check independent wasm pkg node-test server bench bench-server vectors clean
 
-test: setup fmt-check clippy unit-tests cli-walkthrough doc-check independent pkg node-test
+test: setup fmt-check clippy unit-tests cli-walkthrough doc-check independent pkg node-test web-test
 	@echo "make test: all checks passed"
 
 setup: rust-setup py-setup
@@ -50,6 +52,7 @@ fmt-check:
 clippy:
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 	$(CARGO) clippy -p chatseal --lib --target $(WASM_TARGET) -- -D warnings
+	$(CARGO) clippy -p chatseal --test web --target $(WASM_TARGET) -- -D warnings
 
 # The whole workspace; the server's tests run against SQLite and a PostgreSQL cluster
 # that with-postgres.sh starts on loopback (and removes) around them.
@@ -103,6 +106,17 @@ pkg: rust-setup wasm-bindgen-cli node-tools
 	  printf '%-8s chatseal_bg.wasm %7d bytes, gzip -9 %7d bytes\n' $$t \
 	    $$(wc -c < pkg/$$t/chatseal_bg.wasm) $$(gzip -9c pkg/$$t/chatseal_bg.wasm | wc -c); \
 	done
+
+# Debian's Chromium and ChromeDriver for the browser tests (never a downloaded browser).
+browser-setup:
+	@if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; \
+	fi
+
+# ChatSeal in headless Chromium (wasm-bindgen-test) against a real `chatseal-server demo`.
+web-test: rust-setup browser-setup wasm-bindgen-cli
+	$(CARGO) build -p chatseal-server
+	tests/web-run.sh target/debug/chatseal-server $(TOOLS)/cargo/bin/wasm-bindgen-test-runner
 
 # The low-level API from pkg/nodejs under Node (node:test), by require and import.
 node-test: pkg

@@ -1,5 +1,6 @@
 //! The client engine against an in-memory directory that follows PROTOCOL §7 and an
 //! in-memory store: registration, exchange, rotation, key changes, backups, caching.
+#![cfg(not(target_arch = "wasm32"))]
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -11,11 +12,10 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
 
-use chatseal::client::{Directory, Engine, Error, Publish, Store};
+use chatseal::client::{Directory, Engine, Error, MemoryStore, Publish};
 use chatseal::proto::{backup, Card, CardId, ContentType};
 use pollster::block_on;
 use rand_core::OsRng;
-use zeroize::Zeroizing;
 
 const FAST: backup::Params = backup::Params {
     m_kib: 19456,
@@ -122,26 +122,6 @@ impl Directory for MemDirectory {
     }
 }
 
-/// A device's storage.
-#[derive(Clone, Default)]
-struct MemStore(Rc<RefCell<HashMap<String, Vec<u8>>>>);
-
-impl Store for MemStore {
-    async fn load(&self, identity: &str) -> Result<Option<Zeroizing<Vec<u8>>>, Error> {
-        Ok(self.0.borrow().get(identity).cloned().map(Zeroizing::new))
-    }
-    async fn save(&self, identity: &str, keyring: &[u8]) -> Result<(), Error> {
-        self.0
-            .borrow_mut()
-            .insert(identity.to_owned(), keyring.to_vec());
-        Ok(())
-    }
-    async fn wipe(&self) -> Result<(), Error> {
-        self.0.borrow_mut().clear();
-        Ok(())
-    }
-}
-
 struct World {
     dir: Rc<RefCell<DirState>>,
 }
@@ -150,15 +130,15 @@ impl World {
     fn new() -> Self {
         World { dir: Rc::default() }
     }
-    fn device(&self, identity: &str, store: &MemStore) -> Engine<MemDirectory, MemStore> {
+    fn device(&self, identity: &str, store: &MemoryStore) -> Engine<MemDirectory, MemoryStore> {
         let dir = MemDirectory {
             me: identity.to_owned(),
             state: self.dir.clone(),
         };
         block_on(Engine::open(identity, dir, store.clone())).unwrap()
     }
-    fn user(&self, identity: &str) -> (Engine<MemDirectory, MemStore>, MemStore) {
-        let store = MemStore::default();
+    fn user(&self, identity: &str) -> (Engine<MemDirectory, MemoryStore>, MemoryStore) {
+        let store = MemoryStore::default();
         let engine = self.device(identity, &store);
         block_on(engine.register(&mut OsRng, NOW)).unwrap();
         (engine, store)
@@ -166,7 +146,7 @@ impl World {
 }
 
 fn send(
-    from: &Engine<MemDirectory, MemStore>,
+    from: &Engine<MemDirectory, MemoryStore>,
     text: &str,
     to: &[&str],
     context: &str,
@@ -185,7 +165,7 @@ fn send(
 #[test]
 fn register_reopen_and_a_second_device() {
     let world = World::new();
-    let store = MemStore::default();
+    let store = MemoryStore::default();
     let alice = world.device("alice", &store);
     assert!(!alice.has_local_key());
     assert_eq!(send(&alice, "x", &[], "c").unwrap_err(), Error::NoLocalKey);
@@ -197,7 +177,7 @@ fn register_reopen_and_a_second_device() {
     assert!(again.has_local_key());
     assert_eq!(again.own_card().unwrap(), card);
     // A fresh device cannot make a second identity.
-    let other = world.device("alice", &MemStore::default());
+    let other = world.device("alice", &MemoryStore::default());
     assert_eq!(
         block_on(other.register(&mut OsRng, NOW)).unwrap_err(),
         Error::AlreadyRegistered
@@ -305,7 +285,7 @@ fn a_swapped_key_is_reported_and_not_encrypted_to_until_accepted() {
     let (bob, _) = world.user("bob");
     send(&alice, "hi", &["bob"], "c").unwrap(); // pins bob's card
                                                 // Bob loses his device and re-registers with ?replace=true (or an attacker swaps it).
-    let bob2 = world.device("bob", &MemStore::default());
+    let bob2 = world.device("bob", &MemoryStore::default());
     let new_keys = chatseal::proto::IdentityKeys::generate(&mut OsRng);
     let card = Card::create(&new_keys, "bob", 2, None).unwrap();
     block_on(
@@ -374,7 +354,7 @@ fn backup_wipe_restore_on_a_fresh_device() {
         Error::NoLocalKey
     );
 
-    let fresh = world.device("alice", &MemStore::default());
+    let fresh = world.device("alice", &MemoryStore::default());
     assert_eq!(
         block_on(fresh.restore("wrong")).unwrap_err().code(),
         "Integrity"
@@ -388,7 +368,7 @@ fn backup_wipe_restore_on_a_fresh_device() {
         Some("for alice")
     );
     block_on(fresh.change_password(&mut OsRng, "correct horse", "battery staple", FAST)).unwrap();
-    let third = world.device("alice", &MemStore::default());
+    let third = world.device("alice", &MemoryStore::default());
     assert_eq!(
         block_on(third.restore("correct horse")).unwrap_err().code(),
         "Integrity"
@@ -398,7 +378,7 @@ fn backup_wipe_restore_on_a_fresh_device() {
     assert_eq!(
         block_on(
             world
-                .device("alice", &MemStore::default())
+                .device("alice", &MemoryStore::default())
                 .restore("battery staple")
         )
         .unwrap_err()

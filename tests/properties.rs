@@ -16,6 +16,7 @@
 //! Argon2 is slow by design, so the backup properties run few cases with the minimum
 //! parameters §4 allows. Failure persistence is off so that a failing case writes no file
 //! next to this one; proptest prints the minimal failing input instead.
+#![cfg(not(target_arch = "wasm32"))]
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,

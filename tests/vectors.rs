@@ -2,6 +2,7 @@
 //! its bytes exactly, its bytes parse back to its fields, and every invalid input is
 //! refused with its named error. The generator must still write exactly the committed
 //! files, so a change to the wire format cannot slip in unnoticed.
+#![cfg(not(target_arch = "wasm32"))]
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,

@@ -9,16 +9,11 @@
 
 mod support;
 
-use std::cell::RefCell;
-use std::collections::HashMap;
-use std::rc::Rc;
-
-use chatseal::client::{Directory, Engine, Error, Publish, Store};
+use chatseal::client::{Directory, Engine, Error, MemoryStore, Publish};
 use chatseal::proto::{CardId, ContentType};
 use rand_core::OsRng;
 use serde_json::{json, Value};
 use support::{App, Backend, Server, TestDb};
-use zeroize::Zeroizing;
 
 struct HttpDirectory {
     base: String,
@@ -115,25 +110,6 @@ impl Directory for HttpDirectory {
     }
 }
 
-#[derive(Clone, Default)]
-struct MemStore(Rc<RefCell<HashMap<String, Vec<u8>>>>);
-
-impl Store for MemStore {
-    async fn load(&self, identity: &str) -> Result<Option<Zeroizing<Vec<u8>>>, Error> {
-        Ok(self.0.borrow().get(identity).cloned().map(Zeroizing::new))
-    }
-    async fn save(&self, identity: &str, keyring: &[u8]) -> Result<(), Error> {
-        self.0
-            .borrow_mut()
-            .insert(identity.to_owned(), keyring.to_vec());
-        Ok(())
-    }
-    async fn wipe(&self) -> Result<(), Error> {
-        self.0.borrow_mut().clear();
-        Ok(())
-    }
-}
-
 fn now_ms() -> u64 {
     chatseal_server::auth::unix_now() * 1000
 }
@@ -143,7 +119,7 @@ async fn two_users_rotation_key_change_and_backup_through_the_real_directory() {
     let db = TestDb::new(Backend::Sqlite).await.unwrap();
     let app = App::new();
     let server = Server::start(&db.url, &app, &[]).await;
-    let device = |identity: &'static str, store: &MemStore| {
+    let device = |identity: &'static str, store: &MemoryStore| {
         let dir = HttpDirectory {
             base: server.base.clone(),
             token: app.token(identity),
@@ -151,13 +127,17 @@ async fn two_users_rotation_key_change_and_backup_through_the_real_directory() {
         };
         Engine::open(identity, dir, store.clone())
     };
-    let alice = device("alice@clinic-a", &MemStore::default())
+    let alice = device("alice@clinic-a", &MemoryStore::default())
         .await
         .unwrap();
-    let bob = device("bob@clinic-a", &MemStore::default()).await.unwrap();
+    let bob = device("bob@clinic-a", &MemoryStore::default())
+        .await
+        .unwrap();
     alice.register(&mut OsRng, now_ms()).await.unwrap();
     bob.register(&mut OsRng, now_ms()).await.unwrap();
-    let second = device("bob@clinic-a", &MemStore::default()).await.unwrap();
+    let second = device("bob@clinic-a", &MemoryStore::default())
+        .await
+        .unwrap();
     assert_eq!(
         second.register(&mut OsRng, now_ms()).await.unwrap_err(),
         Error::AlreadyRegistered
@@ -197,7 +177,9 @@ async fn two_users_rotation_key_change_and_backup_through_the_real_directory() {
         )
         .await
         .unwrap();
-    let fresh_bob = device("bob@clinic-a", &MemStore::default()).await.unwrap();
+    let fresh_bob = device("bob@clinic-a", &MemoryStore::default())
+        .await
+        .unwrap();
     assert!(!fresh_bob.has_local_key());
     for (text, expected) in [(&new, "after"), (&old, "before")] {
         let got = bob
@@ -249,7 +231,7 @@ async fn two_users_rotation_key_change_and_backup_through_the_real_directory() {
         dir.publish(&card.to_text(), true).await.unwrap(),
         Publish::Stored
     );
-    let carol = device("carol@clinic-a", &MemStore::default())
+    let carol = device("carol@clinic-a", &MemoryStore::default())
         .await
         .unwrap();
     let looked = carol

@@ -519,3 +519,28 @@ impl<D: Directory, S: Store> Engine<D, S> {
         Ok(safety::safety_number(&own, &theirs))
     }
 }
+
+/// A [`Store`] in memory: the `storage: "memory"` option, and tests. Nothing survives the
+/// page (or process).
+#[derive(Clone, Default)]
+pub struct MemoryStore {
+    keyrings: std::rc::Rc<RefCell<HashMap<String, Zeroizing<Vec<u8>>>>>,
+}
+
+impl Store for MemoryStore {
+    async fn load(&self, identity: &str) -> Result<Option<Zeroizing<Vec<u8>>>, Error> {
+        Ok(self.keyrings.borrow().get(identity).cloned())
+    }
+
+    async fn save(&self, identity: &str, keyring: &[u8]) -> Result<(), Error> {
+        self.keyrings
+            .borrow_mut()
+            .insert(identity.to_owned(), Zeroizing::new(keyring.to_vec()));
+        Ok(())
+    }
+
+    async fn wipe(&self) -> Result<(), Error> {
+        self.keyrings.borrow_mut().clear();
+        Ok(())
+    }
+}

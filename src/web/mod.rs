@@ -5,11 +5,15 @@
 //! browser's clock and randomness, and turns [`crate::client::Error`] into a
 //! `ChatSealError` with a stable `code`.
 
+mod directory;
 mod errors;
+mod js;
 mod lowlevel;
+mod seal;
 
 pub use errors::chat_seal_error_class;
 pub use lowlevel::{Card, Identity};
+pub use seal::ChatSeal;
 
 use wasm_bindgen::prelude::*;
 

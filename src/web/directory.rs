@@ -1,0 +1,254 @@
+//! The directory client over `fetch` (PROTOCOL §7), with the app's `getToken` callback:
+//! the token is cached, and asked for again once when the directory answers 401.
+
+use std::cell::RefCell;
+
+use js_sys::{Array, Function, Object};
+use wasm_bindgen::prelude::*;
+
+use super::js::{fetch_fn, get, resolve, set};
+use crate::client::{Directory, Error, Publish};
+use crate::proto::CardId;
+
+/// A `fetch`-backed [`Directory`].
+pub struct FetchDirectory {
+    base: String,
+    get_token: Function,
+    token: RefCell<Option<String>>,
+}
+
+impl FetchDirectory {
+    /// A client of the directory at `base` (e.g. `https://keys.example`).
+    pub fn new(base: &str, get_token: Function) -> Self {
+        FetchDirectory {
+            base: base.trim_end_matches('/').to_owned(),
+            get_token,
+            token: RefCell::new(None),
+        }
+    }
+
+    async fn token(&self, fresh: bool) -> Result<String, Error> {
+        if !fresh {
+            if let Some(token) = self.token.borrow().clone() {
+                return Ok(token);
+            }
+        }
+        let value = self
+            .get_token
+            .call0(&JsValue::UNDEFINED)
+            .map_err(|e| Error::Unauthorized(format!("getToken threw: {}", describe(&e))))?;
+        let token = resolve(value)
+            .await
+            .map_err(|e| Error::Unauthorized(format!("getToken rejected: {}", describe(&e))))?
+            .as_string()
+            .ok_or_else(|| {
+                Error::Unauthorized("getToken must resolve to a string (the JWT)".into())
+            })?;
+        *self.token.borrow_mut() = Some(token.clone());
+        Ok(token)
+    }
+
+    /// One request; on 401, a fresh token and one retry. Returns the status and the JSON
+    /// body (`null` when empty).
+    async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&JsValue>,
+    ) -> Result<(u16, JsValue), Error> {
+        let mut fresh = false;
+        loop {
+            let token = self.token(fresh).await?;
+            let (status, json) = self.send(method, path, body, &token).await?;
+            match status {
+                401 if !fresh => fresh = true,
+                401 => {
+                    let message = get(&get(&json, "error"), "message")
+                        .as_string()
+                        .unwrap_or_default();
+                    return Err(Error::Unauthorized(message));
+                }
+                429 => {
+                    return Err(Error::Directory(
+                        "rate limited by the directory; try again shortly".into(),
+                    ))
+                }
+                500.. => {
+                    return Err(Error::Directory(format!(
+                        "the directory failed (HTTP {status})"
+                    )))
+                }
+                _ => return Ok((status, json)),
+            }
+        }
+    }
+
+    async fn send(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&JsValue>,
+        token: &str,
+    ) -> Result<(u16, JsValue), Error> {
+        let init = Object::new();
+        set(&init, "method", &JsValue::from_str(method));
+        let headers = Object::new();
+        set(
+            &headers,
+            "authorization",
+            &JsValue::from_str(&format!("Bearer {token}")),
+        );
+        if let Some(body) = body {
+            set(
+                &headers,
+                "content-type",
+                &JsValue::from_str("application/json"),
+            );
+            let text = js_sys::JSON::stringify(body)
+                .map_err(|_| Error::Directory("cannot encode the request".into()))?;
+            set(&init, "body", &text.into());
+        }
+        set(&init, "headers", &headers);
+        let url = format!("{}{}", self.base, path);
+        let fetch = fetch_fn().map_err(|e| Error::Directory(describe(&e)))?;
+        let response = fetch
+            .call2(&JsValue::UNDEFINED, &JsValue::from_str(&url), &init)
+            .map_err(|e| Error::Directory(describe(&e)))?;
+        let response = resolve(response).await.map_err(|e| {
+            Error::Directory(format!(
+                "cannot reach the directory at {}: {}",
+                self.base,
+                describe(&e)
+            ))
+        })?;
+        let status = get(&response, "status").as_f64().unwrap_or(0.0) as u16;
+        let text_fn = get(&response, "text")
+            .dyn_into::<Function>()
+            .map_err(|_| Error::Directory("not a fetch Response".into()))?;
+        let text = resolve(
+            text_fn
+                .call0(&response)
+                .map_err(|e| Error::Directory(describe(&e)))?,
+        )
+        .await
+        .map_err(|e| Error::Directory(describe(&e)))?
+        .as_string()
+        .unwrap_or_default();
+        let json = if text.is_empty() {
+            JsValue::NULL
+        } else {
+            js_sys::JSON::parse(&text).map_err(|_| {
+                Error::Directory(format!(
+                    "the directory answered HTTP {status} with something that is not JSON"
+                ))
+            })?
+        };
+        Ok((status, json))
+    }
+}
+
+/// A short description of a thrown JS value, for error messages.
+pub fn describe(value: &JsValue) -> String {
+    value
+        .as_string()
+        .or_else(|| get(value, "message").as_string())
+        .unwrap_or_else(|| "unknown error".into())
+}
+
+fn strings(value: &JsValue) -> Vec<String> {
+    value
+        .dyn_ref::<Array>()
+        .map(|a| a.iter().filter_map(|v| v.as_string()).collect())
+        .unwrap_or_default()
+}
+
+fn expect(status: u16, ok: &[u16], what: &str, json: &JsValue) -> Result<(), Error> {
+    if ok.contains(&status) {
+        return Ok(());
+    }
+    let message = get(&get(json, "error"), "message")
+        .as_string()
+        .unwrap_or_default();
+    Err(Error::Directory(format!("{what}: HTTP {status} {message}")))
+}
+
+impl Directory for FetchDirectory {
+    async fn lookup(&self, identities: &[String]) -> Result<Vec<(String, String)>, Error> {
+        let body = Object::new();
+        let list: Array = identities.iter().map(|i| JsValue::from_str(i)).collect();
+        set(&body, "identities", &list);
+        let (status, json) = self.call("POST", "/v1/cards/lookup", Some(&body)).await?;
+        expect(status, &[200], "lookup", &json)?;
+        let cards = get(&json, "cards");
+        let mut out = Vec::new();
+        for identity in identities {
+            if let Some(text) = get(&cards, identity).as_string() {
+                out.push((identity.clone(), text));
+            }
+        }
+        Ok(out)
+    }
+
+    async fn history(&self, identity: &str) -> Result<Vec<String>, Error> {
+        let path = format!(
+            "/v1/cards/{}/history",
+            String::from(js_sys::encode_uri_component(identity))
+        );
+        let (status, json) = self.call("GET", &path, None).await?;
+        expect(status, &[200], "history", &json)?;
+        Ok(strings(&get(&json, "cards")))
+    }
+
+    async fn card_by_id(&self, id: &CardId) -> Result<Option<String>, Error> {
+        let (status, json) = self
+            .call("GET", &format!("/v1/cards/by-id/{id}"), None)
+            .await?;
+        if status == 404 {
+            return Ok(None);
+        }
+        expect(status, &[200], "card by id", &json)?;
+        Ok(get(&json, "card").as_string())
+    }
+
+    async fn publish(&self, card: &str, replace: bool) -> Result<Publish, Error> {
+        let body = Object::new();
+        set(&body, "card", &JsValue::from_str(card));
+        let path = if replace {
+            "/v1/cards?replace=true"
+        } else {
+            "/v1/cards"
+        };
+        let (status, json) = self.call("POST", path, Some(&body)).await?;
+        if status == 409 {
+            return Ok(Publish::Conflict);
+        }
+        expect(status, &[200, 201], "publish", &json)?;
+        Ok(Publish::Stored)
+    }
+
+    async fn revoke(&self) -> Result<(), Error> {
+        let (status, json) = self.call("DELETE", "/v1/cards", None).await?;
+        expect(status, &[200, 404], "revoke", &json)
+    }
+
+    async fn put_backup(&self, backup: &str) -> Result<(), Error> {
+        let body = Object::new();
+        set(&body, "backup", &JsValue::from_str(backup));
+        let (status, json) = self.call("PUT", "/v1/backup", Some(&body)).await?;
+        expect(status, &[200, 201, 204], "backup", &json)
+    }
+
+    async fn get_backup(&self) -> Result<Option<String>, Error> {
+        let (status, json) = self.call("GET", "/v1/backup", None).await?;
+        if status == 404 {
+            return Ok(None);
+        }
+        expect(status, &[200], "backup", &json)?;
+        Ok(get(&json, "backup").as_string())
+    }
+
+    async fn delete_backup(&self) -> Result<(), Error> {
+        let (status, json) = self.call("DELETE", "/v1/backup", None).await?;
+        expect(status, &[204, 404], "delete backup", &json)
+    }
+}
