@@ -290,21 +290,33 @@ impl<D: Directory, S: Store> Engine<D, S> {
         let seen = match first {
             Observation::Changed { .. } => {
                 // Maybe a rotation: fetch the history and look for the chain.
-                let texts = self.directory.history(card.identity()).await?;
-                self.state.borrow_mut().stats.lookups += 1;
-                let history: Vec<Card> = texts
-                    .iter()
-                    .filter_map(|t| self.state.borrow_mut().cards.parse(t).ok())
-                    .collect();
+                let history = self.history_cards(card.identity()).await?;
                 self.state.borrow_mut().trust.observe(card, &history)
             }
             other => other,
         };
+        Ok(self.settle(&seen))
+    }
+
+    /// True (and counted) when `seen` is a key change.
+    fn settle(&self, seen: &Observation) -> bool {
         let changed = matches!(seen, Observation::Changed { .. });
         if changed {
             self.state.borrow_mut().stats.key_changes += 1;
         }
-        Ok(changed)
+        changed
+    }
+
+    /// The verified cards of `identity`'s history (invalid ones are skipped).
+    async fn history_cards(&self, identity: &str) -> Result<Vec<Card>, Error> {
+        let texts = self.directory.history(identity).await?;
+        let mut state = self.state.borrow_mut();
+        state.stats.lookups += 1;
+        Ok(texts
+            .iter()
+            .filter_map(|t| state.cards.parse(t).ok())
+            .filter(|c| c.identity() == identity)
+            .collect())
     }
 
     /// The application accepts `identity`'s new key (after the user checked it).
@@ -404,19 +416,16 @@ impl<D: Directory, S: Store> Engine<D, S> {
             None => self.observe(card).await,
             Some(p) if p.id() == card.id() => Ok(false),
             Some(p) => {
-                // Older card: the pinned one chains back to it.
-                let texts = self.directory.history(card.identity()).await?;
-                self.state.borrow_mut().stats.lookups += 1;
-                let history: Vec<Card> = texts
-                    .iter()
-                    .filter_map(|t| self.state.borrow_mut().cards.parse(t).ok())
-                    .collect();
+                let history = self.history_cards(card.identity()).await?;
+                // An older card: the pinned one chains back to it.
                 let mut older = Trust::new();
                 older.accept(card);
                 if !matches!(older.observe(&p, &history), Observation::Changed { .. }) {
                     return Ok(false);
                 }
-                self.observe(card).await
+                // A newer card: it chains forward from the pinned one (the pin moves).
+                let seen = self.state.borrow_mut().trust.observe(card, &history);
+                Ok(self.settle(&seen))
             }
         }
     }
