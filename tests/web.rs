@@ -39,6 +39,20 @@ export function tokenGetter(base, identity, counter) {
 }
 export function unique(name) { return name + "-" + Math.random().toString(36).slice(2, 10) + "@clinic"; }
 export function abortedSignal() { const c = new AbortController(); c.abort(); return c.signal; }
+export async function queueAndAbort(seal, texts, from, keep) {
+  const controllers = texts.map(() => new AbortController());
+  const order = [];
+  const promises = texts.map((t, i) =>
+    seal.decrypt(t, { from, signal: controllers[i].signal }).then(
+      (m) => { order.push(i); return "ok"; },
+      (e) => (e.name === "AbortError" ? "aborted" : "error:" + (e.code || e.message)),
+    ));
+  // Abort all but the last `keep` (the newest) right after queueing them.
+  controllers.slice(0, texts.length - keep).forEach((c) => c.abort());
+  const outcomes = await Promise.all(promises);
+  const count = (x) => outcomes.filter((o) => o === x).length;
+  return { ok: count("ok"), aborted: count("aborted"), errors: outcomes.filter((o) => o.startsWith("error")), order, stats: seal.stats() };
+}
 "#)]
 extern "C" {
     #[wasm_bindgen(js_name = "tokenGetter")]
@@ -46,6 +60,8 @@ extern "C" {
     fn unique(name: &str) -> String;
     #[wasm_bindgen(js_name = "abortedSignal")]
     fn aborted_signal() -> JsValue;
+    #[wasm_bindgen(js_name = "queueAndAbort")]
+    fn queue_and_abort(seal: ChatSeal, texts: &js_sys::Array, from: &str, keep: u32) -> Promise;
 }
 
 fn obj(pairs: &[(&str, JsValue)]) -> JsValue {
@@ -215,4 +231,43 @@ async fn rotation_backup_and_restore_in_the_browser() {
         .unwrap();
     assert_eq!(a.as_string().unwrap().len(), 60);
     assert_eq!(a, b);
+}
+
+#[wasm_bindgen_test]
+async fn aborted_decrypts_leave_the_queue_before_any_work() {
+    let (alice_id, bob_id) = (unique("alice"), unique("bob"));
+    let alice = open(&alice_id, &Object::new()).await;
+    let bob = open(&bob_id, &Object::new()).await;
+    wait(alice.register(JsValue::UNDEFINED)).await.unwrap();
+    wait(bob.register(JsValue::UNDEFINED)).await.unwrap();
+    let texts = js_sys::Array::new();
+    for i in 0..1000 {
+        let to = obj(&[
+            ("to", js_sys::Array::of1(&bob_id.as_str().into()).into()),
+            ("context", "c".into()),
+        ]);
+        texts.push(
+            &wait(alice.encrypt(format!("message {i}").into(), to))
+                .await
+                .unwrap(),
+        );
+    }
+    let result = wait(queue_and_abort(bob, &texts, &alice_id, 10))
+        .await
+        .unwrap();
+    assert_eq!(field(&result, "aborted").as_f64(), Some(990.0));
+    assert_eq!(field(&result, "ok").as_f64(), Some(10.0));
+    assert_eq!(js_sys::Array::from(&field(&result, "errors")).length(), 0);
+    let stats = field(&result, "stats");
+    assert!(
+        field(&stats, "decrypted").as_f64().unwrap() <= 10.0,
+        "{stats:?}"
+    );
+    assert_eq!(field(&stats, "cancelled").as_f64(), Some(990.0));
+    // Newest first: the kept jobs (indices 990..999) finished in descending order.
+    let order: Vec<u32> = js_sys::Array::from(&field(&result, "order"))
+        .iter()
+        .map(|v| v.as_f64().unwrap() as u32)
+        .collect();
+    assert_eq!(order, (990..1000).rev().collect::<Vec<_>>());
 }

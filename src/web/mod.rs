@@ -9,6 +9,7 @@ mod directory;
 mod errors;
 mod js;
 mod lowlevel;
+mod queue;
 mod seal;
 
 pub use errors::chat_seal_error_class;

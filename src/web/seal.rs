@@ -13,6 +13,7 @@ use super::directory::FetchDirectory;
 use super::errors::{option_string, string_arg, to_js, type_error};
 use super::js::{abort_error, get, set};
 use super::lowlevel::result_object;
+use super::queue::{Job, Queue, Runner};
 use crate::client::{Engine, MemoryStore};
 use crate::proto::{backup, ContentType};
 
@@ -43,6 +44,66 @@ fn check_signal(engine: &WebEngine, options: &JsValue) -> Result<(), JsValue> {
 #[wasm_bindgen]
 pub struct ChatSeal {
     engine: Rc<WebEngine>,
+    queue: Rc<Queue>,
+    runner: Runner,
+}
+
+impl ChatSeal {
+    fn new_with(engine: WebEngine) -> ChatSeal {
+        let engine = Rc::new(engine);
+        let counter = Rc::clone(&engine);
+        let queue = Queue::new(Rc::new(move || counter.count_cancelled()));
+        let worker = Rc::clone(&engine);
+        let runner: Runner = Rc::new(move |job: &Job| {
+            let engine = Rc::clone(&worker);
+            let (text, from, context, bytes) = (
+                job.text.clone(),
+                job.from.clone(),
+                job.context.clone(),
+                job.bytes,
+            );
+            Box::pin(async move {
+                let message = engine
+                    .decrypt(&text, from.as_deref(), context.as_deref())
+                    .await
+                    .map_err(|e| to_js(&e))?;
+                if !bytes && message.text.is_none() {
+                    return Err(to_js(&crate::client::Error::Proto(
+                        crate::proto::Error::Malformed("message: not text; use decryptBytes"),
+                    )));
+                }
+                result_object(&message, bytes)
+            })
+        });
+        ChatSeal {
+            engine,
+            queue,
+            runner,
+        }
+    }
+
+    /// Queues a decrypt (arguments checked first; an already-aborted signal rejects at once).
+    fn enqueue(&self, text: JsValue, options: JsValue, bytes: bool) -> Promise {
+        let checked = (|| {
+            let text = string_arg(&text, "text")?;
+            let from = option_string(&options, "from", "options")?;
+            let context = option_string(&options, "context", "options")?;
+            check_signal(&self.engine, &options)?;
+            let signal = if options.is_object() {
+                get(&options, "signal")
+            } else {
+                JsValue::UNDEFINED
+            };
+            Ok::<_, JsValue>((text, from, context, signal))
+        })();
+        match checked {
+            Ok((text, from, context, signal)) => {
+                self.queue
+                    .push(text, from, context, bytes, signal, Rc::clone(&self.runner))
+            }
+            Err(error) => Promise::reject(&error),
+        }
+    }
 }
 
 #[wasm_bindgen]
@@ -92,10 +153,7 @@ impl ChatSeal {
             let engine = Engine::open(&identity, directory, MemoryStore::default())
                 .await
                 .map_err(|e| to_js(&e))?;
-            Ok(ChatSeal {
-                engine: Rc::new(engine),
-            }
-            .into())
+            Ok(ChatSeal::new_with(engine).into())
         })
     }
 
@@ -177,17 +235,16 @@ impl ChatSeal {
     }
 
     /// `decrypt(text, { from, context, signal })` → `{ text, contentType, sender,
-    /// senderCardId, sentAt, msgId, context, keyChanged }`.
+    /// senderCardId, sentAt, msgId, context, keyChanged }`. Queued newest-first; an abort
+    /// while waiting removes it before any work.
     pub fn decrypt(&self, text: JsValue, options: JsValue) -> Promise {
-        let engine = Rc::clone(&self.engine);
-        future_to_promise(async move { open(&engine, &text, &options, false).await })
+        self.enqueue(text, options, false)
     }
 
     /// `decryptBytes(text, { from, context, signal })` → the same object with `data`.
     #[wasm_bindgen(js_name = "decryptBytes")]
     pub fn decrypt_bytes(&self, text: JsValue, options: JsValue) -> Promise {
-        let engine = Rc::clone(&self.engine);
-        future_to_promise(async move { open(&engine, &text, &options, true).await })
+        self.enqueue(text, options, true)
     }
 
     /// The application accepts `identity`'s changed key (after checking the safety number).
@@ -346,26 +403,4 @@ async fn seal(
         .await
         .map_err(|e| to_js(&e))?;
     Ok(JsValue::from_str(&text))
-}
-
-async fn open(
-    engine: &WebEngine,
-    text: &JsValue,
-    options: &JsValue,
-    bytes: bool,
-) -> Result<JsValue, JsValue> {
-    let text = string_arg(text, "text")?;
-    let from = option_string(options, "from", "options")?;
-    let context = option_string(options, "context", "options")?;
-    check_signal(engine, options)?;
-    let message = engine
-        .decrypt(&text, from.as_deref(), context.as_deref())
-        .await
-        .map_err(|e| to_js(&e))?;
-    if !bytes && message.text.is_none() {
-        return Err(to_js(&crate::client::Error::Proto(
-            crate::proto::Error::Malformed("message: not text; use decryptBytes"),
-        )));
-    }
-    result_object(&message, bytes)
 }

@@ -1,0 +1,147 @@
+//! The decrypt queue: `ChatSeal.decrypt` calls wait here, newest first, and run one at a
+//! time in slices that yield to the event loop, so rendering a long history never blocks
+//! the page. An aborted job leaves the queue at once — before any crypto or request —
+//! and its promise rejects with `AbortError`.
+
+use std::cell::{Cell, RefCell};
+use std::collections::BTreeMap;
+use std::rc::Rc;
+
+use js_sys::{Function, Promise};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::spawn_local;
+
+use super::js::abort_error;
+
+/// Time a slice may run before the queue yields to the event loop (ms).
+const SLICE_MS: f64 = 8.0;
+
+/// One queued decrypt.
+pub struct Job {
+    /// The message.
+    pub text: String,
+    /// `options.from`.
+    pub from: Option<String>,
+    /// `options.context`.
+    pub context: Option<String>,
+    /// `decryptBytes` rather than `decrypt`.
+    pub bytes: bool,
+    resolve: Function,
+    reject: Function,
+    /// The abort listener and its signal, removed when the job settles.
+    listener: Option<(web_sys::EventTarget, Closure<dyn FnMut()>)>,
+}
+
+impl Job {
+    fn settle(mut self, outcome: Result<JsValue, JsValue>) {
+        if let Some((signal, closure)) = self.listener.take() {
+            let _ = signal
+                .remove_event_listener_with_callback("abort", closure.as_ref().unchecked_ref());
+        }
+        let _ = match outcome {
+            Ok(value) => self.resolve.call1(&JsValue::UNDEFINED, &value),
+            Err(error) => self.reject.call1(&JsValue::UNDEFINED, &error),
+        };
+    }
+}
+
+/// What runs a job: the engine's decrypt, supplied by `ChatSeal`.
+pub type Runner = Rc<
+    dyn Fn(&Job) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<JsValue, JsValue>>>>,
+>;
+
+/// The queue of one `ChatSeal`.
+pub struct Queue {
+    jobs: RefCell<BTreeMap<u64, Job>>,
+    next: Cell<u64>,
+    running: Cell<bool>,
+    cancelled: Rc<dyn Fn()>,
+}
+
+impl Queue {
+    /// An empty queue; `cancelled` counts each job aborted while waiting.
+    pub fn new(cancelled: Rc<dyn Fn()>) -> Rc<Queue> {
+        Rc::new(Queue {
+            jobs: RefCell::new(BTreeMap::new()),
+            next: Cell::new(0),
+            running: Cell::new(false),
+            cancelled,
+        })
+    }
+
+    /// Queues a job and returns its promise; `signal` (an AbortSignal or undefined)
+    /// removes it from the queue when aborted.
+    pub fn push(
+        self: &Rc<Self>,
+        text: String,
+        from: Option<String>,
+        context: Option<String>,
+        bytes: bool,
+        signal: JsValue,
+        runner: Runner,
+    ) -> Promise {
+        let seq = self.next.get();
+        self.next.set(seq + 1);
+        let queue = Rc::clone(self);
+        let promise = Promise::new(&mut |resolve, reject| {
+            let mut job = Job {
+                text: text.clone(),
+                from: from.clone(),
+                context: context.clone(),
+                bytes,
+                resolve,
+                reject,
+                listener: None,
+            };
+            if let Ok(target) = signal.clone().dyn_into::<web_sys::EventTarget>() {
+                let weak = Rc::downgrade(&queue);
+                let closure = Closure::<dyn FnMut()>::new(move || {
+                    if let Some(queue) = weak.upgrade() {
+                        queue.abort(seq);
+                    }
+                });
+                let _ = target
+                    .add_event_listener_with_callback("abort", closure.as_ref().unchecked_ref());
+                job.listener = Some((target, closure));
+            }
+            queue.jobs.borrow_mut().insert(seq, job);
+        });
+        self.drive(runner);
+        promise
+    }
+
+    /// A waiting job was aborted: out of the queue, rejected, counted.
+    fn abort(&self, seq: u64) {
+        let job = self.jobs.borrow_mut().remove(&seq);
+        if let Some(job) = job {
+            (self.cancelled)();
+            job.settle(Err(abort_error()));
+        }
+    }
+
+    /// Starts the worker loop unless it runs already.
+    fn drive(self: &Rc<Self>, runner: Runner) {
+        if self.running.replace(true) {
+            return;
+        }
+        let queue = Rc::clone(self);
+        spawn_local(async move {
+            // Let the caller queue (and abort) a whole batch before work starts.
+            gloo_timers::future::TimeoutFuture::new(0).await;
+            let mut slice_start = js_sys::Date::now();
+            loop {
+                // Newest first: the message on screen now matters more than history.
+                let job = queue.jobs.borrow_mut().pop_last().map(|(_, job)| job);
+                let Some(job) = job else { break };
+                let outcome = runner(&job).await;
+                job.settle(outcome);
+                if js_sys::Date::now() - slice_start > SLICE_MS {
+                    gloo_timers::future::TimeoutFuture::new(0).await;
+                    slice_start = js_sys::Date::now();
+                }
+            }
+            queue.running.set(false);
+        });
+    }
+}
