@@ -162,11 +162,6 @@ impl Identity {
         options: &JsValue,
     ) -> Result<JsValue, JsValue> {
         let message = self.open(text, sender_cards, options)?;
-        if message.text.is_none() {
-            return Err(to_js(&client::Error::Proto(proto::Error::Malformed(
-                "message: not text; use decryptBytes",
-            ))));
-        }
         result_object(&message, false)
     }
 
@@ -252,7 +247,14 @@ fn parse_cards(value: &JsValue, what: &str) -> Result<Vec<proto::Card>, JsValue>
 }
 
 /// The result object shared by `decrypt`, `decryptBytes` and `ChatSeal.decrypt`.
+/// Without `with_data` (the text API) the content must be text; bytes need
+/// `decryptBytes`.
 pub fn result_object(message: &Decrypted, with_data: bool) -> Result<JsValue, JsValue> {
+    if !with_data && message.text.is_none() {
+        return Err(to_js(&client::Error::Proto(proto::Error::Malformed(
+            "message: not text; use decryptBytes",
+        ))));
+    }
     let object = Object::new();
     let set = |key: &str, value: JsValue| Reflect::set(&object, &JsString::from(key), &value);
     set(

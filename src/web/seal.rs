@@ -67,11 +67,6 @@ impl ChatSeal {
                     .decrypt(&text, from.as_deref(), context.as_deref())
                     .await
                     .map_err(|e| to_js(&e))?;
-                if !bytes && message.text.is_none() {
-                    return Err(to_js(&crate::client::Error::Proto(
-                        crate::proto::Error::Malformed("message: not text; use decryptBytes"),
-                    )));
-                }
                 result_object(&message, bytes)
             })
         });
