@@ -12,7 +12,8 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
 
-use chatseal::client::{Directory, Engine, Error, MemoryStore, Publish};
+use chatseal::client::engine::LOOKUP_TTL_MS;
+use chatseal::client::{Directory, Engine, Error, KeyChange, MemoryStore, Publish};
 use chatseal::proto::{backup, Card, CardId, ContentType};
 use pollster::block_on;
 use rand_core::OsRng;
@@ -29,6 +30,8 @@ struct DirState {
     history: HashMap<String, Vec<(String, bool)>>, // identity → [(card text, current)]
     backups: HashMap<String, String>,
     requests: u64,
+    /// Lookups wait this many polls before answering (to overlap concurrent calls).
+    slow_polls: u32,
     /// A hostile directory: answer lookups of the key with this card text instead.
     swap: HashMap<String, String>,
 }
@@ -42,6 +45,10 @@ struct MemDirectory {
 
 impl Directory for MemDirectory {
     async fn lookup(&self, identities: &[String]) -> Result<Vec<(String, String)>, Error> {
+        let polls = self.state.borrow().slow_polls;
+        for _ in 0..polls {
+            Pending(false).await;
+        }
         let mut s = self.state.borrow_mut();
         s.requests += 1;
         Ok(identities
@@ -119,6 +126,24 @@ impl Directory for MemDirectory {
     async fn delete_backup(&self) -> Result<(), Error> {
         self.state.borrow_mut().backups.remove(&self.me);
         Ok(())
+    }
+}
+
+/// A future that is pending once (waking itself), then ready.
+struct Pending(bool);
+
+impl std::future::Future for Pending {
+    type Output = ();
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<()> {
+        if self.0 {
+            return std::task::Poll::Ready(());
+        }
+        self.0 = true;
+        cx.waker().wake_by_ref();
+        std::task::Poll::Pending
     }
 }
 
@@ -297,9 +322,21 @@ fn a_swapped_key_is_reported_and_not_encrypted_to_until_accepted() {
     )
     .unwrap();
     drop((bob, bob2));
+    let told: Rc<RefCell<Vec<KeyChange>>> = Rc::default();
+    let sink = told.clone();
+    alice.on_key_change(Some(Rc::new(move |change: &KeyChange| {
+        sink.borrow_mut().push(change.clone())
+    })));
     let later = NOW + 10 * 60 * 1000;
     let looked = block_on(alice.lookup(&["bob".into()], later)).unwrap();
     assert!(looked[0].key_changed);
+    // Seen again (after the cache expired): still a key change, but told only once.
+    let again = block_on(alice.lookup(&["bob".into()], later + LOOKUP_TTL_MS)).unwrap();
+    assert!(again[0].key_changed);
+    assert_eq!(told.borrow().len(), 1);
+    assert_eq!(told.borrow()[0].identity, "bob");
+    assert_eq!(told.borrow()[0].card_id, card.id());
+    assert_ne!(told.borrow()[0].pinned, card.id());
     let err = block_on(alice.encrypt(
         &mut OsRng,
         ContentType::Text,
@@ -322,6 +359,84 @@ fn a_swapped_key_is_reported_and_not_encrypted_to_until_accepted() {
         later
     ))
     .is_ok());
+}
+
+#[test]
+fn a_key_change_seen_in_a_message_is_not_encrypted_to_from_a_stale_cache() {
+    let world = World::new();
+    let (alice, _) = world.user("alice");
+    let (bob, _) = world.user("bob");
+    send(&alice, "hi", &["bob"], "c").unwrap(); // pins and caches bob's card
+    drop(bob);
+    let new_bob = chatseal::client::Identity::generate(&mut OsRng, "bob", 2).unwrap();
+    block_on(
+        MemDirectory {
+            me: "bob".into(),
+            state: world.dir.clone(),
+        }
+        .publish(&new_bob.card().to_text(), true),
+    )
+    .unwrap();
+    let alice_card = alice.own_card().unwrap();
+    let text = new_bob
+        .encrypt(
+            &mut OsRng,
+            &[&alice_card],
+            ContentType::Text,
+            b"new",
+            "c",
+            NOW,
+        )
+        .unwrap();
+    let msg = block_on(alice.decrypt(&text, Some("bob"), Some("c"))).unwrap();
+    assert!(msg.key_changed);
+    // Still within the lookup TTL: the cached (old) card must not be used silently.
+    let err = send(&alice, "x", &["bob"], "c").unwrap_err();
+    assert!(err.to_string().contains("changed"), "{err}");
+    assert_eq!(alice.stats().key_changes, 1);
+}
+
+#[test]
+fn concurrent_lookups_share_one_request_and_dropping_one_keeps_the_other() {
+    let world = World::new();
+    let (alice, _) = world.user("alice");
+    for name in ["bob", "carol", "dave"] {
+        world.user(name);
+    }
+    world.dir.borrow_mut().slow_polls = 3;
+    let before = (world.dir.borrow().requests, alice.stats().lookups);
+    let bob_carol = ["bob".to_string(), "carol".to_string()];
+    let carol_dave = ["carol".to_string(), "dave".to_string()];
+    let (a, b) = block_on(futures_util::future::join(
+        alice.lookup(&bob_carol, NOW),
+        alice.lookup(&carol_dave, NOW),
+    ));
+    let (a, b) = (a.unwrap(), b.unwrap());
+    assert_eq!(a[1].card, b[0].card, "both calls see carol's one card");
+    assert_eq!(b[1].card.identity(), "dave");
+    // Two requests: {bob, carol}, then {dave}; carol's second want joined the first.
+    let after = (world.dir.borrow().requests, alice.stats().lookups);
+    assert_eq!((after.0 - before.0, after.1 - before.1), (2, 2));
+
+    // One waiter dropped mid-flight (an aborted call): the other still gets its answer.
+    let later = NOW + LOOKUP_TTL_MS;
+    let eve = ["bob".to_string()];
+    let kept = block_on(async {
+        let mut dropped = Box::pin(alice.lookup(&eve, later));
+        let mut kept = Box::pin(alice.lookup(&eve, later));
+        for mut future in [dropped.as_mut(), kept.as_mut()] {
+            let poll = std::future::poll_fn(|cx| {
+                std::task::Poll::Ready(std::future::Future::poll(future.as_mut(), cx))
+            })
+            .await;
+            assert!(poll.is_pending());
+        }
+        drop(dropped);
+        kept.await
+    })
+    .unwrap();
+    assert_eq!(kept[0].card.identity(), "bob");
+    assert_eq!(alice.stats().lookups, after.1 + 1);
 }
 
 #[test]

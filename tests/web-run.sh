@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs the browser tests (tests/web.rs) in headless Chromium against a real
 # `chatseal-server demo` on loopback, started here and stopped on exit.
-# Usage: tests/web-run.sh PATH/TO/chatseal-server PATH/TO/wasm-bindgen-test-runner
+# Usage: tests/web-run.sh PATH/TO/chatseal-server PATH/TO/wasm-bindgen-test-runner [CARGO ARGS]
+# e.g. `... --release -- decrypt_and_verify_timing` for the release-build timing alone.
 set -euo pipefail
 server=${1:?usage: web-run.sh SERVER RUNNER}
 runner=${2:?usage: web-run.sh SERVER RUNNER}
@@ -18,4 +19,4 @@ export CHATSEAL_TEST_DIRECTORY="$url"
 export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER="$runner"
 export CHROMEDRIVER=${CHROMEDRIVER:-/usr/bin/chromedriver}
 export WASM_BINDGEN_TEST_TIMEOUT=${WASM_BINDGEN_TEST_TIMEOUT:-120}
-cargo test -p chatseal --target wasm32-unknown-unknown --test web
+cargo test -p chatseal --target wasm32-unknown-unknown --test web "${@:3}"

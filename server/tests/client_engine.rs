@@ -15,6 +15,7 @@ use rand_core::OsRng;
 use serde_json::{json, Value};
 use support::{App, Backend, Server, TestDb};
 
+#[derive(Clone)]
 struct HttpDirectory {
     base: String,
     token: String,

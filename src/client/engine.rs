@@ -6,7 +6,10 @@
 //! across an `.await`, so a re-entrant call from JS cannot alias state.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::rc::Rc;
+
+use futures_util::future::{try_join_all, FutureExt, LocalBoxFuture, Shared, WeakShared};
 
 use rand_core::CryptoRngCore;
 use zeroize::Zeroizing;
@@ -75,6 +78,27 @@ pub struct Stats {
     pub key_changes: u64,
 }
 
+/// A key change, as told to the listener set with [`Engine::on_key_change`]: the
+/// directory serves `identity` a card that does not follow the one this client pinned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyChange {
+    /// Whose key changed.
+    pub identity: String,
+    /// The new card's id.
+    pub card_id: CardId,
+    /// The card this client pinned (and still encrypts to until the change is accepted).
+    pub pinned: CardId,
+}
+
+/// Called once per key change seen (per new card).
+pub type KeyChangeListener = Rc<dyn Fn(&KeyChange)>;
+
+/// One directory lookup request, shared by every `lookup` that wants its identities
+/// while it is in flight. Dropping every waiter drops the request (the web directory
+/// aborts its `fetch`).
+type Flight = Shared<FlightFuture>;
+type FlightFuture = LocalBoxFuture<'static, Result<Vec<(String, String)>, Error>>;
+
 /// A looked-up card and what the engine concluded about it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Looked {
@@ -91,6 +115,10 @@ struct State {
     trust: Trust,
     /// identity → (current card, fetched at ms, key changed)
     current: HashMap<String, (Card, u64, bool)>,
+    /// identity → the lookup request in flight for it.
+    in_flight: HashMap<String, WeakShared<FlightFuture>>,
+    /// Card ids already reported as key changes (one report per new card).
+    reported: HashSet<CardId>,
     stats: Stats,
 }
 
@@ -100,25 +128,29 @@ pub struct Engine<D, S> {
     directory: D,
     store: S,
     state: RefCell<State>,
+    key_change_listener: RefCell<Option<KeyChangeListener>>,
 }
 
-impl<D: Directory, S: Store> Engine<D, S> {
+/// The keys `store` holds for `identity`, checked.
+async fn load_keys(store: &impl Store, identity: &str) -> Result<Option<Identity>, Error> {
+    let Some(bytes) = store.load(identity).await? else {
+        return Ok(None);
+    };
+    let keyring = Keyring::decode(&bytes)
+        .map_err(|_| Error::Storage("the stored keyring is damaged".into()))?;
+    if keyring.current().card().identity() != identity {
+        return Err(Error::Storage(
+            "the stored keyring is another identity's".into(),
+        ));
+    }
+    Ok(Some(Identity::from_keyring(keyring)))
+}
+
+impl<D: Directory + Clone + 'static, S: Store> Engine<D, S> {
     /// Opens the client of `identity`, loading its keys from `store` if it has them.
     pub async fn open(identity: &str, directory: D, store: S) -> Result<Self, Error> {
         proto::keys::validate_identity(identity)?;
-        let keys = match store.load(identity).await? {
-            Some(bytes) => {
-                let keyring = Keyring::decode(&bytes)
-                    .map_err(|_| Error::Storage("the stored keyring is damaged".into()))?;
-                if keyring.current().card().identity() != identity {
-                    return Err(Error::Storage(
-                        "the stored keyring is another identity's".into(),
-                    ));
-                }
-                Some(Identity::from_keyring(keyring))
-            }
-            None => None,
-        };
+        let keys = load_keys(&store, identity).await?;
         let engine = Engine {
             identity: identity.to_owned(),
             directory,
@@ -127,8 +159,22 @@ impl<D: Directory, S: Store> Engine<D, S> {
                 keys,
                 ..State::default()
             }),
+            key_change_listener: RefCell::new(None),
         };
         Ok(engine)
+    }
+
+    /// Reads the keys from the store again: another tab (or instance) on the same store
+    /// registered, rotated, restored or wiped.
+    pub async fn reload(&self) -> Result<(), Error> {
+        let keys = load_keys(&self.store, &self.identity).await?;
+        self.state.borrow_mut().keys = keys;
+        Ok(())
+    }
+
+    /// Sets the function told of each key change (once per new card).
+    pub fn on_key_change(&self, listener: Option<KeyChangeListener>) {
+        *self.key_change_listener.borrow_mut() = listener;
     }
 
     /// The identity this client speaks for.
@@ -237,32 +283,45 @@ impl<D: Directory, S: Store> Engine<D, S> {
                 wanted.push(identity.clone());
             }
         }
-        for chunk in wanted.chunks(100) {
-            let answer = self.directory.lookup(chunk).await?;
-            {
-                // What the directory no longer has (revoked) must not linger in memory.
-                let mut state = self.state.borrow_mut();
+        // Identities already being fetched join that request; the rest go out in new
+        // requests of at most 100 (the §7 limit).
+        let mut waits: Vec<(Vec<String>, Flight, bool)> = Vec::new();
+        let mut new: Vec<String> = Vec::new();
+        {
+            let mut state = self.state.borrow_mut();
+            state
+                .in_flight
+                .retain(|_, flight| flight.upgrade().is_some());
+            for identity in wanted {
+                match state.in_flight.get(&identity).and_then(WeakShared::upgrade) {
+                    Some(flight) => {
+                        state.stats.cache_hits += 1;
+                        match waits.iter_mut().find(|(_, f, _)| f.ptr_eq(&flight)) {
+                            Some((mine, _, _)) => mine.push(identity),
+                            None => waits.push((vec![identity], flight, false)),
+                        }
+                    }
+                    None => new.push(identity),
+                }
+            }
+            for chunk in new.chunks(100) {
+                let directory = self.directory.clone();
+                let asked = chunk.to_vec();
+                let flight = async move { directory.lookup(&asked).await }
+                    .boxed_local()
+                    .shared();
+                if let Some(weak) = flight.downgrade() {
+                    for identity in chunk {
+                        state.in_flight.insert(identity.clone(), weak.clone());
+                    }
+                }
                 state.stats.lookups += 1;
-                for identity in chunk {
-                    state.current.remove(identity);
-                }
+                waits.push((chunk.to_vec(), flight, true));
             }
-            for (identity, text) in answer {
-                if !chunk.contains(&identity) {
-                    continue; // not asked for: ignore
-                }
-                let card = self.verified(&text)?;
-                if card.identity() != identity {
-                    return Err(Error::Directory(format!(
-                        "the directory answered {identity:?} with a card of another identity"
-                    )));
-                }
-                let key_changed = self.observe(&card).await?;
-                self.state
-                    .borrow_mut()
-                    .current
-                    .insert(identity, (card, now_ms, key_changed));
-            }
+        }
+        let answers = try_join_all(waits.iter().map(|(_, flight, _)| flight.clone())).await?;
+        for ((mine, _, _), answer) in waits.iter().zip(answers) {
+            self.absorb(mine, answer, now_ms).await?;
         }
         let state = self.state.borrow();
         identities
@@ -284,6 +343,40 @@ impl<D: Directory, S: Store> Engine<D, S> {
             .collect()
     }
 
+    /// Takes a lookup answer for the identities in `asked` (others are ignored): each card
+    /// verified, of the identity it is served for, checked against the pin, cached.
+    async fn absorb(
+        &self,
+        asked: &[String],
+        answer: Vec<(String, String)>,
+        now_ms: u64,
+    ) -> Result<(), Error> {
+        {
+            // What the directory no longer has (revoked) must not linger in memory.
+            let mut state = self.state.borrow_mut();
+            for identity in asked {
+                state.current.remove(identity);
+            }
+        }
+        for (identity, text) in answer {
+            if !asked.contains(&identity) {
+                continue; // not asked for: ignore
+            }
+            let card = self.verified(&text)?;
+            if card.identity() != identity {
+                return Err(Error::Directory(format!(
+                    "the directory answered {identity:?} with a card of another identity"
+                )));
+            }
+            let key_changed = self.observe(&card).await?;
+            self.state
+                .borrow_mut()
+                .current
+                .insert(identity, (card, now_ms, key_changed));
+        }
+        Ok(())
+    }
+
     /// Pins on first sight; follows rotations through the history; true on a key change.
     async fn observe(&self, card: &Card) -> Result<bool, Error> {
         let first = self.state.borrow_mut().trust.observe(card, &[]);
@@ -295,16 +388,33 @@ impl<D: Directory, S: Store> Engine<D, S> {
             }
             other => other,
         };
-        Ok(self.settle(&seen))
+        Ok(self.settle(card, &seen))
     }
 
-    /// True (and counted) when `seen` is a key change.
-    fn settle(&self, seen: &Observation) -> bool {
-        let changed = matches!(seen, Observation::Changed { .. });
-        if changed {
-            self.state.borrow_mut().stats.key_changes += 1;
+    /// True when `seen` is a key change; the first time a card is seen as one, it is
+    /// counted and the listener is told.
+    fn settle(&self, card: &Card, seen: &Observation) -> bool {
+        let Observation::Changed { pinned } = seen else {
+            return false;
+        };
+        let first = {
+            let mut state = self.state.borrow_mut();
+            let first = state.reported.insert(card.id());
+            if first {
+                state.stats.key_changes += 1;
+            }
+            first
+        };
+        // No borrow is held here: the listener may call back into the engine.
+        let listener = self.key_change_listener.borrow().clone();
+        if let (true, Some(listener)) = (first, listener) {
+            listener(&KeyChange {
+                identity: card.identity().to_owned(),
+                card_id: card.id(),
+                pinned: *pinned,
+            });
         }
-        changed
+        true
     }
 
     /// The verified cards of `identity`'s history (invalid ones are skipped).
@@ -423,9 +533,20 @@ impl<D: Directory, S: Store> Engine<D, S> {
                 if !matches!(older.observe(&p, &history), Observation::Changed { .. }) {
                     return Ok(false);
                 }
-                // A newer card: it chains forward from the pinned one (the pin moves).
-                let seen = self.state.borrow_mut().trust.observe(card, &history);
-                Ok(self.settle(&seen))
+                // A newer card: it chains forward from the pinned one (the pin moves),
+                // or it is a key change. Either way a cached current card is stale.
+                let seen = {
+                    let mut state = self.state.borrow_mut();
+                    let stale = state
+                        .current
+                        .get(card.identity())
+                        .is_some_and(|(c, _, _)| c.id() != card.id());
+                    if stale {
+                        state.current.remove(card.identity());
+                    }
+                    state.trust.observe(card, &history)
+                };
+                Ok(self.settle(card, &seen))
             }
         }
     }
@@ -512,6 +633,7 @@ impl<D: Directory, S: Store> Engine<D, S> {
             state.keys = None;
             state.trust.clear();
             state.current.clear();
+            state.reported.clear();
             state.cards = CardCache::new();
         }
         self.store.wipe().await

@@ -10,7 +10,9 @@ pub mod identity;
 pub mod trust;
 
 pub use cards::CardCache;
-pub use engine::{Directory, Engine, Looked, MemoryStore, Publish, Stats, Store};
+pub use engine::{
+    Directory, Engine, KeyChange, KeyChangeListener, Looked, MemoryStore, Publish, Stats, Store,
+};
 pub use error::Error;
 pub use identity::{Decrypted, Identity};
 pub use trust::{Observation, Trust};

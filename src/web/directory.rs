@@ -1,7 +1,14 @@
 //! The directory client over `fetch` (PROTOCOL §7), with the app's `getToken` callback:
 //! the token is cached, and asked for again once when the directory answers 401.
+//!
+//! Every request has its own `AbortController`: when the future waiting on it is dropped
+//! (the caller's signal aborted, or the timeout passed) the `fetch` is aborted too.
 
 use std::cell::RefCell;
+use std::rc::Rc;
+
+use futures_util::future::{select, Either};
+use gloo_timers::future::TimeoutFuture;
 
 use js_sys::{Array, Function, Object};
 use wasm_bindgen::prelude::*;
@@ -10,30 +17,52 @@ use super::js::{fetch_fn, get, resolve, set};
 use crate::client::{Directory, Error, Publish};
 use crate::proto::CardId;
 
-/// A `fetch`-backed [`Directory`].
+/// How long one request may take before it is aborted (ms).
+pub const REQUEST_TIMEOUT_MS: u32 = 30_000;
+
+/// A `fetch`-backed [`Directory`]; clones share the token.
+#[derive(Clone)]
 pub struct FetchDirectory {
+    inner: Rc<Inner>,
+}
+
+struct Inner {
     base: String,
     get_token: Function,
     token: RefCell<Option<String>>,
+}
+
+/// Aborts the request's `fetch` when dropped before it finished.
+struct AbortOnDrop(Option<web_sys::AbortController>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        if let Some(controller) = self.0.take() {
+            controller.abort();
+        }
+    }
 }
 
 impl FetchDirectory {
     /// A client of the directory at `base` (e.g. `https://keys.example`).
     pub fn new(base: &str, get_token: Function) -> Self {
         FetchDirectory {
-            base: base.trim_end_matches('/').to_owned(),
-            get_token,
-            token: RefCell::new(None),
+            inner: Rc::new(Inner {
+                base: base.trim_end_matches('/').to_owned(),
+                get_token,
+                token: RefCell::new(None),
+            }),
         }
     }
 
     async fn token(&self, fresh: bool) -> Result<String, Error> {
         if !fresh {
-            if let Some(token) = self.token.borrow().clone() {
+            if let Some(token) = self.inner.token.borrow().clone() {
                 return Ok(token);
             }
         }
         let value = self
+            .inner
             .get_token
             .call0(&JsValue::UNDEFINED)
             .map_err(|e| Error::Unauthorized(format!("getToken threw: {}", describe(&e))))?;
@@ -44,7 +73,7 @@ impl FetchDirectory {
             .ok_or_else(|| {
                 Error::Unauthorized("getToken must resolve to a string (the JWT)".into())
             })?;
-        *self.token.borrow_mut() = Some(token.clone());
+        *self.inner.token.borrow_mut() = Some(token.clone());
         Ok(token)
     }
 
@@ -83,6 +112,7 @@ impl FetchDirectory {
         }
     }
 
+    /// One request, aborted after [`REQUEST_TIMEOUT_MS`] (or when dropped).
     async fn send(
         &self,
         method: &str,
@@ -90,7 +120,36 @@ impl FetchDirectory {
         body: Option<&JsValue>,
         token: &str,
     ) -> Result<(u16, JsValue), Error> {
+        let controller = web_sys::AbortController::new().ok();
+        let signal = controller.as_ref().map(|c| c.signal());
+        let mut guard = AbortOnDrop(controller);
+        let request = std::pin::pin!(self.exchange(method, path, body, token, signal));
+        let timeout = TimeoutFuture::new(REQUEST_TIMEOUT_MS);
+        match select(request, timeout).await {
+            Either::Left((outcome, _)) => {
+                guard.0 = None; // finished: nothing to abort
+                outcome
+            }
+            Either::Right(_) => Err(Error::Directory(format!(
+                "the directory at {} did not answer within {} s",
+                self.inner.base,
+                REQUEST_TIMEOUT_MS / 1000
+            ))),
+        }
+    }
+
+    async fn exchange(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&JsValue>,
+        token: &str,
+        signal: Option<web_sys::AbortSignal>,
+    ) -> Result<(u16, JsValue), Error> {
         let init = Object::new();
+        if let Some(signal) = signal {
+            set(&init, "signal", &signal);
+        }
         set(&init, "method", &JsValue::from_str(method));
         let headers = Object::new();
         set(
@@ -109,7 +168,7 @@ impl FetchDirectory {
             set(&init, "body", &text.into());
         }
         set(&init, "headers", &headers);
-        let url = format!("{}{}", self.base, path);
+        let url = format!("{}{}", self.inner.base, path);
         let fetch = fetch_fn().map_err(|e| Error::Directory(describe(&e)))?;
         let response = fetch
             .call2(&JsValue::UNDEFINED, &JsValue::from_str(&url), &init)
@@ -117,7 +176,7 @@ impl FetchDirectory {
         let response = resolve(response).await.map_err(|e| {
             Error::Directory(format!(
                 "cannot reach the directory at {}: {}",
-                self.base,
+                self.inner.base,
                 describe(&e)
             ))
         })?;

@@ -2,6 +2,9 @@
 //! access, promises, the global `fetch`. Written against the global object, so the same
 //! code runs in a page, a worker and Node.
 
+use std::future::Future;
+
+use futures_util::future::{select, Either};
 use js_sys::{Function, JsString, Object, Promise, Reflect};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
@@ -45,5 +48,112 @@ pub fn abort_error() -> JsValue {
             err.set_name("AbortError");
             err.into()
         }
+    }
+}
+
+#[wasm_bindgen(inline_js = r#"
+export function withLock(name, run) {
+  const locks = globalThis.navigator && globalThis.navigator.locks;
+  return locks ? locks.request(name, { mode: "exclusive" }, () => run()) : run();
+}
+export function wrapSend(encrypt, send, opts) {
+  if (typeof send !== "function") {
+    throw new TypeError("wrapSend(send, { to, context }): send must be the chat SDK's send function");
+  }
+  if (!opts || typeof opts !== "object") {
+    throw new TypeError("wrapSend(send, { to, context }): options are required");
+  }
+  return async function sealedSend(message, ...rest) {
+    const text = typeof message === "string" ? message
+      : message && typeof message.text === "string" ? message.text : null;
+    if (text === null) {
+      throw new TypeError("the wrapped send takes a string, or a message object with a string `text`");
+    }
+    const to = typeof opts.to === "function" ? await opts.to(message) : opts.to;
+    const context = typeof opts.context === "function" ? await opts.context(message) : opts.context;
+    const sealed = await encrypt(text, { to, context, signal: opts.signal });
+    const out = typeof message === "string" ? sealed : { ...message, text: sealed };
+    return send.call(this, out, ...rest);
+  };
+}
+"#)]
+extern "C" {
+    #[wasm_bindgen(js_name = "withLock")]
+    fn with_lock(name: &str, run: &JsValue) -> Promise;
+    /// The JS side of `ChatSeal.wrapSend`: message shapes, then `encrypt`, then `send`.
+    #[wasm_bindgen(js_name = "wrapSend", catch)]
+    pub fn wrap_send(
+        encrypt: &JsValue,
+        send: &JsValue,
+        options: &JsValue,
+    ) -> Result<JsValue, JsValue>;
+}
+
+/// Runs `work` holding the Web Lock `name` (exclusive across this origin's tabs and
+/// workers); without the Web Locks API (Node), runs it directly.
+pub async fn locked<F>(name: &str, work: F) -> Result<JsValue, JsValue>
+where
+    F: Future<Output = Result<JsValue, JsValue>> + 'static,
+{
+    let run = Closure::once_into_js(move || wasm_bindgen_futures::future_to_promise(work));
+    JsFuture::from(with_lock(name, &run)).await
+}
+
+/// `options.signal` when it is given (`undefined` otherwise); a `TypeError` when it is
+/// not an AbortSignal.
+pub fn signal_of(options: &JsValue) -> Result<Option<web_sys::AbortSignal>, JsValue> {
+    if !options.is_object() {
+        return Ok(None);
+    }
+    let signal = get(options, "signal");
+    if signal.is_undefined() || signal.is_null() {
+        return Ok(None);
+    }
+    signal
+        .dyn_into::<web_sys::AbortSignal>()
+        .map(Some)
+        .map_err(|_| crate::web::errors::type_error("options.signal must be an AbortSignal"))
+}
+
+/// Removes the abort listener when the race is over.
+struct Listening {
+    signal: web_sys::AbortSignal,
+    listener: Function,
+}
+
+impl Drop for Listening {
+    fn drop(&mut self) {
+        let _ = self
+            .signal
+            .remove_event_listener_with_callback("abort", &self.listener);
+    }
+}
+
+/// Awaits `work` unless `signal` aborts first; then `work` is dropped (a directory
+/// `fetch` it was waiting on is aborted with it) and the result is `None`.
+pub async fn abortable<T>(
+    signal: Option<&web_sys::AbortSignal>,
+    work: impl Future<Output = T>,
+) -> Option<T> {
+    let Some(signal) = signal else {
+        return Some(work.await);
+    };
+    if signal.aborted() {
+        return None;
+    }
+    let mut listening = None;
+    let aborted = Promise::new(&mut |resolve, _| {
+        let _ = signal.add_event_listener_with_callback("abort", &resolve);
+        listening = Some(Listening {
+            signal: signal.clone(),
+            listener: resolve,
+        });
+    });
+    let work = std::pin::pin!(work);
+    let outcome = select(work, JsFuture::from(aborted)).await;
+    drop(listening);
+    match outcome {
+        Either::Left((result, _)) => Some(result),
+        Either::Right(_) => None,
     }
 }

@@ -11,6 +11,7 @@ mod js;
 mod lowlevel;
 mod queue;
 mod seal;
+mod store;
 
 pub use errors::chat_seal_error_class;
 pub use lowlevel::{Card, Identity};

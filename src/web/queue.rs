@@ -27,6 +27,8 @@ pub struct Job {
     pub context: Option<String>,
     /// `decryptBytes` rather than `decrypt`.
     pub bytes: bool,
+    /// `options.signal`.
+    pub signal: Option<web_sys::AbortSignal>,
     resolve: Function,
     reject: Function,
     /// The abort listener and its signal, removed when the job settles.
@@ -78,7 +80,7 @@ impl Queue {
         from: Option<String>,
         context: Option<String>,
         bytes: bool,
-        signal: JsValue,
+        signal: Option<web_sys::AbortSignal>,
         runner: Runner,
     ) -> Promise {
         let seq = self.next.get();
@@ -90,11 +92,12 @@ impl Queue {
                 from: from.clone(),
                 context: context.clone(),
                 bytes,
+                signal: signal.clone(),
                 resolve,
                 reject,
                 listener: None,
             };
-            if let Ok(target) = signal.clone().dyn_into::<web_sys::EventTarget>() {
+            if let Some(target) = signal.clone().map(web_sys::EventTarget::from) {
                 let weak = Rc::downgrade(&queue);
                 let closure = Closure::<dyn FnMut()>::new(move || {
                     if let Some(queue) = weak.upgrade() {

@@ -1,79 +1,150 @@
 //! `ChatSeal`, the high-level API of DESIGN.md: keys on this device, cards from the
 //! directory, every method async (a `Promise`) and cancellable with `{ signal }`.
+//!
+//! Cancellation: reads (`lookup`, `encrypt`, `decrypt`, `safetyNumber`) stop as soon as
+//! their signal aborts, and a directory `fetch` they wait on is aborted with them (unless
+//! another call shares it). Calls that change state (`register`, `rotate`, `restore`,
+//! backups, `unregister`, `wipeLocal`) honour the signal until they start changing
+//! anything, then finish, so an abort never leaves keys half-written.
 
-use std::rc::Rc;
+use std::future::Future;
+use std::rc::{Rc, Weak};
 
 use js_sys::{Array, Function, Object, Promise, Uint8Array};
 use rand_core::OsRng;
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::future_to_promise;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::{future_to_promise, spawn_local};
+use web_sys::{BroadcastChannel, CustomEvent, CustomEventInit, EventTarget, MessageEvent};
 use zeroize::Zeroizing;
 
 use super::directory::FetchDirectory;
 use super::errors::{option_string, string_arg, to_js, type_error};
-use super::js::{abort_error, get, set};
+use super::js::{abort_error, abortable, get, locked, set, signal_of, wrap_send};
 use super::lowlevel::result_object;
 use super::queue::{Job, Queue, Runner};
-use crate::client::{Engine, MemoryStore};
+use super::store::{IdbStore, WebStore};
+use crate::client::{Engine, KeyChange, MemoryStore};
 use crate::proto::{backup, ContentType};
 
-type WebEngine = Engine<FetchDirectory, MemoryStore>;
+type WebEngine = Engine<FetchDirectory, WebStore>;
+type Listener = Closure<dyn FnMut(MessageEvent)>;
+
+/// The database `ChatSeal.open` uses unless `options.database` names another.
+const DEFAULT_DATABASE: &str = "chatseal";
 
 fn now_ms() -> u64 {
     js_sys::Date::now() as u64
 }
 
-/// Rejects with `AbortError` (and counts it) when `options.signal` is already aborted.
+/// Rejects with `AbortError` (and counts it) when `options.signal` is already aborted;
+/// a `TypeError` when it is not an AbortSignal.
 fn check_signal(engine: &WebEngine, options: &JsValue) -> Result<(), JsValue> {
-    if options.is_object() {
-        let signal = get(options, "signal");
-        if !signal.is_undefined() && !signal.is_null() {
-            if !signal.is_object() {
-                return Err(type_error("options.signal must be an AbortSignal"));
-            }
-            if get(&signal, "aborted").as_bool() == Some(true) {
-                engine.count_cancelled();
-                return Err(abort_error());
-            }
-        }
+    if signal_of(options)?.is_some_and(|s| s.aborted()) {
+        engine.count_cancelled();
+        return Err(abort_error());
     }
     Ok(())
 }
 
+/// Runs `work` unless `options.signal` aborts first: then `work` is dropped, the call
+/// counted as cancelled, and the result is an `AbortError`.
+async fn cancellable<T>(
+    engine: &WebEngine,
+    options: &JsValue,
+    work: impl Future<Output = Result<T, JsValue>>,
+) -> Result<T, JsValue> {
+    let signal = signal_of(options)?;
+    match abortable(signal.as_ref(), work).await {
+        Some(outcome) => outcome,
+        None => {
+            engine.count_cancelled();
+            Err(abort_error())
+        }
+    }
+}
+
 /// End-to-end encryption for one identity in this browser.
+///
+/// Events (`addEventListener`): `keychanged`, a `CustomEvent` whose `detail` is
+/// `{ identity, cardId, previousCardId }`, once for each card the directory serves that
+/// does not follow the one this client trusted (see `acceptKeyChange`).
 #[wasm_bindgen]
 pub struct ChatSeal {
     engine: Rc<WebEngine>,
     queue: Rc<Queue>,
     runner: Runner,
+    events: EventTarget,
+    /// The Web Lock taken by register/rotate/restore (IndexedDB storage only).
+    lock: Option<String>,
+    /// Announcements of keyring changes by other tabs, and our listener.
+    channel: Option<(BroadcastChannel, Listener)>,
 }
 
 impl ChatSeal {
-    fn new_with(engine: WebEngine) -> ChatSeal {
+    fn new_with(
+        engine: WebEngine,
+        lock: Option<String>,
+        channel: Option<BroadcastChannel>,
+    ) -> ChatSeal {
         let engine = Rc::new(engine);
         let counter = Rc::clone(&engine);
         let queue = Queue::new(Rc::new(move || counter.count_cancelled()));
         let worker = Rc::clone(&engine);
         let runner: Runner = Rc::new(move |job: &Job| {
             let engine = Rc::clone(&worker);
-            let (text, from, context, bytes) = (
+            let (text, from, context, bytes, signal) = (
                 job.text.clone(),
                 job.from.clone(),
                 job.context.clone(),
                 job.bytes,
+                job.signal.clone(),
             );
             Box::pin(async move {
-                let message = engine
-                    .decrypt(&text, from.as_deref(), context.as_deref())
-                    .await
-                    .map_err(|e| to_js(&e))?;
-                result_object(&message, bytes)
+                // An abort while the job runs (waiting for a sender's card) ends it too.
+                let work = async {
+                    let message = engine
+                        .decrypt(&text, from.as_deref(), context.as_deref())
+                        .await
+                        .map_err(|e| to_js(&e))?;
+                    result_object(&message, bytes)
+                };
+                match abortable(signal.as_ref(), work).await {
+                    Some(outcome) => outcome,
+                    None => {
+                        engine.count_cancelled();
+                        Err(abort_error())
+                    }
+                }
             })
+        });
+        let events = EventTarget::new().unwrap_or_else(|_| Object::new().unchecked_into());
+        let target = events.clone();
+        engine.on_key_change(Some(Rc::new(move |change: &KeyChange| {
+            dispatch_key_change(&target, change);
+        })));
+        let channel = channel.map(|channel| {
+            let weak: Weak<WebEngine> = Rc::downgrade(&engine);
+            let listener = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
+                let Some(engine) = weak.upgrade() else { return };
+                let about = get(&event.data(), "identity");
+                if about.is_null() || about.as_string().as_deref() == Some(engine.identity()) {
+                    spawn_local(async move {
+                        // A failed reload keeps what we had; the next call reports it.
+                        let _ = engine.reload().await;
+                    });
+                }
+            });
+            channel.set_onmessage(Some(listener.as_ref().unchecked_ref()));
+            (channel, listener)
         });
         ChatSeal {
             engine,
             queue,
             runner,
+            events,
+            lock,
+            channel,
         }
     }
 
@@ -84,11 +155,7 @@ impl ChatSeal {
             let from = option_string(&options, "from", "options")?;
             let context = option_string(&options, "context", "options")?;
             check_signal(&self.engine, &options)?;
-            let signal = if options.is_object() {
-                get(&options, "signal")
-            } else {
-                JsValue::UNDEFINED
-            };
+            let signal = signal_of(&options)?;
             Ok::<_, JsValue>((text, from, context, signal))
         })();
         match checked {
@@ -98,6 +165,58 @@ impl ChatSeal {
             }
             Err(error) => Promise::reject(&error),
         }
+    }
+
+    /// Runs a keyring change under the Web Lock, after reloading the keys (another tab
+    /// may have changed them while we waited).
+    fn exclusive<F, Fut>(&self, options: JsValue, work: F) -> Promise
+    where
+        F: FnOnce(Rc<WebEngine>) -> Fut + 'static,
+        Fut: Future<Output = Result<JsValue, JsValue>> + 'static,
+    {
+        let engine = Rc::clone(&self.engine);
+        let lock = self.lock.clone();
+        future_to_promise(async move {
+            check_signal(&engine, &options)?;
+            let run = async move {
+                engine.reload().await.map_err(|e| to_js(&e))?;
+                check_signal(&engine, &options)?;
+                work(engine).await
+            };
+            match lock {
+                Some(name) => locked(&name, run).await,
+                None => run.await,
+            }
+        })
+    }
+}
+
+fn dispatch_key_change(target: &EventTarget, change: &KeyChange) {
+    let detail = Object::new();
+    set(&detail, "identity", &JsValue::from_str(&change.identity));
+    set(
+        &detail,
+        "cardId",
+        &JsValue::from_str(&change.card_id.to_string()),
+    );
+    set(
+        &detail,
+        "previousCardId",
+        &JsValue::from_str(&change.pinned.to_string()),
+    );
+    let init = CustomEventInit::new();
+    init.set_detail(&detail);
+    if let Ok(event) = CustomEvent::new_with_event_init_dict("keychanged", &init) {
+        let _ = target.dispatch_event(&event);
+    }
+}
+
+impl Drop for ChatSeal {
+    fn drop(&mut self) {
+        if let Some((channel, _)) = self.channel.take() {
+            channel.set_onmessage(None);
+        }
+        self.engine.on_key_change(None);
     }
 }
 
@@ -111,9 +230,11 @@ impl ChatSeal {
         ))
     }
 
-    /// `ChatSeal.open({ identity, directoryUrl, getToken, storage })`: loads this
-    /// device's keys for `identity`, if any. `storage` is `"memory"` for now
-    /// (`"indexeddb"` lands next).
+    /// `ChatSeal.open({ identity, directoryUrl, getToken, storage, database })`: loads
+    /// this device's keys for `identity`, if any. `storage` is `"indexeddb"` (the
+    /// default where IndexedDB exists: keys sealed under a non-extractable WebCrypto key
+    /// in the database `database`, default `"chatseal"`) or `"memory"` (the default
+    /// elsewhere, e.g. Node: keys gone with the page or process).
     pub fn open(options: JsValue) -> Promise {
         future_to_promise(async move {
             if !options.is_object() {
@@ -130,25 +251,25 @@ impl ChatSeal {
                 .map_err(|_| {
                     type_error("options.getToken must be a function returning the directory JWT")
                 })?;
-            match option_string(&options, "storage", "options")?.as_deref() {
-                None | Some("memory") => {}
-                Some("indexeddb") => {
-                    return Err(to_js(&crate::client::Error::Storage(
-                        "IndexedDB storage is not in this build yet; pass storage: \"memory\""
-                            .into(),
-                    )))
-                }
+            let database = option_string(&options, "database", "options")?
+                .unwrap_or_else(|| DEFAULT_DATABASE.to_owned());
+            let has_idb = !get(&js_sys::global(), "indexedDB").is_undefined();
+            let storage = option_string(&options, "storage", "options")?;
+            let (store, lock, channel) = match storage.as_deref() {
+                Some("indexeddb") => idb(&database, &identity).await?,
+                None if has_idb => idb(&database, &identity).await?,
+                None | Some("memory") => (WebStore::Memory(MemoryStore::default()), None, None),
                 Some(_) => {
                     return Err(type_error(
-                        "options.storage must be \"memory\" or \"indexeddb\"",
+                        "options.storage must be \"indexeddb\" or \"memory\"",
                     ))
                 }
-            }
+            };
             let directory = FetchDirectory::new(&url, get_token);
-            let engine = Engine::open(&identity, directory, MemoryStore::default())
+            let engine = Engine::open(&identity, directory, store)
                 .await
                 .map_err(|e| to_js(&e))?;
-            Ok(ChatSeal::new_with(engine).into())
+            Ok(ChatSeal::new_with(engine, lock, channel).into())
         })
     }
 
@@ -166,10 +287,9 @@ impl ChatSeal {
 
     /// Creates keys and publishes the card; `AlreadyRegistered` if the directory has a
     /// card this device has no keys for (restore instead). Resolves to the card text.
+    /// Holds a Web Lock, so two tabs registering at once make one identity.
     pub fn register(&self, options: JsValue) -> Promise {
-        let engine = Rc::clone(&self.engine);
-        future_to_promise(async move {
-            check_signal(&engine, &options)?;
+        self.exclusive(options, |engine| async move {
             let card = engine
                 .register(&mut OsRng, now_ms())
                 .await
@@ -180,15 +300,17 @@ impl ChatSeal {
 
     /// `lookup(identities)` → `{ [identity]: { card, cardId, keyChanged } }`, batched and
     /// cached.
+    /// Concurrent lookups of an identity share one request; an aborted lookup aborts its
+    /// `fetch` unless another call still waits on it.
     pub fn lookup(&self, identities: JsValue, options: JsValue) -> Promise {
         let engine = Rc::clone(&self.engine);
         future_to_promise(async move {
-            check_signal(&engine, &options)?;
             let list = string_list(&identities, "identities")?;
-            let looked = engine
-                .lookup(&list, now_ms())
-                .await
-                .map_err(|e| to_js(&e))?;
+            check_signal(&engine, &options)?;
+            let looked = cancellable(&engine, &options, async {
+                engine.lookup(&list, now_ms()).await.map_err(|e| to_js(&e))
+            })
+            .await?;
             let out = Object::new();
             for (identity, l) in list.iter().zip(looked) {
                 let entry = Object::new();
@@ -250,11 +372,9 @@ impl ChatSeal {
         Ok(())
     }
 
-    /// Rotates this device's keys; resolves to the new card text.
+    /// Rotates this device's keys (under the Web Lock); resolves to the new card text.
     pub fn rotate(&self, options: JsValue) -> Promise {
-        let engine = Rc::clone(&self.engine);
-        future_to_promise(async move {
-            check_signal(&engine, &options)?;
+        self.exclusive(options, |engine| async move {
             let card = engine
                 .rotate(&mut OsRng, now_ms())
                 .await
@@ -277,12 +397,13 @@ impl ChatSeal {
         })
     }
 
-    /// Restores the keys from the directory's backup.
+    /// Restores the keys from the directory's backup (under the Web Lock).
     pub fn restore(&self, password: JsValue, options: JsValue) -> Promise {
-        let engine = Rc::clone(&self.engine);
-        future_to_promise(async move {
-            let password = Zeroizing::new(string_arg(&password, "password")?);
-            check_signal(&engine, &options)?;
+        let password = match string_arg(&password, "password") {
+            Ok(p) => Zeroizing::new(p),
+            Err(e) => return Promise::reject(&e),
+        };
+        self.exclusive(options, |engine| async move {
             let card = engine.restore(&password).await.map_err(|e| to_js(&e))?;
             Ok(JsValue::from_str(&card.to_text()))
         })
@@ -343,12 +464,65 @@ impl ChatSeal {
         future_to_promise(async move {
             let identity = string_arg(&identity, "identity")?;
             check_signal(&engine, &options)?;
-            let number = engine
-                .safety_number(&identity, now_ms())
-                .await
-                .map_err(|e| to_js(&e))?;
+            let number = cancellable(&engine, &options, async {
+                engine
+                    .safety_number(&identity, now_ms())
+                    .await
+                    .map_err(|e| to_js(&e))
+            })
+            .await?;
             Ok(JsValue::from_str(&number))
         })
+    }
+
+    /// `wrapSend(send, { to, context, signal })`: the chat SDK's send function, wrapped
+    /// so that the text it sends is encrypted first. The wrapped function takes what
+    /// `send` takes — a string, or a message object with a string `text` (the rest of
+    /// the object is passed unchanged) — and any further arguments. `to` and `context`
+    /// may be values or functions of the message (e.g. reading the channel's members).
+    #[wasm_bindgen(js_name = "wrapSend")]
+    pub fn wrap_send(&self, send: JsValue, options: JsValue) -> Result<JsValue, JsValue> {
+        let engine = Rc::clone(&self.engine);
+        let encrypt = Closure::<dyn Fn(JsValue, JsValue) -> Promise>::new(
+            move |text: JsValue, options: JsValue| {
+                let engine = Rc::clone(&engine);
+                future_to_promise(async move {
+                    let text = Zeroizing::new(string_arg(&text, "text")?);
+                    seal(&engine, ContentType::Text, text.as_bytes(), &options).await
+                })
+            },
+        );
+        wrap_send(&encrypt.into_js_value(), &send, &options)
+    }
+
+    /// `addEventListener("keychanged", listener)`.
+    #[wasm_bindgen(js_name = "addEventListener")]
+    pub fn add_event_listener(&self, kind: JsValue, listener: JsValue) -> Result<(), JsValue> {
+        let kind = string_arg(&kind, "type")?;
+        let listener = listener
+            .dyn_into::<Function>()
+            .map_err(|_| type_error("listener must be a function"))?;
+        self.events
+            .add_event_listener_with_callback(&kind, &listener)
+    }
+
+    /// `removeEventListener(type, listener)`.
+    #[wasm_bindgen(js_name = "removeEventListener")]
+    pub fn remove_event_listener(&self, kind: JsValue, listener: JsValue) -> Result<(), JsValue> {
+        let kind = string_arg(&kind, "type")?;
+        let listener = listener
+            .dyn_into::<Function>()
+            .map_err(|_| type_error("listener must be a function"))?;
+        self.events
+            .remove_event_listener_with_callback(&kind, &listener)
+    }
+
+    /// Stops listening to other tabs and to key changes; the instance keeps working for
+    /// calls already made. (Also done by `free()`.)
+    pub fn close(&mut self) {
+        if let Some((channel, _)) = self.channel.take() {
+            channel.set_onmessage(None);
+        }
     }
 
     /// `{ decrypted, cancelled, lookups, cacheHits, keyChanges }`.
@@ -393,9 +567,24 @@ async fn seal(
     let to = string_list(&get(options, "to"), "options.to")?;
     let context = option_string(options, "context", "options")?.unwrap_or_default();
     check_signal(engine, options)?;
-    let text = engine
-        .encrypt(&mut OsRng, content_type, data, &to, &context, now_ms())
-        .await
-        .map_err(|e| to_js(&e))?;
+    let text = cancellable(engine, options, async {
+        engine
+            .encrypt(&mut OsRng, content_type, data, &to, &context, now_ms())
+            .await
+            .map_err(|e| to_js(&e))
+    })
+    .await?;
     Ok(JsValue::from_str(&text))
+}
+
+/// The IndexedDB store of `database`, the Web Lock name for `identity`'s keyring, and
+/// the channel on which keyring changes are announced.
+async fn idb(
+    database: &str,
+    identity: &str,
+) -> Result<(WebStore, Option<String>, Option<BroadcastChannel>), JsValue> {
+    let store = IdbStore::open(database).await.map_err(|e| to_js(&e))?;
+    let channel = store.channel().cloned();
+    let lock = format!("chatseal:{database}:{identity}");
+    Ok((WebStore::Idb(store), Some(lock), channel))
 }
