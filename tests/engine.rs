@@ -349,7 +349,7 @@ fn a_swapped_key_is_reported_and_not_encrypted_to_until_accepted() {
     assert_eq!(err.code(), "Directory");
     assert!(err.to_string().contains("changed"), "{err}");
     assert_eq!(alice.stats().key_changes, 1);
-    alice.accept_key_change("bob");
+    assert!(block_on(alice.accept_key_change("bob")));
     assert!(block_on(alice.encrypt(
         &mut OsRng,
         ContentType::Text,
@@ -394,6 +394,36 @@ fn a_key_change_seen_in_a_message_is_not_encrypted_to_from_a_stale_cache() {
     let err = send(&alice, "x", &["bob"], "c").unwrap_err();
     assert!(err.to_string().contains("changed"), "{err}");
     assert_eq!(alice.stats().key_changes, 1);
+}
+
+#[test]
+fn pins_survive_a_reopen_so_a_swap_between_visits_is_noticed() {
+    let world = World::new();
+    let (alice, store) = world.user("alice");
+    world.user("bob");
+    send(&alice, "hi", &["bob"], "c").unwrap(); // pins bob's card
+    drop(alice);
+    let new_bob = chatseal::client::Identity::generate(&mut OsRng, "bob", 2).unwrap();
+    block_on(
+        MemDirectory {
+            me: "bob".into(),
+            state: world.dir.clone(),
+        }
+        .publish(&new_bob.card().to_text(), true),
+    )
+    .unwrap();
+    // The next visit: a new engine on the same store.
+    let alice = world.device("alice", &store);
+    let looked = block_on(alice.lookup(&["bob".into()], NOW)).unwrap();
+    assert!(
+        looked[0].key_changed,
+        "the pin from the last visit was kept"
+    );
+    // After a wipe, nothing is pinned: first sight again.
+    block_on(alice.wipe_local()).unwrap();
+    let alice = world.device("alice", &store);
+    let looked = block_on(alice.lookup(&["bob".into()], NOW)).unwrap();
+    assert!(!looked[0].key_changed);
 }
 
 #[test]

@@ -434,6 +434,32 @@ async fn keys_in_indexeddb_survive_a_reopen_and_are_sealed() {
         Some("for alice")
     );
 
+    // Trust survives the reopen too: bob's card, pinned by `again`, is replaced outside
+    // a rotation chain; the next instance on this database notices.
+    wait(again.lookup(list(&[&bob_id]), JsValue::UNDEFINED))
+        .await
+        .unwrap();
+    let new_bob = chatseal::web::Identity::generate(&bob_id.as_str().into()).unwrap();
+    wait(authed_fetch(
+        DIRECTORY,
+        &bob_id,
+        "POST",
+        "/v1/cards?replace=true",
+        obj(&[("card", new_bob.card().text().into())]),
+    ))
+    .await
+    .unwrap();
+    let next = try_open(&alice_id, &Object::new(), Some(&db))
+        .await
+        .unwrap();
+    let looked = wait(next.lookup(list(&[&bob_id]), JsValue::UNDEFINED))
+        .await
+        .unwrap();
+    assert_eq!(
+        field(&field(&looked, &bob_id), "keyChanged").as_bool(),
+        Some(true)
+    );
+
     // The private keys, from alice's backup, appear nowhere in the raw database.
     wait(alice.backup("pw".into(), JsValue::UNDEFINED))
         .await
@@ -752,7 +778,8 @@ async fn a_replaced_key_fires_keychanged_and_wrap_send_encrypts() {
         .as_string()
         .unwrap()
         .contains("changed"));
-    alice.accept_key_change(bob_id.as_str().into()).unwrap();
+    let accepted = wait(alice.accept_key_change(bob_id.as_str().into())).await;
+    assert_eq!(accepted.unwrap().as_bool(), Some(true));
     wait(
         send.call1(&JsValue::UNDEFINED, &"after".into())
             .unwrap()

@@ -53,13 +53,29 @@ pub trait Directory {
 
 /// Local storage of one identity's keyring (CSK1 bytes). Implementations seal it at
 /// rest (the web store with a non-extractable WebCrypto key).
+/// What a [`Store`] keeps for an identity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Record {
+    /// The keyring (`CSK1` bytes): private keys.
+    Keyring,
+    /// The pinned cards of other identities (trust on first use), so a key change
+    /// between two visits is still noticed.
+    Pins,
+}
+
+/// Where a device keeps its records. The web store seals them; bytes go in and come
+/// out as given.
 #[allow(async_fn_in_trait)]
 pub trait Store {
-    /// The stored keyring of `identity`, if any.
-    async fn load(&self, identity: &str) -> Result<Option<Zeroizing<Vec<u8>>>, Error>;
-    /// Stores (replaces) the keyring of `identity`.
-    async fn save(&self, identity: &str, keyring: &[u8]) -> Result<(), Error>;
-    /// Removes everything stored.
+    /// `identity`'s record, if stored.
+    async fn load(
+        &self,
+        identity: &str,
+        record: Record,
+    ) -> Result<Option<Zeroizing<Vec<u8>>>, Error>;
+    /// Stores (replaces) `identity`'s record.
+    async fn save(&self, identity: &str, record: Record, bytes: &[u8]) -> Result<(), Error>;
+    /// Removes everything.
     async fn wipe(&self) -> Result<(), Error>;
 }
 
@@ -133,7 +149,7 @@ pub struct Engine<D, S> {
 
 /// The keys `store` holds for `identity`, checked.
 async fn load_keys(store: &impl Store, identity: &str) -> Result<Option<Identity>, Error> {
-    let Some(bytes) = store.load(identity).await? else {
+    let Some(bytes) = store.load(identity, Record::Keyring).await? else {
         return Ok(None);
     };
     let keyring = Keyring::decode(&bytes)
@@ -151,12 +167,14 @@ impl<D: Directory + Clone + 'static, S: Store> Engine<D, S> {
     pub async fn open(identity: &str, directory: D, store: S) -> Result<Self, Error> {
         proto::keys::validate_identity(identity)?;
         let keys = load_keys(&store, identity).await?;
+        let trust = load_pins(&store, identity).await?;
         let engine = Engine {
             identity: identity.to_owned(),
             directory,
             store,
             state: RefCell::new(State {
                 keys,
+                trust,
                 ..State::default()
             }),
             key_change_listener: RefCell::new(None),
@@ -168,8 +186,21 @@ impl<D: Directory + Clone + 'static, S: Store> Engine<D, S> {
     /// registered, rotated, restored or wiped.
     pub async fn reload(&self) -> Result<(), Error> {
         let keys = load_keys(&self.store, &self.identity).await?;
-        self.state.borrow_mut().keys = keys;
+        let trust = load_pins(&self.store, &self.identity).await?;
+        let mut state = self.state.borrow_mut();
+        state.keys = keys;
+        state.trust = trust;
         Ok(())
+    }
+
+    /// Stores the pins after they moved. Best effort: a failure keeps them in memory for
+    /// this session rather than failing the read that moved them.
+    async fn save_pins(&self) {
+        let text = self.state.borrow().trust.encode();
+        let _ = self
+            .store
+            .save(&self.identity, Record::Pins, text.as_bytes())
+            .await;
     }
 
     /// Sets the function told of each key change (once per new card).
@@ -217,7 +248,9 @@ impl<D: Directory + Clone + 'static, S: Store> Engine<D, S> {
             let keys = state.keys.as_ref().ok_or(Error::NoLocalKey)?;
             keys.keyring().encode()?
         };
-        self.store.save(&self.identity, &bytes).await
+        self.store
+            .save(&self.identity, Record::Keyring, &bytes)
+            .await
     }
 
     /// Creates keys (or uses this device's) and publishes the card. Fails with
@@ -388,6 +421,9 @@ impl<D: Directory + Clone + 'static, S: Store> Engine<D, S> {
             }
             other => other,
         };
+        if matches!(seen, Observation::New | Observation::Rotated { .. }) {
+            self.save_pins().await;
+        }
         Ok(self.settle(card, &seen))
     }
 
@@ -429,14 +465,26 @@ impl<D: Directory + Clone + 'static, S: Store> Engine<D, S> {
             .collect())
     }
 
-    /// The application accepts `identity`'s new key (after the user checked it).
-    pub fn accept_key_change(&self, identity: &str) {
-        let mut state = self.state.borrow_mut();
-        if let Some((card, _, changed)) = state.current.get_mut(identity) {
-            *changed = false;
-            let card = card.clone();
-            state.trust.accept(&card);
+    /// The application accepts `identity`'s new key (after the user checked it): the
+    /// current card is pinned. False when no current card of `identity` is known (look
+    /// it up first).
+    pub async fn accept_key_change(&self, identity: &str) -> bool {
+        let accepted = {
+            let mut state = self.state.borrow_mut();
+            match state.current.get_mut(identity) {
+                Some((card, _, changed)) => {
+                    *changed = false;
+                    let card = card.clone();
+                    state.trust.accept(&card);
+                    true
+                }
+                None => false,
+            }
+        };
+        if accepted {
+            self.save_pins().await;
         }
+        accepted
     }
 
     /// Encrypts to the current cards of `to` (and this device's own card), bound to
@@ -546,6 +594,9 @@ impl<D: Directory + Clone + 'static, S: Store> Engine<D, S> {
                     }
                     state.trust.observe(card, &history)
                 };
+                if matches!(seen, Observation::Rotated { .. }) {
+                    self.save_pins().await;
+                }
                 Ok(self.settle(card, &seen))
             }
         }
@@ -651,27 +702,46 @@ impl<D: Directory + Clone + 'static, S: Store> Engine<D, S> {
     }
 }
 
+/// The pins `store` holds for `identity`'s client (none yet: empty).
+async fn load_pins(store: &impl Store, identity: &str) -> Result<Trust, Error> {
+    let bytes = store.load(identity, Record::Pins).await?;
+    Ok(bytes
+        .map(|b| Trust::decode(&String::from_utf8_lossy(&b)))
+        .unwrap_or_default())
+}
+
+type MemoryRecords = HashMap<(String, Record), Zeroizing<Vec<u8>>>;
+
 /// A [`Store`] in memory: the `storage: "memory"` option, and tests. Nothing survives the
 /// page (or process).
 #[derive(Clone, Default)]
 pub struct MemoryStore {
-    keyrings: std::rc::Rc<RefCell<HashMap<String, Zeroizing<Vec<u8>>>>>,
+    records: std::rc::Rc<RefCell<MemoryRecords>>,
 }
 
 impl Store for MemoryStore {
-    async fn load(&self, identity: &str) -> Result<Option<Zeroizing<Vec<u8>>>, Error> {
-        Ok(self.keyrings.borrow().get(identity).cloned())
+    async fn load(
+        &self,
+        identity: &str,
+        record: Record,
+    ) -> Result<Option<Zeroizing<Vec<u8>>>, Error> {
+        Ok(self
+            .records
+            .borrow()
+            .get(&(identity.to_owned(), record))
+            .cloned())
     }
 
-    async fn save(&self, identity: &str, keyring: &[u8]) -> Result<(), Error> {
-        self.keyrings
-            .borrow_mut()
-            .insert(identity.to_owned(), Zeroizing::new(keyring.to_vec()));
+    async fn save(&self, identity: &str, record: Record, bytes: &[u8]) -> Result<(), Error> {
+        self.records.borrow_mut().insert(
+            (identity.to_owned(), record),
+            Zeroizing::new(bytes.to_vec()),
+        );
         Ok(())
     }
 
     async fn wipe(&self) -> Result<(), Error> {
-        self.keyrings.borrow_mut().clear();
+        self.records.borrow_mut().clear();
         Ok(())
     }
 }

@@ -11,7 +11,8 @@ pub mod trust;
 
 pub use cards::CardCache;
 pub use engine::{
-    Directory, Engine, KeyChange, KeyChangeListener, Looked, MemoryStore, Publish, Stats, Store,
+    Directory, Engine, KeyChange, KeyChangeListener, Looked, MemoryStore, Publish, Record, Stats,
+    Store,
 };
 pub use error::Error;
 pub use identity::{Decrypted, Identity};

@@ -76,6 +76,27 @@ impl Trust {
         self.pinned.insert(card.identity().to_owned(), card.clone());
     }
 
+    /// The pins as text, one card per line (stored so that trust survives a reload).
+    pub fn encode(&self) -> String {
+        let mut cards: Vec<&Card> = self.pinned.values().collect();
+        cards.sort_by(|a, b| a.identity().cmp(b.identity()));
+        cards
+            .iter()
+            .map(|c| c.to_text())
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    /// Pins from [`Trust::encode`]'s text; lines that are not valid cards are skipped.
+    pub fn decode(text: &str) -> Self {
+        let pinned = text
+            .lines()
+            .filter_map(|line| Card::parse(line).ok())
+            .map(|card| (card.identity().to_owned(), card))
+            .collect();
+        Trust { pinned }
+    }
+
     /// Forgets every pin (wipe).
     pub fn clear(&mut self) {
         self.pinned.clear();

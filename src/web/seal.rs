@@ -364,12 +364,19 @@ impl ChatSeal {
         self.enqueue(text, options, true)
     }
 
-    /// The application accepts `identity`'s changed key (after checking the safety number).
+    /// `acceptKeyChange(identity)`: the application accepts `identity`'s changed key
+    /// (after the user checked the safety number); it is pinned and encrypted to from
+    /// now on. Resolves to false when no current card of `identity` is known (look it up
+    /// first).
     #[wasm_bindgen(js_name = "acceptKeyChange")]
-    pub fn accept_key_change(&self, identity: JsValue) -> Result<(), JsValue> {
-        self.engine
-            .accept_key_change(&string_arg(&identity, "identity")?);
-        Ok(())
+    pub fn accept_key_change(&self, identity: JsValue) -> Promise {
+        let engine = Rc::clone(&self.engine);
+        future_to_promise(async move {
+            let identity = string_arg(&identity, "identity")?;
+            Ok(JsValue::from_bool(
+                engine.accept_key_change(&identity).await,
+            ))
+        })
     }
 
     /// Rotates this device's keys (under the Web Lock); resolves to the new card text.

@@ -1,12 +1,13 @@
 //! Keys at rest in the browser: the keyring in IndexedDB (through rexie), sealed with
 //! AES-256-GCM under a **non-extractable** WebCrypto key stored beside it.
 //!
-//! The database holds, per identity, `{ v: 1, iv, sealed }` and, once, the wrapping
+//! The database holds, per identity, the sealed keyring and the sealed pins (the cards
+//! of others it trusts), each as `{ v: 1, iv, sealed }`, and, once, the wrapping
 //! `CryptoKey`. The browser keeps that key's bytes out of reach of script (it can be used
 //! on this origin, never exported), so a copy of the database — a dump, a backup of the
 //! profile, a script that reads IndexedDB and posts it away — carries no private key
 //! bytes. The identity is bound to each sealed keyring as associated data, so records
-//! cannot be swapped between identities.
+//! cannot be swapped between identities (or a keyring for pins).
 //!
 //! Every save and wipe is announced on a `BroadcastChannel` named after the database, so
 //! other tabs (and other `ChatSeal`s in this one) reload their keys.
@@ -20,10 +21,12 @@ use web_sys::{AesGcmParams, AesKeyGenParams, CryptoKey, SubtleCrypto};
 use zeroize::Zeroizing;
 
 use super::js::{get, set};
-use crate::client::{Error, MemoryStore, Store};
+use crate::client::{Error, MemoryStore, Record, Store};
 
 /// The object store of sealed keyrings (key: identity).
 const KEYRINGS: &str = "keyrings";
+/// The object store of sealed pins (key: identity).
+const PINS: &str = "pins";
 /// The object store of the wrapping key (key: [`WRAP_KEY`]).
 const WRAPPING: &str = "wrapping";
 const WRAP_KEY: &str = "aes-gcm-256";
@@ -38,9 +41,20 @@ fn webcrypto(what: &str) -> impl Fn(JsValue) -> Error + '_ {
     move |_| Error::Storage(format!("WebCrypto: {what} failed"))
 }
 
-/// The associated data of a sealed keyring: binds it to its identity.
-fn aad(identity: &str) -> Vec<u8> {
-    let mut out = b"chatseal keyring v1\0".to_vec();
+/// The object store of `record`.
+fn store_of(record: Record) -> &'static str {
+    match record {
+        Record::Keyring => KEYRINGS,
+        Record::Pins => PINS,
+    }
+}
+
+/// The associated data of a sealed record: binds it to its kind and identity.
+fn aad(identity: &str, record: Record) -> Vec<u8> {
+    let mut out = match record {
+        Record::Keyring => b"chatseal keyring v1\0".to_vec(),
+        Record::Pins => b"chatseal pins v1\0".to_vec(),
+    };
     out.extend_from_slice(identity.as_bytes());
     out
 }
@@ -68,6 +82,7 @@ impl IdbStore {
         let db = Rexie::builder(name)
             .version(1)
             .add_object_store(ObjectStore::new(KEYRINGS))
+            .add_object_store(ObjectStore::new(PINS))
             .add_object_store(ObjectStore::new(WRAPPING))
             .build()
             .await
@@ -158,21 +173,29 @@ fn subtle() -> Result<SubtleCrypto, Error> {
         .map_err(|_| Error::Storage("this environment has no WebCrypto (crypto.subtle); IndexedDB storage needs a secure context (https or localhost)".into()))
 }
 
-fn gcm(iv: &[u8], identity: &str) -> AesGcmParams {
+fn gcm(iv: &[u8], identity: &str, record: Record) -> AesGcmParams {
     let iv = Uint8Array::from(iv);
     let params = AesGcmParams::new("AES-GCM", &iv);
-    params.set_additional_data(&Uint8Array::from(aad(identity).as_slice()));
+    params.set_additional_data(&Uint8Array::from(aad(identity, record).as_slice()));
     params
 }
 
 impl Store for IdbStore {
-    async fn load(&self, identity: &str) -> Result<Option<Zeroizing<Vec<u8>>>, Error> {
-        let Some(record) = self.get(KEYRINGS, identity).await? else {
+    async fn load(
+        &self,
+        identity: &str,
+        kind: Record,
+    ) -> Result<Option<Zeroizing<Vec<u8>>>, Error> {
+        let Some(record) = self.get(store_of(kind), identity).await? else {
             return Ok(None);
         };
         let damaged = || {
+            let what = match kind {
+                Record::Keyring => "keyring",
+                Record::Pins => "list of trusted cards",
+            };
             Error::Storage(format!(
-                "the keyring of {identity:?} in IndexedDB cannot be unsealed: it was altered, or its wrapping key is gone (wipeLocal, then restore from the backup)"
+                "the {what} of {identity:?} in IndexedDB cannot be unsealed: it was altered, or its wrapping key is gone (wipeLocal, then restore from the backup)"
             ))
         };
         if get(&record, "v").as_f64() != Some(RECORD_V) {
@@ -187,7 +210,7 @@ impl Store for IdbStore {
         let key = self.wrapping_key(false).await?.ok_or_else(damaged)?;
         let sealed = sealed.to_vec();
         let promise = subtle()?
-            .decrypt_with_object_and_u8_array(&gcm(&iv.to_vec(), identity), &key, &sealed)
+            .decrypt_with_object_and_u8_array(&gcm(&iv.to_vec(), identity, kind), &key, &sealed)
             .map_err(|_| damaged())?;
         let plain = JsFuture::from(promise).await.map_err(|_| damaged())?;
         let view = Uint8Array::new(&plain);
@@ -196,7 +219,7 @@ impl Store for IdbStore {
         Ok(Some(bytes))
     }
 
-    async fn save(&self, identity: &str, keyring: &[u8]) -> Result<(), Error> {
+    async fn save(&self, identity: &str, kind: Record, bytes: &[u8]) -> Result<(), Error> {
         let key = self
             .wrapping_key(true)
             .await?
@@ -205,7 +228,7 @@ impl Store for IdbStore {
         getrandom::getrandom(&mut iv).map_err(|_| Error::Storage("no randomness".into()))?;
         // WebCrypto copies the plaintext at the call: no JS-side copy is left behind.
         let promise = subtle()?
-            .encrypt_with_object_and_u8_array(&gcm(&iv, identity), &key, keyring)
+            .encrypt_with_object_and_u8_array(&gcm(&iv, identity, kind), &key, bytes)
             .map_err(webcrypto("sealing the keyring"))?;
         let sealed = JsFuture::from(promise)
             .await
@@ -216,14 +239,14 @@ impl Store for IdbStore {
         set(&record, "sealed", &Uint8Array::new(&sealed));
         let tx = self
             .db
-            .transaction(&[KEYRINGS], TransactionMode::ReadWrite)
-            .map_err(storage("saving the keyring"))?;
-        tx.store(KEYRINGS)
-            .map_err(storage("saving the keyring"))?
+            .transaction(&[store_of(kind)], TransactionMode::ReadWrite)
+            .map_err(storage("saving"))?;
+        tx.store(store_of(kind))
+            .map_err(storage("saving"))?
             .put(&record, Some(&JsValue::from_str(identity)))
             .await
-            .map_err(storage("saving the keyring"))?;
-        tx.done().await.map_err(storage("saving the keyring"))?;
+            .map_err(storage("saving"))?;
+        tx.done().await.map_err(storage("saving"))?;
         self.announce(Some(identity));
         Ok(())
     }
@@ -231,9 +254,9 @@ impl Store for IdbStore {
     async fn wipe(&self) -> Result<(), Error> {
         let tx = self
             .db
-            .transaction(&[KEYRINGS, WRAPPING], TransactionMode::ReadWrite)
+            .transaction(&[KEYRINGS, PINS, WRAPPING], TransactionMode::ReadWrite)
             .map_err(storage("wiping"))?;
-        for name in [KEYRINGS, WRAPPING] {
+        for name in [KEYRINGS, PINS, WRAPPING] {
             tx.store(name)
                 .map_err(storage("wiping"))?
                 .clear()
@@ -263,17 +286,21 @@ pub enum WebStore {
 }
 
 impl Store for WebStore {
-    async fn load(&self, identity: &str) -> Result<Option<Zeroizing<Vec<u8>>>, Error> {
+    async fn load(
+        &self,
+        identity: &str,
+        record: Record,
+    ) -> Result<Option<Zeroizing<Vec<u8>>>, Error> {
         match self {
-            WebStore::Idb(s) => s.load(identity).await,
-            WebStore::Memory(s) => s.load(identity).await,
+            WebStore::Idb(s) => s.load(identity, record).await,
+            WebStore::Memory(s) => s.load(identity, record).await,
         }
     }
 
-    async fn save(&self, identity: &str, keyring: &[u8]) -> Result<(), Error> {
+    async fn save(&self, identity: &str, record: Record, bytes: &[u8]) -> Result<(), Error> {
         match self {
-            WebStore::Idb(s) => s.save(identity, keyring).await,
-            WebStore::Memory(s) => s.save(identity, keyring).await,
+            WebStore::Idb(s) => s.save(identity, record, bytes).await,
+            WebStore::Memory(s) => s.save(identity, record, bytes).await,
         }
     }
 
