@@ -23,13 +23,16 @@ PYTHON ?= python3
 WASM_BINDGEN_VERSION := $(shell sed -n '/^name = "wasm-bindgen"$$/{n;s/^version = "\(.*\)"/\1/p;}' Cargo.lock)
 WASM_BINDGEN := $(TOOLS)/cargo/bin/wasm-bindgen
 WASM_OPT := $(TOOLS)/node/node_modules/.bin/wasm-opt
+ESBUILD := $(TOOLS)/node/node_modules/.bin/esbuild
+empty :=
+space := $(empty) $(empty)
 # Packaging settings live in wasm-pack.toml.
 PKG_TARGETS := $(shell sed -n 's/^targets *= *\[\(.*\)\]/\1/p' wasm-pack.toml | tr -d '",')
 WASM_OPT_FLAGS := $(shell sed -n 's/^wasm-opt *= *"\(.*\)"/\1/p' wasm-pack.toml)
 
 .PHONY: test setup rust-setup py-setup browser-setup web-test wasm-bindgen-cli node-tools fmt-check clippy unit-tests cli-walkthrough doc-check independent wasm pkg node-test server bench bench-server vectors clean
 
-test: setup fmt-check clippy unit-tests cli-walkthrough doc-check independent pkg node-test web-test
+test: setup fmt-check clippy unit-tests cli-walkthrough doc-check independent pkg node-test pkg-test web-test
 	@echo "make test: all checks passed"
 
 setup: rust-setup py-setup
@@ -86,26 +89,50 @@ wasm-bindgen-cli:
 	fi
 
 # binaryen's wasm-opt (an emscripten build run by Node; nothing to download).
-node-tools: $(TOOLS)/node/.installed
-$(TOOLS)/node/.installed:
+NODE_TOOLS := binaryen@132.0.0 esbuild@0.28.2
+NODE_STAMP := $(TOOLS)/node/.installed-$(subst @,-,$(subst $(space),+,$(NODE_TOOLS)))
+node-tools: $(NODE_STAMP)
+$(NODE_STAMP):
 	mkdir -p $(TOOLS)/node
 	cd $(TOOLS)/node && { [ -f package.json ] || echo '{"private": true}' > package.json; } \
-	  && npm install --no-audit --no-fund --silent binaryen@132.0.0
+	  && npm install --no-audit --no-fund --silent $(NODE_TOOLS)
 	touch $@
 
-# wasm-bindgen's three targets, each optimised with wasm-opt: pkg/web, pkg/bundler,
-# pkg/nodejs (the npm package around them comes with issue 5).
+# The npm package in pkg/: wasm-bindgen's three targets, each optimised with wasm-opt
+# (pkg/web, pkg/bundler, pkg/nodejs), the entries and types of pkg-template/, and
+# chatseal.standalone.js (one ES module with the WebAssembly inside, for pages without a
+# bundler). `npm pack ./pkg` gives the tarball users install.
+PKG_FILES := package.json index.js index.mjs index.cjs index.d.ts react.js react.d.ts \
+  element.js element.d.ts labels.js stream.js stream.d.ts
 pkg: rust-setup wasm-bindgen-cli node-tools
 	$(CARGO) build -p chatseal --lib --release --target $(WASM_TARGET)
-	rm -rf $(addprefix pkg/,$(PKG_TARGETS))
+	rm -rf pkg && mkdir -p pkg
 	for t in $(PKG_TARGETS); do \
 	  $(WASM_BINDGEN) --target $$t --out-dir pkg/$$t target/$(WASM_TARGET)/release/chatseal.wasm; \
 	  $(WASM_OPT) $(WASM_OPT_FLAGS) pkg/$$t/chatseal_bg.wasm -o pkg/$$t/chatseal_bg.wasm; \
 	done
+	for f in $(PKG_FILES); do [ ! -f pkg-template/$$f ] || cp pkg-template/$$f pkg/; done
+	# pkg/ is "type": "module"; the nodejs build is CommonJS that requires ES-module
+	# snippets (require(esm): Node >= 20.19).
+	echo '{ "type": "commonjs" }' > pkg/nodejs/package.json
+	for d in pkg/nodejs/snippets/*/; do echo '{ "type": "module" }' > $$d/package.json; done
+	cp README.md pkg/
+	node -e 'const f="pkg/package.json",p=require("./"+f);p.version=process.argv[1];require("fs").writeFileSync(f,JSON.stringify(p,null,2)+"\n")' \
+	  "$$(sed -n 's/^version *= *"\(.*\)"/\1/p' Cargo.toml | head -1)"
+	node -e 'process.stdout.write("export default \""+require("fs").readFileSync("pkg/web/chatseal_bg.wasm").toString("base64")+"\";\n")' \
+	  > pkg/wasm-base64.js
+	cp pkg-template/standalone.js pkg/standalone.js
+	$(ESBUILD) pkg/standalone.js --bundle --format=esm --minify --alias:chatseal=./pkg/index.js \
+	  --log-level=warning --outfile=pkg/chatseal.standalone.js
+	rm pkg/standalone.js pkg/wasm-base64.js
 	@for t in $(PKG_TARGETS); do \
 	  printf '%-8s chatseal_bg.wasm %7d bytes, gzip -9 %7d bytes\n' $$t \
 	    $$(wc -c < pkg/$$t/chatseal_bg.wasm) $$(gzip -9c pkg/$$t/chatseal_bg.wasm | wc -c); \
 	done
+	@printf 'browser download (web/chatseal.js + index.js + wasm), gzip -9: %d bytes\n' \
+	  $$(cat pkg/index.js pkg/web/chatseal.js pkg/web/snippets/*/*.js pkg/web/chatseal_bg.wasm | gzip -9c | wc -c)
+	@printf 'chatseal.standalone.js %d bytes, gzip -9 %d bytes\n' \
+	  $$(wc -c < pkg/chatseal.standalone.js) $$(gzip -9c pkg/chatseal.standalone.js | wc -c)
 
 # Debian's Chromium and ChromeDriver for the browser tests (never a downloaded browser).
 browser-setup:
@@ -120,7 +147,14 @@ web-test: rust-setup browser-setup wasm-bindgen-cli
 
 # The low-level API from pkg/nodejs under Node (node:test), by require and import.
 node-test: pkg
+	cd tests/node && npm ci --no-audit --no-fund --loglevel=error
 	node --test tests/node/
+
+# The npm package as users get it: `npm pack`, installed into fresh Node, Vite + React
+# apps (tests/pkg/fixtures), built, and checked in headless Chromium.
+pkg-test: pkg browser-setup
+	$(CARGO) build -p chatseal-server
+	tests/pkg/run.sh target/debug/chatseal-server
 
 server:
 	$(CARGO) build -p chatseal-server --profile server

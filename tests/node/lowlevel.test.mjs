@@ -1,14 +1,14 @@
-// The low-level API from the `nodejs` build (pkg/nodejs), as a Node 20 user loads it:
-// run by `make node-test` (node --test). Both `import` and `require` must work.
+// The low-level API of the built package (pkg/, installed here as `chatseal` from
+// tests/node/package.json), as a Node 20 user loads it: run by `make node-test`
+// (node --test). Both `import` and `require` must work.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createRequire } from "node:module";
-import * as esm from "../../pkg/nodejs/chatseal.js";
+import * as esm from "chatseal";
 
 const require = createRequire(import.meta.url);
-const cjs = require("../../pkg/nodejs/chatseal.js");
-const { Identity, Card, isEncrypted, chatSealErrorClass } = cjs;
-const ChatSealError = chatSealErrorClass();
+const cjs = require("chatseal");
+const { Identity, Card, isEncrypted, ChatSealError } = cjs;
 
 function rejects(fn, code) {
   try {
@@ -30,7 +30,9 @@ function typeError(fn, fragment) {
 
 test("import and require load the same API", () => {
   assert.equal(typeof esm.Identity.generate, "function");
-  assert.equal(typeof cjs.Identity.generate, "function");
+  assert.equal(esm.Identity, cjs.Identity, "one module instance behind both");
+  assert.equal(esm.ChatSealError, cjs.ChatSealError);
+  assert.equal(typeof esm.initAsync, "function");
 });
 
 test("two users exchange a message; the result object is complete", () => {

@@ -1,0 +1,82 @@
+// chatseal/element: `<chatseal-text from="bob" context="…">csm1.…</chatseal-text>` for
+// pages without React. Nothing happens on import; `define(seal)` registers the element.
+import { isEncrypted } from "chatseal";
+import { describeError } from "./labels.js";
+
+/**
+ * Registers `<chatseal-text>` (or `name`) decrypting with `seal`. The element decrypts its
+ * text (or its `text` attribute) when connected and aborts when disconnected. It shows
+ * the plaintext as text (never as HTML), or a label; `data-status` is "pending", "ok" or
+ * "error" (with `data-code`), and `data-key-changed` is set when the sender's key changed.
+ * Calling `define` again with another seal switches the seal used from then on.
+ */
+export function define(seal, name = "chatseal-text") {
+  if (typeof customElements === "undefined") {
+    throw new Error("chatseal/element needs a browser (customElements)");
+  }
+  const existing = customElements.get(name);
+  if (existing) {
+    existing.seal = seal;
+    return existing;
+  }
+  class ChatSealText extends HTMLElement {
+    static seal = seal;
+    static observedAttributes = ["text", "from", "context"];
+
+    connectedCallback() {
+      if (this._source === undefined) this._source = this.getAttribute("text") ?? this.textContent.trim();
+      this._run();
+    }
+
+    disconnectedCallback() {
+      this._abort();
+    }
+
+    attributeChangedCallback(attribute, before, after) {
+      if (attribute === "text" && after !== null) this._source = after;
+      if (this.isConnected && before !== after) this._run();
+    }
+
+    _abort() {
+      if (this._controller) this._controller.abort();
+      this._controller = null;
+    }
+
+    _show(status, text, extra = {}) {
+      this.dataset.status = status;
+      this.textContent = text;
+      this.setAttribute("aria-busy", status === "pending" ? "true" : "false");
+      if (extra.code) this.dataset.code = extra.code;
+      else delete this.dataset.code;
+      if (extra.keyChanged) this.dataset.keyChanged = "";
+      else delete this.dataset.keyChanged;
+    }
+
+    _run() {
+      this._abort();
+      const source = this._source ?? "";
+      if (!isEncrypted(source)) {
+        this._show("ok", source);
+        return;
+      }
+      const controller = new AbortController();
+      this._controller = controller;
+      this._show("pending", this.getAttribute("pending-label") ?? "Decrypting…");
+      const options = { signal: controller.signal };
+      if (this.hasAttribute("from")) options.from = this.getAttribute("from");
+      if (this.hasAttribute("context")) options.context = this.getAttribute("context");
+      ChatSealText.seal.decrypt(source, options).then(
+        (result) => {
+          if (controller.signal.aborted) return;
+          this._show("ok", result.text, { keyChanged: result.keyChanged });
+        },
+        (error) => {
+          if (controller.signal.aborted) return;
+          this._show("error", describeError(error), { code: error && error.code ? error.code : "Error" });
+        },
+      );
+    }
+  }
+  customElements.define(name, ChatSealText);
+  return ChatSealText;
+}

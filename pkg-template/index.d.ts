@@ -1,0 +1,166 @@
+// Types of the `chatseal` entry (browser, bundler and Node builds share them).
+
+/** The stable `code` of a {@link ChatSealError}. */
+export type ErrorCode =
+  | "Malformed"
+  | "BadSignature"
+  | "NotARecipient"
+  | "Integrity"
+  | "UnknownSender"
+  | "SenderMismatch"
+  | "ContextMismatch"
+  | "InvalidArgument"
+  | "NoLocalKey"
+  | "AlreadyRegistered"
+  | "Unauthorized"
+  | "Directory"
+  | "Storage";
+
+/** Every failure chatseal reports (wrong argument types are `TypeError`s, aborts are `AbortError`s). */
+export declare class ChatSealError extends Error {
+  readonly name: "ChatSealError";
+  readonly code: ErrorCode;
+}
+
+export interface OpenOptions {
+  /** This user's identity (PROTOCOL §1), e.g. `"alice@clinic-a"`. */
+  identity: string;
+  /** The chatseal-server key directory, e.g. `"https://keys.example"`. */
+  directoryUrl: string;
+  /** Returns the directory JWT your backend signed for this identity; called again once on 401. */
+  getToken: () => string | Promise<string>;
+  /** `"indexeddb"` (default where IndexedDB exists: keys sealed under a non-extractable WebCrypto key) or `"memory"`. */
+  storage?: "indexeddb" | "memory";
+  /** The IndexedDB database name (default `"chatseal"`). */
+  database?: string;
+}
+
+export interface Signal {
+  signal?: AbortSignal;
+}
+
+export interface EncryptOptions extends Signal {
+  /** Recipients' identities (this device's identity is always a recipient too). */
+  to: string[];
+  /** What binds the message to its conversation, e.g. the channel id. */
+  context?: string;
+}
+
+export interface DecryptOptions extends Signal {
+  /** The sender the chat says it is; refused (`SenderMismatch`) when the signature says otherwise. */
+  from?: string;
+  /** The conversation it was shown in; refused (`ContextMismatch`) when it was sealed for another. */
+  context?: string;
+}
+
+export interface Decrypted {
+  /** The text (null for non-text content read with `decryptBytes`). */
+  text: string | null;
+  /** Present on `decryptBytes` results. */
+  data?: Uint8Array;
+  contentType: "text" | "json" | "bytes" | "sessionShare" | "fileDescriptor";
+  sender: string;
+  senderCardId: string;
+  /** Milliseconds since the epoch, as the sender's clock said. */
+  sentAt: number;
+  msgId: string;
+  context: string;
+  /** The sender's card does not follow the one this client trusted: warn the user. */
+  keyChanged: boolean;
+}
+
+export interface Looked {
+  card: string;
+  cardId: string;
+  keyChanged: boolean;
+}
+
+export interface Stats {
+  decrypted: number;
+  cancelled: number;
+  lookups: number;
+  cacheHits: number;
+  keyChanges: number;
+}
+
+export interface KeyChangedDetail {
+  identity: string;
+  cardId: string;
+  previousCardId: string;
+}
+
+export interface WrapSendOptions extends Signal {
+  to: string[] | ((message: unknown) => string[] | Promise<string[]>);
+  context?: string | ((message: unknown) => string | Promise<string>);
+}
+
+/** End-to-end encryption for one identity on this device. */
+export declare class ChatSeal {
+  private constructor();
+  static open(options: OpenOptions): Promise<ChatSeal>;
+  readonly identity: string;
+  hasLocalKey(): boolean;
+  /** Creates keys and publishes the card; resolves to the card text. */
+  register(options?: Signal): Promise<string>;
+  lookup(identities: string[], options?: Signal): Promise<Record<string, Looked>>;
+  encrypt(text: string, options: EncryptOptions): Promise<string>;
+  encryptBytes(bytes: Uint8Array, options: EncryptOptions): Promise<string>;
+  decrypt(text: string, options?: DecryptOptions): Promise<Decrypted>;
+  decryptBytes(text: string, options?: DecryptOptions): Promise<Decrypted & { data: Uint8Array }>;
+  acceptKeyChange(identity: string): Promise<boolean>;
+  rotate(options?: Signal): Promise<string>;
+  backup(password: string, options?: Signal): Promise<void>;
+  restore(password: string, options?: Signal): Promise<string>;
+  changePassword(oldPassword: string, newPassword: string, options?: Signal): Promise<void>;
+  deleteBackup(options?: Signal): Promise<void>;
+  unregister(options?: Signal): Promise<void>;
+  wipeLocal(options?: Signal): Promise<void>;
+  safetyNumber(identity: string, options?: Signal): Promise<string>;
+  /** Wraps a chat SDK's send function so that the text it sends is encrypted first. */
+  wrapSend<F extends (message: any, ...rest: any[]) => any>(send: F, options: WrapSendOptions): (
+    ...args: Parameters<F>
+  ) => Promise<Awaited<ReturnType<F>>>;
+  addEventListener(type: "keychanged", listener: (event: CustomEvent<KeyChangedDetail>) => void): void;
+  removeEventListener(type: "keychanged", listener: (event: CustomEvent<KeyChangedDetail>) => void): void;
+  stats(): Stats;
+  close(): void;
+  free(): void;
+}
+
+/** A verified public card. */
+export declare class Card {
+  private constructor();
+  static parse(text: string): Card;
+  readonly text: string;
+  readonly id: string;
+  readonly identity: string;
+  readonly createdAt: number;
+  readonly prevCardId: string | undefined;
+  free(): void;
+}
+
+/** Low-level keys for offline, synchronous use (benchmarks, servers, custom flows). */
+export declare class Identity {
+  private constructor();
+  static generate(identity: string): Identity;
+  static restore(backupText: string, password: string): Identity;
+  readonly identity: string;
+  card(): Card;
+  backup(password: string): string;
+  rotate(): Card;
+  encrypt(text: string, cards: Array<Card | string>, options?: { context?: string }): string;
+  encryptBytes(bytes: Uint8Array, cards: Array<Card | string>, options?: { context?: string }): string;
+  decrypt(text: string, senderCards: Array<Card | string>, options?: { from?: string; context?: string }): Decrypted;
+  decryptBytes(
+    text: string,
+    senderCards: Array<Card | string>,
+    options?: { from?: string; context?: string },
+  ): Decrypted & { data: Uint8Array };
+  free(): void;
+}
+
+/** True when `text` is a chatseal message; works before the module loads. */
+export declare function isEncrypted(text: unknown): text is string;
+/** Loads the WebAssembly module (optional: `ChatSeal.open` does it). */
+export declare function initAsync(input?: string | URL | Request | Response | BufferSource | WebAssembly.Module): Promise<void>;
+export declare function isReady(): boolean;

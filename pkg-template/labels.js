@@ -1,0 +1,21 @@
+// What a UI shows for a message chatseal could not decrypt, by error code (shared by
+// chatseal/react and chatseal/element).
+const LABELS = {
+  BadSignature: "can't verify sender",
+  UnknownSender: "can't verify sender",
+  SenderMismatch: "can't verify sender",
+  NotARecipient: "not for this device",
+  NoLocalKey: "not for this device",
+  ContextMismatch: "from another conversation",
+  Malformed: "damaged message",
+  Integrity: "damaged message",
+  InvalidArgument: "damaged message",
+  Directory: "can't reach the key directory",
+  Unauthorized: "can't reach the key directory",
+  Storage: "this device's key storage failed",
+};
+
+/** A short label for a decrypt error, for the UI ("can't verify sender", …). */
+export function describeError(error) {
+  return (error && LABELS[error.code]) || "can't decrypt";
+}

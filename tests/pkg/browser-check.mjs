@@ -1,0 +1,41 @@
+// Opens a fixture app in headless Chromium and checks that it shows the decrypted
+// message and the plain one. Usage: node browser-check.mjs URL
+import { chromium } from "playwright-core";
+
+const url = process.argv[2];
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+  args: ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic"],
+});
+let failed = false;
+try {
+  const page = await browser.newPage();
+  const problems = [];
+  page.on("pageerror", (e) => problems.push("pageerror: " + e.message));
+  page.on("console", (m) => m.type() === "error" && problems.push("console: " + m.text()));
+  await page.goto(url);
+  await page.waitForSelector("#after, #status[data-error]", { timeout: 30000 });
+  const status = await page.$eval("#status", (e) => ({ ...e.dataset, text: e.textContent.trim() }));
+  const messages = await page.$$eval(".message", (ps) => ps.map((p) => [p.dataset.status, p.textContent]));
+  const after = await page.$eval("#after", (e) => ({ cancelled: +e.dataset.cancelled, decrypted: +e.dataset.decrypted }));
+  const expected = [
+    ["ok", "Hello from the fixture app"],
+    ["ok", "plain text passes through"],
+    ["ok", "sent through wrapSend"],
+  ];
+  const ok =
+    status.encrypted === "true" &&
+    status.leak === "false" &&
+    JSON.stringify(messages) === JSON.stringify(expected) &&
+    after.cancelled > 0 &&
+    after.cancelled + after.decrypted === 40 + 2 && // the history, and the two encrypted messages above it
+    problems.length === 0;
+  console.log(JSON.stringify({ url: url.replace(/\?.*/, ""), status, messages, history: after, problems, ok }));
+  failed = !ok;
+} catch (e) {
+  console.error("browser-check:", e.message);
+  failed = true;
+} finally {
+  await browser.close();
+}
+process.exit(failed ? 1 : 0);

@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Packaging tests: `npm pack ./pkg`, then install the tarball into fresh fixture apps the
+# way a user would, build them, and check in headless Chromium that they show a
+# decrypted message (against a real `chatseal-server demo` started here).
+# Usage: tests/pkg/run.sh PATH/TO/chatseal-server
+set -euo pipefail
+server=$(realpath "${1:?usage: run.sh SERVER}")
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+work=$(mktemp -d)
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
+trap cleanup EXIT
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_http() { for _ in $(seq 300); do curl -sf -o /dev/null "$1" && return 0; sleep 0.1; done; echo "pkg-test: $1 did not come up" >&2; return 1; }
+npm_i() { npm install --no-audit --no-fund --loglevel=error "$@"; }
+
+(cd "$here" && npm ci --no-audit --no-fund --loglevel=error)
+tarball="$work/$(cd "$work" && npm pack "$root/pkg" --silent)"
+echo "pkg-test: $(basename "$tarball"), $(wc -c < "$tarball") bytes"
+
+"$server" demo --listen 127.0.0.1:0 --db "sqlite://$work/dir.db" --rate-ip 0 --rate-identity 0 \
+  >"$work/server.out" 2>"$work/server.log" &
+pids+=($!)
+for _ in $(seq 100); do grep -q '^listening on ' "$work/server.out" && break; sleep 0.1; done
+directory=$(sed -n 's/^listening on //p' "$work/server.out")
+[[ -n "$directory" ]] || { cat "$work/server.log" >&2; exit 1; }
+
+# Plain Node, ESM and CommonJS.
+mkdir "$work/node" && cp "$here"/fixtures/node/* "$work/node/"
+(cd "$work/node" && echo '{"private": true}' > package.json && npm_i "$tarball" \
+  && node esm.mjs && node cjs.cjs)
+
+# Vite + React: production build (vite preview) and the dev server, stock config.
+cp -r "$here/fixtures/vite-react" "$work/vite" && cp "$here/fixtures/shared/App.jsx" "$work/vite/src/"
+(cd "$work/vite" && npm_i && npm_i "$tarball" && npx vite build --logLevel warn)
+echo "pkg-test: vite build, gzip -9 of what the browser downloads:"
+for f in "$work"/vite/dist/assets/*; do
+  printf '  %-40s %8d bytes, gzip -9 %8d\n' "$(basename "$f")" "$(wc -c < "$f")" "$(gzip -9c "$f" | wc -c)"
+done
+printf '  %-40s %8s        gzip -9 %8d\n' total "" "$(cat "$work"/vite/dist/assets/* | gzip -9c | wc -c)"
+port=$(free_port)
+(cd "$work/vite" && exec npx vite preview --host 127.0.0.1 --port "$port" --strictPort >"$work/preview.log" 2>&1) &
+pids+=($!)
+wait_http "http://127.0.0.1:$port/"
+node "$here/browser-check.mjs" "http://127.0.0.1:$port/?directory=$directory"
+port=$(free_port)
+(cd "$work/vite" && exec npx vite --host 127.0.0.1 --port "$port" --strictPort >"$work/dev.log" 2>&1) &
+pids+=($!)
+wait_http "http://127.0.0.1:$port/"
+node "$here/browser-check.mjs" "http://127.0.0.1:$port/?directory=$directory"
+# A plain HTML page, no bundler: chatseal.standalone.js and <chatseal-text>.
+mkdir "$work/html" && cp "$here/fixtures/plain-html/index.html" "$work/html/"
+cp "$work/node/node_modules/chatseal/chatseal.standalone.js" "$work/html/"
+printf 'pkg-test: chatseal.standalone.js %d bytes, gzip -9 %d\n' \
+  "$(wc -c < "$work/html/chatseal.standalone.js")" "$(gzip -9c "$work/html/chatseal.standalone.js" | wc -c)"
+port=$(free_port)
+(cd "$work/html" && exec python3 -m http.server --bind 127.0.0.1 "$port" >"$work/html.log" 2>&1) &
+pids+=($!)
+wait_http "http://127.0.0.1:$port/"
+node "$here/browser-check.mjs" "http://127.0.0.1:$port/?directory=$directory"
+echo "pkg-test: all fixtures passed"
