@@ -102,7 +102,7 @@ $(NODE_STAMP):
 # (pkg/web, pkg/bundler, pkg/nodejs), the entries and types of pkg-template/, and
 # chatseal.standalone.js (one ES module with the WebAssembly inside, for pages without a
 # bundler). `npm pack ./pkg` gives the tarball users install.
-PKG_FILES := package.json index.js index.mjs index.cjs index.d.ts react.js react.d.ts \
+PKG_FILES := package.json index.js index.mjs index.cjs index.d.ts facade.js react.js react.d.ts \
   element.js element.d.ts labels.js stream.js stream.d.ts
 pkg: rust-setup wasm-bindgen-cli node-tools
 	$(CARGO) build -p chatseal --lib --release --target $(WASM_TARGET)

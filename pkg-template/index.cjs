@@ -1,13 +1,4 @@
-// chatseal for Node (CommonJS): the WebAssembly module loads synchronously on require.
+// chatseal for Node as CommonJS: the same objects as the ES module entry (require of an
+// ES module, Node >= 20.19).
 "use strict";
-const wasm = require("./nodejs/chatseal.js");
-
-module.exports = {
-  ChatSeal: wasm.ChatSeal,
-  Identity: wasm.Identity,
-  Card: wasm.Card,
-  ChatSealError: wasm.chatSealErrorClass(),
-  isEncrypted: wasm.isEncrypted,
-  initAsync: () => Promise.resolve(),
-  isReady: () => true,
-};
+module.exports = require("./index.mjs");

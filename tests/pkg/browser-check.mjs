@@ -8,9 +8,10 @@ const browser = await chromium.launch({
   args: ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic"],
 });
 let failed = false;
+let page = null;
+const problems = [];
 try {
-  const page = await browser.newPage();
-  const problems = [];
+  page = await browser.newPage();
   page.on("pageerror", (e) => problems.push("pageerror: " + e.message));
   page.on("console", (m) => m.type() === "error" && problems.push("console: " + m.text()));
   await page.goto(url);
@@ -33,7 +34,7 @@ try {
   console.log(JSON.stringify({ url: url.replace(/\?.*/, ""), status, messages, history: after, problems, ok }));
   failed = !ok;
 } catch (e) {
-  console.error("browser-check:", e.message);
+  console.error("browser-check:", e.message.split("\n")[0], JSON.stringify({ problems, body: await page.textContent("body").catch(() => "?") }));
   failed = true;
 } finally {
   await browser.close();

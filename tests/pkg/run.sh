@@ -9,7 +9,11 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 work=$(mktemp -d)
 pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$work"
+}
 trap cleanup EXIT
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 wait_http() { for _ in $(seq 300); do curl -sf -o /dev/null "$1" && return 0; sleep 0.1; done; echo "pkg-test: $1 did not come up" >&2; return 1; }
@@ -40,15 +44,36 @@ for f in "$work"/vite/dist/assets/*; do
 done
 printf '  %-40s %8s        gzip -9 %8d\n' total "" "$(cat "$work"/vite/dist/assets/* | gzip -9c | wc -c)"
 port=$(free_port)
-(cd "$work/vite" && exec npx vite preview --host 127.0.0.1 --port "$port" --strictPort >"$work/preview.log" 2>&1) &
+(cd "$work/vite" && exec ./node_modules/.bin/vite preview --host 127.0.0.1 --port "$port" --strictPort >"$work/preview.log" 2>&1) &
 pids+=($!)
 wait_http "http://127.0.0.1:$port/"
 node "$here/browser-check.mjs" "http://127.0.0.1:$port/?directory=$directory"
 port=$(free_port)
-(cd "$work/vite" && exec npx vite --host 127.0.0.1 --port "$port" --strictPort >"$work/dev.log" 2>&1) &
+(cd "$work/vite" && exec ./node_modules/.bin/vite --host 127.0.0.1 --port "$port" --strictPort >"$work/dev.log" 2>&1) &
 pids+=($!)
 wait_http "http://127.0.0.1:$port/"
 node "$here/browser-check.mjs" "http://127.0.0.1:$port/?directory=$directory"
+# webpack 5 + React, stock config.
+cp -r "$here/fixtures/webpack" "$work/webpack" && cp "$here/fixtures/shared/App.jsx" "$work/webpack/src/"
+(cd "$work/webpack" && npm_i && npm_i "$tarball" && npx webpack --mode production --config webpack.config.cjs --stats errors-warnings)
+port=$(free_port)
+(cd "$work/webpack/dist" && exec python3 -m http.server --bind 127.0.0.1 "$port" >"$work/webpack.log" 2>&1) &
+pids+=($!)
+wait_http "http://127.0.0.1:$port/"
+node "$here/browser-check.mjs" "http://127.0.0.1:$port/?directory=$directory"
+
+# Next.js (app router): the page is rendered on the server, then hydrated.
+cp -r "$here/fixtures/next" "$work/next" && cp "$here/fixtures/shared/App.jsx" "$work/next/app/"
+(cd "$work/next" && npm_i && npm_i "$tarball" && NEXT_TELEMETRY_DISABLED=1 npx next build >"$work/next-build.log" 2>&1) \
+  || { cat "$work/next-build.log" >&2; exit 1; }
+port=$(free_port)
+(cd "$work/next" && NEXT_TELEMETRY_DISABLED=1 exec ./node_modules/.bin/next start -H 127.0.0.1 -p "$port" >"$work/next.log" 2>&1) &
+pids+=($!)
+wait_http "http://127.0.0.1:$port/"
+curl -sf "http://127.0.0.1:$port/" | grep -q '<p id="status">starting</p>' \
+  || { echo "pkg-test: Next.js did not server-render the page" >&2; exit 1; }
+node "$here/browser-check.mjs" "http://127.0.0.1:$port/?directory=$directory"
+
 # A plain HTML page, no bundler: chatseal.standalone.js and <chatseal-text>.
 mkdir "$work/html" && cp "$here/fixtures/plain-html/index.html" "$work/html/"
 cp "$work/node/node_modules/chatseal/chatseal.standalone.js" "$work/html/"
