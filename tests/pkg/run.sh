@@ -35,6 +35,10 @@ mkdir "$work/node" && cp "$here"/fixtures/node/* "$work/node/"
 (cd "$work/node" && echo '{"private": true}' > package.json && npm_i "$tarball" \
   && node esm.mjs && node cjs.cjs)
 
+# The hand-written types, strict, as a TypeScript user compiles against them.
+cp "$here"/fixtures/types/* "$work/node/"
+(cd "$work/node" && npm_i @types/react@19.3.0 && "$here/node_modules/.bin/tsc" -p tsconfig.json && echo "types: ok")
+
 # Vite + React: production build (vite preview) and the dev server, stock config.
 cp -r "$here/fixtures/vite-react" "$work/vite" && cp "$here/fixtures/shared/App.jsx" "$work/vite/src/"
 (cd "$work/vite" && npm_i && npm_i "$tarball" && npx vite build --logLevel warn)
