@@ -23,13 +23,15 @@ try {
     ["ok", "Hello from the fixture app"],
     ["ok", "plain text passes through"],
     ["ok", "sent through wrapSend"],
+    ["error", "can't verify sender"],
+    ["error", "from another conversation"],
   ];
   const ok =
     status.encrypted === "true" &&
     status.leak === "false" &&
     JSON.stringify(messages) === JSON.stringify(expected) &&
     after.cancelled > 0 &&
-    after.cancelled + after.decrypted === 40 + 2 && // the history, and the two encrypted messages above it
+    after.cancelled + after.decrypted === 40 + 2 && // the history, and the two messages above it that decrypt
     problems.length === 0;
   console.log(JSON.stringify({ url: url.replace(/\?.*/, ""), status, messages, history: after, problems, ok }));
   failed = !ok;
