@@ -30,9 +30,9 @@ space := $(empty) $(empty)
 PKG_TARGETS := $(shell sed -n 's/^targets *= *\[\(.*\)\]/\1/p' wasm-pack.toml | tr -d '",')
 WASM_OPT_FLAGS := $(shell sed -n 's/^wasm-opt *= *"\(.*\)"/\1/p' wasm-pack.toml)
 
-.PHONY: test setup rust-setup py-setup browser-setup web-test wasm-bindgen-cli node-tools fmt-check clippy unit-tests cli-walkthrough doc-check independent wasm pkg node-test server bench bench-server vectors clean
+.PHONY: test setup rust-setup py-setup browser-setup web-test wasm-bindgen-cli node-tools fmt-check clippy unit-tests cli-walkthrough doc-check independent wasm pkg node-test pkg-test stream-test server bench bench-server vectors clean
 
-test: setup fmt-check clippy unit-tests cli-walkthrough doc-check independent pkg node-test pkg-test web-test
+test: setup fmt-check clippy unit-tests cli-walkthrough doc-check independent pkg node-test pkg-test stream-test web-test
 	@echo "make test: all checks passed"
 
 setup: rust-setup py-setup
@@ -149,6 +149,12 @@ web-test: rust-setup browser-setup wasm-bindgen-cli
 node-test: pkg
 	cd tests/node && npm ci --no-audit --no-fund --loglevel=error
 	node --test tests/node/
+
+# chatseal/stream with the real stream-chat-react 14 components (vitest + jsdom), a local
+# fake of Stream's API, and a real directory; includes the README's example, run as written.
+stream-test: pkg
+	$(CARGO) build -p chatseal-server
+	tests/js/stream/run.sh target/debug/chatseal-server
 
 # The npm package as users get it: `npm pack`, installed into fresh Node, Vite + React
 # apps (tests/pkg/fixtures), built, and checked in headless Chromium.

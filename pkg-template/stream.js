@@ -1,0 +1,539 @@
+// chatseal/stream: end-to-end encryption for stream-chat-react 14 on stream-chat 9.
+//
+//   encryptComposer(client, seal)                      every composer of `client` encrypts
+//   <WithComponents overrides={chatSealComponents}>    messages, quotes and the channel
+//                                                      list show the decrypted text
+//
+// What a Stream server sees: the `csm1.` ciphertext of every text and edit, never a draft,
+// never a link-preview lookup, and no file unless the app opts in to plaintext attachments.
+// What depends on the SDK's version (names, stores, config keys) lives in `streamChat9`.
+import { createElement, Fragment, useCallback, useMemo } from "react";
+import {
+  ChannelListItemUI as StreamChannelListItemUI,
+  MessageProvider,
+  MessageUI as StreamMessageUI,
+  QuotedMessagePreviewUI,
+  getLatestMessagePreview,
+  renderText as streamRenderText,
+  useChannelStateContext,
+  useMessageComposerController,
+  useMessageContext,
+  useStateStore,
+  useTranslationContext,
+} from "stream-chat-react";
+import { isEncrypted } from "chatseal";
+import { useDecrypted } from "chatseal/react";
+
+const ENCRYPT_ID = "chatseal/message-composer-middleware/encrypt";
+const DRAFT_ID = "chatseal/message-composer-middleware/no-drafts";
+
+// ---------------------------------------------------------------------------------------
+// The version shim: what this file knows of stream-chat 9 / stream-chat-react 14 internals.
+// stream-chat 10 (stream-chat-react 15) reorganises setup functions and the composer's
+// configuration under `client.config`; supporting it means another object like this one.
+// ---------------------------------------------------------------------------------------
+const streamChat9 = {
+  name: "stream-chat 9 (stream-chat-react 14)",
+
+  supports(client) {
+    return (
+      !!client &&
+      typeof client.setMessageComposerSetupFunction === "function" &&
+      !!client._messageComposerSetupState &&
+      typeof client._messageComposerSetupState.getLatestValue === "function" &&
+      typeof client._messageComposerSetupState.addPreprocessor === "function"
+    );
+  },
+
+  /** The setup function the app registered before us (there is one slot per client). */
+  currentSetup(client) {
+    return client._messageComposerSetupState.getLatestValue().setupFunction ?? null;
+  },
+
+  setSetup(client, setup) {
+    client.setMessageComposerSetupFunction(setup);
+  },
+
+  /**
+   * Lets `replace(setupFunction)` swap a setup function someone registers for another before
+   * any composer sees it. Returns the function that removes the hook.
+   */
+  interceptSetup(client, replace) {
+    return client._messageComposerSetupState.addPreprocessor((next) => {
+      next.setupFunction = replace(next.setupFunction ?? null);
+    });
+  },
+
+  /**
+   * Appends `middleware` to the composition chain (after `data-cleanup`, which fills an
+   * edit's payload from the edited message), so nothing after it can put text back.
+   */
+  useLast(executor, middleware) {
+    executor.remove(middleware.id);
+    executor.use(middleware);
+  },
+
+  install(composer, encrypt, noDrafts) {
+    this.useLast(composer.compositionMiddlewareExecutor, encrypt);
+    this.useLast(composer.draftCompositionMiddlewareExecutor, noDrafts);
+  },
+
+  uninstall(composer) {
+    composer.compositionMiddlewareExecutor.remove(ENCRYPT_ID);
+    composer.draftCompositionMiddlewareExecutor.remove(DRAFT_ID);
+  },
+
+  /**
+   * Turns off what would send plaintext outside a message: server drafts (their text is
+   * stored as typed), link previews (`/og?url=` asks the server to fetch a URL from the
+   * text) and shared locations. Left off on teardown: the composer fails closed.
+   */
+  harden(composer, refuseUpload) {
+    composer.linkPreviewsManager.cancelURLEnrichment?.();
+    composer.updateConfig({
+      drafts: { enabled: false },
+      linkPreviews: { enabled: false },
+      location: { enabled: false },
+      ...(refuseUpload ? { attachments: { doUploadRequest: refuseUpload } } : {}),
+    });
+    if (composer.linkPreviewsManager.previews?.size) composer.linkPreviewsManager.clearPreviews();
+  },
+
+  /** Calls `listener()` whenever the composer's config turns one of those back on. */
+  onUnhardened(composer, listener) {
+    return composer.configState.subscribeWithSelector(
+      (config) => ({
+        drafts: !!config.drafts?.enabled,
+        linkPreviews: !!config.linkPreviews?.enabled,
+        location: !!config.location?.enabled,
+      }),
+      ({ drafts, linkPreviews, location }) => {
+        if (drafts || linkPreviews || location) listener();
+      },
+    );
+  },
+
+  uploadFunction(composer) {
+    return composer.config.attachments?.doUploadRequest;
+  },
+
+  /** (`updateConfig` merges and so cannot set a value back to undefined.) */
+  restoreUpload(composer, upload) {
+    const config = composer.config;
+    composer.configState.partialNext({ attachments: { ...config.attachments, doUploadRequest: upload } });
+  },
+
+  editedMessage(composer) {
+    return composer.editedMessage ?? null;
+  },
+
+  channel(composer) {
+    return composer.channel;
+  },
+
+  text(composer) {
+    return composer.textComposer.text;
+  },
+
+  setText(composer, text) {
+    composer.textComposer.setText(text);
+  },
+
+  /**
+   * Calls `listener()` when the text or the edited message changes (`initState` sets the
+   * text before the edited message, so both are watched).
+   */
+  onTextOrEdit(composer, listener) {
+    const offText = composer.textComposer.state.subscribeWithSelector(({ text }) => ({ text }), () => listener());
+    const offEdit = composer.state.subscribeWithSelector(
+      ({ editedMessage }) => ({ editedMessage }),
+      () => listener(),
+    );
+    return () => {
+      offText();
+      offEdit();
+    };
+  },
+
+  memberIds(channel) {
+    return Object.values(channel.state?.members ?? {})
+      .map((member) => member.user_id ?? member.user?.id)
+      .filter((id) => typeof id === "string" && id !== "");
+  },
+
+  notify(client, message, error) {
+    client.notifications?.addError?.({
+      message,
+      origin: { emitter: "chatseal" },
+      options: { type: "chatseal:encrypt:failed", originalError: error instanceof Error ? error : undefined },
+    });
+  },
+
+  /** Scraped link previews (they carry the linked page's URL and title). */
+  isLinkPreview(attachment) {
+    return !!attachment && (!!attachment.og_scrape_url || attachment.type === "link");
+  },
+
+  latestMessage(channel) {
+    const list = channel?.state?.latestMessages ?? [];
+    return list[list.length - 1];
+  },
+
+  /** The composer's reply target, as a store and selector for `useStateStore`. */
+  quotedMessageStore(composer) {
+    return composer.state;
+  },
+
+  quotedMessageSelector(state) {
+    return { quotedMessage: state.quotedMessage };
+  },
+
+  clearQuote(composer) {
+    composer.setQuotedMessage(null);
+  },
+
+  /** The wrapper stream-chat-react 14's composer lays the reply preview in. */
+  quotedPreviewSlotClass: "str-chat__message-composer__quoted-message-preview-slot",
+};
+
+function shimFor(client) {
+  if (streamChat9.supports(client)) return streamChat9;
+  throw new TypeError(
+    "chatseal/stream: this client has no setMessageComposerSetupFunction; chatseal/stream supports " +
+      `${streamChat9.name}`,
+  );
+}
+
+// ---------------------------------------------------------------------------------------
+// Sending: composer middleware
+// ---------------------------------------------------------------------------------------
+
+function uniqueStrings(list) {
+  return [...new Set(list.filter((id) => typeof id === "string" && id !== ""))];
+}
+
+/**
+ * Makes every message composer of `client` encrypt the text of new messages and edits for
+ * the channel's members (`recipients(channel)` overrides them), with the channel's `cid` as
+ * the context. A setup function the app registers before or after runs inside chatseal's.
+ * Returns `stop()`, which puts back the app's setup function.
+ */
+export function encryptComposer(client, seal, options = {}) {
+  const shim = shimFor(client);
+  if (!seal || typeof seal.encrypt !== "function" || typeof seal.decrypt !== "function") {
+    throw new TypeError("encryptComposer(client, seal): seal must be an open ChatSeal");
+  }
+  const recipients = options.recipients;
+  if (recipients !== undefined && typeof recipients !== "function") {
+    throw new TypeError("encryptComposer: options.recipients must be a function(channel) → identities");
+  }
+  const refuseUpload = options.plaintextAttachments ? null : makeUploadRefuser();
+
+  let stopped = false;
+  const ours = new WeakSet();
+  // Our setup function around the app's (`appSetup` runs first, then chatseal hardens).
+  const around = (appSetup) => {
+    const setup = ({ composer }) => {
+      const undoApp = appSetup ? appSetup({ composer }) : null;
+      const undo = sealComposer(shim, composer, seal, { recipients, refuseUpload });
+      return () => {
+        undo(stopped);
+        if (typeof undoApp === "function") undoApp();
+      };
+    };
+    setup.appSetup = appSetup;
+    ours.add(setup);
+    return setup;
+  };
+
+  const previous = shim.currentSetup(client);
+  // There is one setup slot per client: a setup function the app registers later is wrapped
+  // (before any composer sees it) instead of silently switching encryption off.
+  const removeHook = shim.interceptSetup(client, (fn) => (stopped || ours.has(fn) ? fn : around(fn)));
+  shim.setSetup(client, around(previous));
+
+  return function stop() {
+    if (stopped) return;
+    stopped = true;
+    removeHook();
+    const current = shim.currentSetup(client);
+    if (ours.has(current)) shim.setSetup(client, current.appSetup);
+  };
+}
+
+// Upload functions that refuse (so that a second setup does not take one for the app's own).
+const refusers = new WeakSet();
+function makeUploadRefuser() {
+  const refuse = async () => {
+    throw new Error("chatseal: attachments are not end-to-end encrypted, so this chat does not upload them");
+  };
+  refusers.add(refuse);
+  return refuse;
+}
+
+function sealComposer(shim, composer, seal, { recipients, refuseUpload }) {
+  const recipientsOf = async (channel) => {
+    const list = recipients ? await recipients(channel) : shim.memberIds(channel);
+    if (!Array.isArray(list)) throw new TypeError("recipients(channel) must return an array of identities");
+    return uniqueStrings(list);
+  };
+
+  const encrypt = {
+    id: ENCRYPT_ID,
+    handlers: {
+      compose: async ({ state, next, discard }) => {
+        const channel = shim.channel(composer);
+        const edited = shim.editedMessage(composer);
+        const message = { ...state.message };
+        const localMessage = { ...state.localMessage };
+        for (const target of [message, localMessage]) {
+          if (Array.isArray(target.attachments)) {
+            target.attachments = target.attachments.filter((a) => !shim.isLinkPreview(a));
+          }
+        }
+        const sendOptions = { ...state.sendOptions, skip_enrich_url: true };
+        const text = typeof message.text === "string" ? message.text : "";
+        // An edit whose text field came back untouched from the stored message is already
+        // ciphertext; anything else, even text that looks like `csm1.`, is what the user typed.
+        const unchangedCiphertext = !!edited && isEncrypted(text) && text === edited.text;
+        if (text !== "" && !unchangedCiphertext) {
+          let ciphertext;
+          try {
+            ciphertext = await seal.encrypt(text, { to: await recipientsOf(channel), context: channel.cid });
+          } catch (error) {
+            shim.notify(
+              composer.client,
+              `Message not sent: it could not be encrypted (${error?.code ?? error?.message ?? error})`,
+              error,
+            );
+            return discard();
+          }
+          message.text = ciphertext;
+          localMessage.text = ciphertext;
+          delete localMessage.html;
+          delete localMessage.i18n;
+        }
+        return next({ ...state, message, localMessage, sendOptions });
+      },
+    },
+  };
+
+  const noDrafts = {
+    id: DRAFT_ID,
+    handlers: { compose: ({ discard }) => discard() },
+  };
+
+  const uploadBefore = shim.uploadFunction(composer);
+  const previousUpload = refusers.has(uploadBefore) ? undefined : uploadBefore;
+  shim.harden(composer, refuseUpload);
+  shim.install(composer, encrypt, noDrafts);
+  // Whoever turns drafts or link previews back on later (an app's updateConfig) is undone.
+  const unsubscribeConfig = shim.onUnhardened(composer, () => shim.harden(composer, null));
+
+  // The composer shows plaintext: a message opened for editing arrives with its stored
+  // `csm1.` text (again whenever an event about it re-initialises the composer), which is
+  // decrypted in place. Text the user typed is left alone, whatever it looks like.
+  let controller = null;
+  let decrypting = null;
+  const unsubscribe = shim.onTextOrEdit(composer, () => {
+    const text = shim.text(composer);
+    const edited = shim.editedMessage(composer);
+    if (!edited || !isEncrypted(text) || text !== edited.text || text === decrypting) return;
+    decrypting = text;
+    controller?.abort();
+    const current = new AbortController();
+    controller = current;
+    const channel = shim.channel(composer);
+    seal.decrypt(text, { from: edited.user?.id, context: channel.cid, signal: current.signal }).then(
+      (result) => {
+        if (controller === current) decrypting = null;
+        if (!current.signal.aborted && shim.text(composer) === text) shim.setText(composer, result.text ?? "");
+      },
+      () => {
+        if (controller === current) decrypting = null;
+        // Unreadable ciphertext is nothing to edit; the user starts from an empty text.
+        if (!current.signal.aborted && shim.text(composer) === text) shim.setText(composer, "");
+      },
+    );
+  });
+
+  return (stopped) => {
+    unsubscribe();
+    unsubscribeConfig();
+    controller?.abort();
+    if (stopped) {
+      shim.uninstall(composer);
+      if (refuseUpload && shim.uploadFunction(composer) === refuseUpload) shim.restoreUpload(composer, previousUpload);
+    }
+  };
+}
+
+// ---------------------------------------------------------------------------------------
+// Rendering: decrypted messages through stream-chat-react's own pieces
+// ---------------------------------------------------------------------------------------
+
+function notice(kind, text) {
+  return createElement(
+    "span",
+    { className: `str-chat__chatseal-notice str-chat__chatseal-notice--${kind}`, "data-chatseal": kind },
+    text,
+  );
+}
+
+/** What `useDecryptedMessage` shows for a state that has no plaintext. */
+function placeholder(state, t) {
+  if (state.status === "pending") return t("Decrypting…");
+  return `🔒 ${t(state.label || "can't decrypt")}`;
+}
+
+/**
+ * `useDecryptedMessage(message, { context })` → `{ message, state }`: a copy of a Stream
+ * message whose `text` is the plaintext (or, until then, a short placeholder), without the
+ * server's `html` and `i18n` (both derived from ciphertext). `state` is `useDecrypted`'s.
+ */
+export function useDecryptedMessage(message, options = {}) {
+  const { t } = useTranslationContext("chatseal");
+  const context = options.context ?? message?.cid;
+  const state = useDecrypted(message?.text, { from: message?.user?.id, context });
+  const shown = useMemo(() => {
+    if (!message || !isEncrypted(message.text)) return message;
+    const { html: _html, i18n: _i18n, ...rest } = message;
+    return { ...rest, text: state.status === "ok" ? (state.text ?? "") : placeholder(state, t) };
+  }, [message, state, t]);
+  return { message: shown, state };
+}
+
+/**
+ * A `MessageUI` for `<WithComponents overrides={{ MessageUI }}>` that decrypts the message
+ * (and the message it quotes) and renders it with `MessageUI` (stream-chat-react's own by
+ * default). Edits started from it open with the plaintext; "Resend" resends the ciphertext.
+ */
+export function createEncryptedMessageUI({ MessageUI = StreamMessageUI } = {}) {
+  function EncryptedMessageUI(props) {
+    const messageContext = useMessageContext("EncryptedMessageUI");
+    const { channel } = useChannelStateContext("EncryptedMessageUI");
+    const { t } = useTranslationContext("EncryptedMessageUI");
+    const original = messageContext.message;
+    const context = original?.cid ?? channel?.cid;
+    const main = useDecryptedMessage(original, { context });
+    const quoted = useDecryptedMessage(original?.quoted_message, { context });
+
+    const shown = useMemo(() => {
+      if (!original || (main.message === original && quoted.message === original.quoted_message)) return original;
+      return { ...main.message, quoted_message: quoted.message };
+    }, [original, main.message, quoted.message]);
+
+    const encrypted = isEncrypted(original?.text);
+    const { status, keyChanged } = main.state;
+    const unencrypted = !encrypted && original?.type === "regular" && !!original?.text;
+    const baseRenderText = props.renderText ?? messageContext.renderText ?? streamRenderText;
+    const renderText = useCallback(
+      (text, mentionedUsers, renderOptions) => {
+        if (encrypted && status !== "ok") return notice(status === "pending" ? "pending" : "error", text);
+        const rendered = baseRenderText(text, mentionedUsers, renderOptions);
+        if (encrypted && keyChanged) return createElement(Fragment, null, rendered, notice("key-changed", t("key changed")));
+        if (unencrypted) {
+          return createElement(Fragment, null, rendered, notice("unencrypted", t("not end-to-end encrypted")));
+        }
+        return rendered;
+      },
+      [baseRenderText, encrypted, status, keyChanged, unencrypted, t],
+    );
+
+    const handleRetry = messageContext.handleRetry;
+    const retryOriginal = useCallback(
+      (message) => handleRetry?.(message && original && message.id === original.id ? original : message),
+      [handleRetry, original],
+    );
+
+    const value = useMemo(
+      () => ({ ...messageContext, message: shown, handleRetry: retryOriginal }),
+      [messageContext, shown, retryOriginal],
+    );
+    return createElement(MessageProvider, { value }, createElement(MessageUI, { ...props, renderText }));
+  }
+  return EncryptedMessageUI;
+}
+
+/** `createEncryptedMessageUI()` with stream-chat-react's `MessageUI` inside. */
+export const EncryptedMessageUI = createEncryptedMessageUI();
+
+/** The composer's reply preview (`QuotedMessagePreview` override), decrypted. */
+export function EncryptedQuotedMessagePreview(props) {
+  const shim = streamChat9;
+  const composer = useMessageComposerController();
+  const { quotedMessage } = useStateStore(shim.quotedMessageStore(composer), shim.quotedMessageSelector);
+  const { message } = useDecryptedMessage(quotedMessage ?? undefined);
+  if (!message) return null;
+  return createElement(
+    "div",
+    { className: shim.quotedPreviewSlotClass },
+    createElement(QuotedMessagePreviewUI, {
+      ...props,
+      onRemove: () => shim.clearQuote(composer),
+      quotedMessage: message,
+    }),
+  );
+}
+
+/** The composer's "editing" preview (`EditedMessagePreview` override), decrypted. */
+export function EncryptedEditedMessagePreview({ message, onCancel }) {
+  const { t } = useTranslationContext("chatseal");
+  const shown = useDecryptedMessage(message).message;
+  return createElement(QuotedMessagePreviewUI, {
+    authorLabel: t("Edit Message"),
+    onRemove: onCancel,
+    quotedMessage: shown,
+  });
+}
+
+/**
+ * A channel-list row (`ChannelListItemUI` override) whose latest-message summary and
+ * accessible name use the decrypted text. (stream-chat-react 14's own row summarises
+ * `lastMessage` itself and does not show `latestMessagePreview`.)
+ */
+export function createEncryptedChannelListItemUI({ ChannelListItemUI = StreamChannelListItemUI } = {}) {
+  function EncryptedChannelListItemUI(props) {
+    const { message } = useDecryptedMessage(props.lastMessage, { context: props.channel?.cid });
+    return createElement(ChannelListItemUI, { ...props, lastMessage: message });
+  }
+  return EncryptedChannelListItemUI;
+}
+
+/** `createEncryptedChannelListItemUI()` around stream-chat-react's own row. */
+export const EncryptedChannelListItemUI = createEncryptedChannelListItemUI();
+
+/** Every override chatseal needs, for `<WithComponents overrides={chatSealComponents}>`. */
+export const chatSealComponents = Object.freeze({
+  MessageUI: EncryptedMessageUI,
+  VirtualMessage: EncryptedMessageUI,
+  QuotedMessagePreview: EncryptedQuotedMessagePreview,
+  EditedMessagePreview: EncryptedEditedMessagePreview,
+  ChannelListItemUI: EncryptedChannelListItemUI,
+});
+
+function LatestMessagePreview({ channel, message, t, userLanguage, isMessageAIGenerated }) {
+  const { message: shown, state } = useDecryptedMessage(message, { context: channel.cid });
+  if (state.status !== "ok") return notice(state.status === "pending" ? "pending" : "error", shown.text);
+  return getLatestMessagePreview(channel, t, userLanguage, isMessageAIGenerated, shown);
+}
+
+/**
+ * Drop-in for `ChannelList`'s `getLatestMessagePreview` (same arguments), for apps whose own
+ * `ChannelListItemUI` shows `latestMessagePreview`: the latest message's plaintext, rendered
+ * by stream-chat-react's own preview function.
+ */
+export function getEncryptedLatestMessagePreview(channel, t, userLanguage, isMessageAIGenerated) {
+  const latest = streamChat9.latestMessage(channel);
+  if (!latest || !isEncrypted(latest.text) || latest.deleted_at || latest.type === "deleted") {
+    return getLatestMessagePreview(channel, t, userLanguage, isMessageAIGenerated);
+  }
+  return createElement(LatestMessagePreview, {
+    key: `${latest.id}:${latest.text}`,
+    channel,
+    message: latest,
+    t,
+    userLanguage,
+    isMessageAIGenerated,
+  });
+}

@@ -1,0 +1,273 @@
+// Plaintext must not leave by the side doors stream-chat 9 has besides the message text:
+// server drafts, link previews (`/og?url=`), attachment uploads — and a failed encryption
+// must not fall back to sending the text.
+import React from "react";
+import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
+import { cleanup, fireEvent, render, waitFor } from "@testing-library/react";
+import { encryptComposer, chatSealComponents } from "chatseal/stream";
+import { isEncrypted } from "chatseal";
+import { startFakeStream } from "./fake-stream.js";
+import { ChatView, closeAll, textarea, typeInto, uniqueId, user } from "./harness.jsx";
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+// What an app that wants drafts and link previews registers (stream-chat 9 has both off by
+// default); encryptComposer must win over it.
+const appSetup = ({ composer }) => {
+  composer.updateConfig({
+    drafts: { enabled: true },
+    linkPreviews: { enabled: true, debounceURLEnrichmentMs: 0 },
+  });
+};
+
+const ogRequests = (fake) => fake.requests.filter((r) => r.path === "/og");
+const draftWrites = (fake) => fake.requests.filter((r) => r.path.endsWith("/draft") && r.method === "POST");
+const uploads = (fake) => fake.requests.filter((r) => /\/(file|image)$/.test(r.path));
+
+/** Types `text` into a fresh view of `u`, then unmounts it (which is when drafts are saved). */
+async function typeAndLeave(u, text) {
+  const { container, unmount } = render(<ChatView {...u} overrides={chatSealComponents} />);
+  const input = await textarea(container);
+  typeInto(fireEvent, input, text);
+  await waitFor(() => expect(u.channel.messageComposer.textComposer.text).toBe(text));
+  await sleep(150); // past the (zero) link-preview debounce
+  unmount();
+  await sleep(150);
+}
+
+describe("drafts and link previews", () => {
+  let fake, plain, sealed, others;
+  const typed = "the plan is at https://example.com/plan-b-secret";
+
+  beforeAll(async () => {
+    fake = await startFakeStream();
+    const b = uniqueId("bob");
+    const a1 = uniqueId("plain-alice");
+    const a2 = uniqueId("sealed-alice");
+    plain = await user(fake, a1, { channelId: uniqueId("room"), members: [a1, b] });
+    sealed = await user(fake, a2, { channelId: uniqueId("room"), members: [a2, b] });
+    others = await user(fake, b, { channelId: uniqueId("room"), members: [b] });
+  });
+
+  afterEach(() => cleanup());
+  afterAll(async () => {
+    await closeAll(plain, sealed, others);
+    await fake?.close();
+  });
+
+  test("control: without encryptComposer the same app leaks the text in a draft and the URL to /og", async () => {
+    plain.client.setMessageComposerSetupFunction(appSetup);
+    await typeAndLeave(plain, typed);
+    await waitFor(() => expect(ogRequests(fake).length).toBeGreaterThan(0));
+    expect(ogRequests(fake)[0].query.get("url")).toContain("plan-b-secret");
+    await waitFor(() => expect(draftWrites(fake)).toHaveLength(1));
+    expect(draftWrites(fake)[0].raw).toContain("the plan is at");
+    expect(fake.drafts(plain.channel.cid)[0].message.text).toBe(typed);
+  });
+
+  test("with encryptComposer after the app's setup: no draft and no /og request, and the message is ciphertext", async () => {
+    const before = fake.requests.length;
+    sealed.client.setMessageComposerSetupFunction(appSetup);
+    const stop = encryptComposer(sealed.client, sealed.seal);
+    try {
+      await typeAndLeave(sealed, typed);
+      const sent = fake.requests.slice(before);
+      expect(sent.filter((r) => r.path === "/og")).toEqual([]);
+      expect(sent.filter((r) => r.path.endsWith("/draft") && r.method === "POST")).toEqual([]);
+      expect(fake.drafts(sealed.channel.cid)).toEqual([]);
+      const composer = sealed.channel.messageComposer;
+      expect(composer.config.drafts.enabled).toBe(false);
+      expect(composer.config.linkPreviews.enabled).toBe(false);
+
+      // Unmounted, the app turns drafts back on: the composer still composes no draft.
+      composer.updateConfig({ drafts: { enabled: true } });
+      composer.textComposer.setText(typed);
+      expect(composer.config.drafts.enabled).toBe(true);
+      expect(await composer.composeDraft()).toBeUndefined();
+      await composer.createDraft();
+      expect(draftWrites(fake).slice(1)).toEqual([]);
+      composer.clear();
+
+      // Sending the same text: ciphertext only, no scraped preview attached.
+      const { container } = render(<ChatView {...sealed} overrides={chatSealComponents} />);
+      const input = await textarea(container);
+      // Mounted again, the composer is hardened again, and stays so while it is in use.
+      expect(composer.config.drafts.enabled).toBe(false);
+      composer.updateConfig({ drafts: { enabled: true }, linkPreviews: { enabled: true } });
+      expect(composer.config.drafts.enabled).toBe(false);
+      expect(composer.config.linkPreviews.enabled).toBe(false);
+      typeInto(fireEvent, input, typed);
+      await waitFor(() => expect(composer.textComposer.text).toBe(typed));
+      fireEvent.keyDown(input, { key: "Enter" });
+      await waitFor(() => expect(fake.messages(sealed.channel.cid)).toHaveLength(1));
+      const stored = fake.messages(sealed.channel.cid)[0];
+      expect(isEncrypted(stored.text)).toBe(true);
+      expect(stored.attachments).toEqual([]);
+      const all = fake.requests.slice(before).map((r) => `${r.path}?${r.query} ${r.raw}`).join("\n");
+      expect(all).not.toContain("plan-b-secret");
+      expect(all).not.toContain("the plan is at");
+      const send = fake.requests.slice(before).find((r) => r.path.endsWith("/message"));
+      expect(send.body.skip_enrich_url).toBe(true);
+    } finally {
+      stop();
+    }
+  });
+  test("a setup function the app registers after encryptComposer runs inside it and cannot switch encryption off", async () => {
+    const stop = encryptComposer(sealed.client, sealed.seal);
+    const ran = [];
+    try {
+      sealed.client.setMessageComposerSetupFunction((args) => {
+        ran.push(args.composer.id);
+        appSetup(args);
+      });
+      const { container } = render(<ChatView {...sealed} overrides={chatSealComponents} />);
+      const before = fake.requests.length;
+      const cid = sealed.channel.cid;
+      for (const [i, text] of ["late setup: https://example.com/late-secret", "after null: the vault code"].entries()) {
+        if (i === 1) sealed.client.setMessageComposerSetupFunction(null);
+        const count = fake.messages(cid).length;
+        const input = await textarea(container);
+        typeInto(fireEvent, input, text);
+        await waitFor(() => expect(sealed.channel.messageComposer.textComposer.text).toBe(text));
+        await sleep(100); // past the app's zero link-preview debounce
+        fireEvent.keyDown(input, { key: "Enter" });
+        await waitFor(() => expect(fake.messages(cid)).toHaveLength(count + 1));
+        expect(isEncrypted(fake.messages(cid).at(-1).text)).toBe(true);
+      }
+      expect(ran.length).toBeGreaterThan(0);
+      const sent = fake.requests.slice(before);
+      expect(sent.filter((r) => r.path === "/og")).toEqual([]);
+      const all = sent.map((r) => `${r.path}?${r.query} ${r.raw}`).join("\n");
+      expect(all).not.toContain("late-secret");
+      expect(all).not.toContain("vault code");
+    } finally {
+      stop();
+      sealed.client.setMessageComposerSetupFunction(null);
+    }
+  });
+
+  test("a link preview already in a composer's state is not attached to the message", async () => {
+    const stop = encryptComposer(sealed.client, sealed.seal);
+    try {
+      const { container } = render(<ChatView {...sealed} overrides={chatSealComponents} />);
+      const input = await textarea(container);
+      const composer = sealed.channel.messageComposer;
+      const url = "https://example.com/leaked-preview";
+      // As if scraped before chatseal was set up (or by code that bypasses the config).
+      composer.linkPreviewsManager.state.next({
+        previews: new Map([[url, { og_scrape_url: url, status: "loaded", title: "Quarterly layoffs list", type: "article" }]]),
+      });
+      expect(composer.linkPreviewsManager.loadedPreviews).toHaveLength(1);
+      const count = fake.messages(sealed.channel.cid).length;
+      typeInto(fireEvent, input, "see the link");
+      await waitFor(() => expect(composer.textComposer.text).toBe("see the link"));
+      fireEvent.keyDown(input, { key: "Enter" });
+      await waitFor(() => expect(fake.messages(sealed.channel.cid)).toHaveLength(count + 1));
+      expect(fake.messages(sealed.channel.cid).at(-1).attachments).toEqual([]);
+      expect(fake.everythingSent()).not.toContain("layoffs");
+      expect(fake.everythingSent()).not.toContain("leaked-preview");
+    } finally {
+      stop();
+    }
+  });
+});
+
+describe("attachments and failures", () => {
+  let fake, alice, bob, ghost, ghostRoom, cid;
+
+  beforeAll(async () => {
+    fake = await startFakeStream();
+    const a = uniqueId("alice");
+    const b = uniqueId("bob");
+    const g = uniqueId("ghost"); // a member with no chatseal keys
+    const channelId = uniqueId("room");
+    alice = await user(fake, a, { channelId, members: [a, b] });
+    bob = await user(fake, b, { channelId, members: [a, b] });
+    ghost = await user(fake, g, { channelId: uniqueId("room"), members: [g, a], register: false });
+    ghostRoom = alice.client.channel("messaging", ghost.channel.id);
+    await ghostRoom.watch();
+    cid = alice.channel.cid;
+  });
+
+  afterEach(() => cleanup());
+  afterAll(async () => {
+    await closeAll(alice, bob, ghost);
+    await fake?.close();
+  });
+
+  test("a file is not uploaded in plaintext unless the app opts in", async () => {
+    const stop = encryptComposer(alice.client, alice.seal);
+    const { container } = render(<ChatView {...alice} overrides={chatSealComponents} />);
+    await textarea(container);
+    const composer = alice.channel.messageComposer;
+    const file = () => new File(["contents of the secret file"], "secret.txt", { type: "text/plain" });
+    try {
+      await composer.attachmentManager.uploadFiles([file()]);
+      await waitFor(() => expect(composer.attachmentManager.attachments[0]?.localMetadata.uploadState).toBe("failed"));
+      expect(uploads(fake)).toEqual([]);
+      expect(fake.everythingSent()).not.toContain("contents of the secret file");
+    } finally {
+      stop();
+      cleanup();
+    }
+
+    // Opting in (an app that encrypts files in its own upload function, or accepts plaintext
+    // files) leaves the app's upload function in place.
+    const appUploads = [];
+    const appUpload = async (fileLike) => {
+      appUploads.push(fileLike.name);
+      return { file: "http://files.invalid/app-upload" };
+    };
+    alice.client.setMessageComposerSetupFunction(({ composer: c }) => {
+      c.updateConfig({ attachments: { doUploadRequest: appUpload } });
+    });
+    const stopWithFiles = encryptComposer(alice.client, alice.seal, { plaintextAttachments: true });
+    try {
+      const view = render(<ChatView {...alice} overrides={chatSealComponents} />);
+      await textarea(view.container);
+      composer.attachmentManager.initState();
+      await composer.attachmentManager.uploadFiles([file()]);
+      await waitFor(() => expect(appUploads).toEqual(["secret.txt"]));
+    } finally {
+      stopWithFiles();
+      alice.client.setMessageComposerSetupFunction(null);
+    }
+  });
+
+  test("when a member has no keys the message is not sent, the text stays in the composer and the user is told", async () => {
+    const stop = encryptComposer(alice.client, alice.seal);
+    const text = "this must not go out in clear";
+    try {
+      const errorsBefore = alice.client.notifications.notifications.length;
+      const { container } = render(<ChatView {...alice} channel={ghostRoom} overrides={chatSealComponents} />);
+      const input = await textarea(container);
+      typeInto(fireEvent, input, text);
+      await waitFor(() => expect(ghostRoom.messageComposer.textComposer.text).toBe(text));
+      fireEvent.keyDown(input, { key: "Enter" });
+      await waitFor(() => expect(alice.client.notifications.notifications.length).toBeGreaterThan(errorsBefore));
+      const note = alice.client.notifications.notifications.at(-1);
+      expect(note.message).toMatch(/not sent/i);
+      expect(note.message).toMatch(/UnknownSender|Directory/);
+      expect(fake.messages(ghostRoom.cid)).toEqual([]);
+      expect(fake.requests.filter((r) => r.path === `/channels/messaging/${ghostRoom.id}/message`)).toEqual([]);
+      expect(fake.everythingSent()).not.toContain("must not go out");
+      expect(ghostRoom.messageComposer.textComposer.text).toBe(text);
+    } finally {
+      stop();
+    }
+  });
+
+  test("stop() puts back the app's own setup function, and the client checks its arguments", async () => {
+    const own = () => {};
+    alice.client.setMessageComposerSetupFunction(own);
+    const stop = encryptComposer(alice.client, alice.seal);
+    const current = () => alice.client._messageComposerSetupState.getLatestValue().setupFunction;
+    expect(current()).not.toBe(own);
+    stop();
+    expect(current()).toBe(own);
+    alice.client.setMessageComposerSetupFunction(null);
+    expect(() => encryptComposer({}, alice.seal)).toThrow(TypeError);
+    expect(() => encryptComposer(alice.client, {})).toThrow(TypeError);
+    expect(() => encryptComposer(alice.client, alice.seal, { recipients: ["bob"] })).toThrow(TypeError);
+  });
+});
