@@ -54,7 +54,7 @@ fmt-check:
 
 clippy:
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
-	$(CARGO) clippy -p chatseal --lib --target $(WASM_TARGET) -- -D warnings
+	$(CARGO) clippy -p chatseal --lib --target $(WASM_TARGET) --no-default-features -- -D warnings
 	$(CARGO) clippy -p chatseal --test web --target $(WASM_TARGET) -- -D warnings
 
 # The whole workspace; the server's tests run against SQLite and a PostgreSQL cluster
@@ -74,7 +74,7 @@ independent: py-setup
 	$(PYENV)/bin/python tests/independent/verify_vectors.py tests/vectors
 
 wasm:
-	$(CARGO) build -p chatseal --lib --release --target $(WASM_TARGET)
+	$(CARGO) build -p chatseal --lib --release --target $(WASM_TARGET) --no-default-features
 	@ls -l target/$(WASM_TARGET)/release/chatseal.wasm
 
 # The wasm-bindgen CLI at the locked version: reuse one on PATH if it matches, else
@@ -105,7 +105,7 @@ $(NODE_STAMP):
 PKG_FILES := package.json index.js index.mjs index.cjs index.d.ts facade.js react.js react.d.ts \
   element.js element.d.ts labels.js stream.js stream.d.ts
 pkg: rust-setup wasm-bindgen-cli node-tools
-	$(CARGO) build -p chatseal --lib --release --target $(WASM_TARGET)
+	$(CARGO) build -p chatseal --lib --release --target $(WASM_TARGET) --no-default-features
 	rm -rf pkg && mkdir -p pkg
 	for t in $(PKG_TARGETS); do \
 	  $(WASM_BINDGEN) --target $$t --out-dir pkg/$$t target/$(WASM_TARGET)/release/chatseal.wasm; \

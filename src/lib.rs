@@ -73,6 +73,13 @@
 //! # Ok(())
 //! # }
 //! ```
+//!
+//! ## Features
+//!
+//! `nfc` (default): backup passwords are NFC-normalised here, as §4 requires. Without it
+//! the caller passes NFC passwords; the WebAssembly package is built that way and its
+//! bindings normalise with the JS engine's `String.prototype.normalize`, which keeps the
+//! Unicode tables out of the download.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 

@@ -5,6 +5,7 @@ use argon2::{Algorithm, Argon2, Version};
 use chacha20poly1305::aead::{AeadInPlace as _, KeyInit as _};
 use chacha20poly1305::{Tag, XChaCha20Poly1305, XNonce};
 use rand_core::CryptoRngCore;
+#[cfg(feature = "nfc")]
 use unicode_normalization::UnicodeNormalization as _;
 use zeroize::Zeroizing;
 
@@ -133,6 +134,20 @@ pub fn open(text: &str, password: &str) -> Result<Keyring, Error> {
     Keyring::decode(&ct)
 }
 
+/// §4's NFC form of a password.
+#[cfg(feature = "nfc")]
+fn nfc(password: &str) -> Zeroizing<String> {
+    Zeroizing::new(password.nfc().collect())
+}
+
+/// Built without the `nfc` feature (the WebAssembly package), the caller normalises: the
+/// web bindings pass every password through `String.prototype.normalize("NFC")`, which
+/// spares the module the Unicode tables (about 62 KB gzipped).
+#[cfg(not(feature = "nfc"))]
+fn nfc(password: &str) -> Zeroizing<String> {
+    Zeroizing::new(password.to_owned())
+}
+
 /// `Argon2id(NFC(password) as UTF-8, salt, m_kib, t, p, out = 32)`.
 fn derive_key(
     password: &str,
@@ -145,7 +160,7 @@ fn derive_key(
         Version::V0x13,
         argon2::Params::new(params.m_kib, params.t, params.p, Some(32)).map_err(bad)?,
     );
-    let normalized: Zeroizing<String> = Zeroizing::new(password.nfc().collect());
+    let normalized = nfc(password);
     let mut key = Zeroizing::new([0u8; 32]);
     argon
         .hash_password_into(normalized.as_bytes(), salt, key.as_mut())

@@ -3,6 +3,9 @@
 
 use js_sys::{JsString, Reflect};
 use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+
+use zeroize::Zeroizing;
 
 use crate::client::Error;
 
@@ -47,6 +50,16 @@ pub fn string_arg(value: &JsValue, what: &str) -> Result<String, JsValue> {
     value
         .as_string()
         .ok_or_else(|| type_error(&format!("{what} must be a string")))
+}
+
+/// A password argument, as PROTOCOL §4 wants it: NFC-normalised — here by the JS engine's
+/// `String.prototype.normalize`, so the WebAssembly build carries no Unicode tables (it is
+/// built without the `nfc` feature) — and copied into memory that is wiped after use.
+pub fn password_arg(value: &JsValue, what: &str) -> Result<Zeroizing<String>, JsValue> {
+    let text = value
+        .dyn_ref::<JsString>()
+        .ok_or_else(|| type_error(&format!("{what} must be a string")))?;
+    Ok(Zeroizing::new(String::from(text.normalize("NFC"))))
 }
 
 /// The optional string property `key` of an options object (`undefined`/`null` → None).

@@ -8,7 +8,7 @@ use rand_core::OsRng;
 use wasm_bindgen::prelude::*;
 use zeroize::Zeroizing;
 
-use super::errors::{option_string, string_arg, to_js, type_error};
+use super::errors::{option_string, password_arg, string_arg, to_js, type_error};
 use crate::client::{self, CardCache, Decrypted};
 use crate::proto::{self, backup, ContentType};
 
@@ -89,7 +89,7 @@ impl Identity {
     /// `Identity.restore(backupText, password)`: the identity sealed in a backup.
     pub fn restore(backup_text: &JsValue, password: &JsValue) -> Result<Identity, JsValue> {
         let text = string_arg(backup_text, "backupText")?;
-        let password = Zeroizing::new(string_arg(password, "password")?);
+        let password = password_arg(password, "password")?;
         let inner = client::Identity::restore(&text, &password).map_err(|e| to_js(&e))?;
         Ok(Identity { inner })
     }
@@ -109,7 +109,7 @@ impl Identity {
 
     /// `identity.backup(password)` → `csb1.` text (Argon2id, 64 MiB, 3 passes).
     pub fn backup(&self, password: &JsValue) -> Result<String, JsValue> {
-        let password = Zeroizing::new(string_arg(password, "password")?);
+        let password = password_arg(password, "password")?;
         self.inner
             .backup(&mut OsRng, &password, backup::Params::default())
             .map_err(|e| to_js(&e))

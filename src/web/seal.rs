@@ -19,7 +19,7 @@ use web_sys::{BroadcastChannel, CustomEvent, CustomEventInit, EventTarget, Messa
 use zeroize::Zeroizing;
 
 use super::directory::FetchDirectory;
-use super::errors::{option_string, string_arg, to_js, type_error};
+use super::errors::{option_string, password_arg, string_arg, to_js, type_error};
 use super::js::{abort_error, abortable, get, locked, set, signal_of, wrap_send};
 use super::lowlevel::result_object;
 use super::queue::{Job, Queue, Runner};
@@ -394,7 +394,7 @@ impl ChatSeal {
     pub fn backup(&self, password: JsValue, options: JsValue) -> Promise {
         let engine = Rc::clone(&self.engine);
         future_to_promise(async move {
-            let password = Zeroizing::new(string_arg(&password, "password")?);
+            let password = password_arg(&password, "password")?;
             check_signal(&engine, &options)?;
             engine
                 .backup(&mut OsRng, &password, backup::Params::default())
@@ -406,8 +406,8 @@ impl ChatSeal {
 
     /// Restores the keys from the directory's backup (under the Web Lock).
     pub fn restore(&self, password: JsValue, options: JsValue) -> Promise {
-        let password = match string_arg(&password, "password") {
-            Ok(p) => Zeroizing::new(p),
+        let password = match password_arg(&password, "password") {
+            Ok(p) => p,
             Err(e) => return Promise::reject(&e),
         };
         self.exclusive(options, |engine| async move {
@@ -421,8 +421,8 @@ impl ChatSeal {
     pub fn change_password(&self, old: JsValue, new: JsValue, options: JsValue) -> Promise {
         let engine = Rc::clone(&self.engine);
         future_to_promise(async move {
-            let old = Zeroizing::new(string_arg(&old, "oldPassword")?);
-            let new = Zeroizing::new(string_arg(&new, "newPassword")?);
+            let old = password_arg(&old, "oldPassword")?;
+            let new = password_arg(&new, "newPassword")?;
             check_signal(&engine, &options)?;
             engine
                 .change_password(&mut OsRng, &old, &new, backup::Params::default())
