@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
 # Packaging tests: `npm pack ./pkg`, then install the tarball into fresh fixture apps the
 # way a user would, build them, and check in headless Chromium that they show a
-# decrypted message (against a real `chatseal-server demo` started here).
+# decrypted message (against a real `chatseal-server demo`, tests/with-directory.sh).
 # Usage: tests/pkg/run.sh PATH/TO/chatseal-server
 set -euo pipefail
 server=$(realpath "${1:?usage: run.sh SERVER}")
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
+# A real directory around the run (tests/with-directory.sh exports its URL).
+if [[ -z "${CHATSEAL_TEST_DIRECTORY:-}" ]]; then
+  exec "$root/tests/with-directory.sh" "$server" "$here/run.sh" "$server"
+fi
 work=$(mktemp -d)
 pids=()
 cleanup() {
@@ -23,12 +27,7 @@ npm_i() { npm install --no-audit --no-fund --loglevel=error "$@"; }
 tarball="$work/$(cd "$work" && npm pack "$root/pkg" --silent)"
 echo "pkg-test: $(basename "$tarball"), $(wc -c < "$tarball") bytes"
 
-"$server" demo --listen 127.0.0.1:0 --db "sqlite://$work/dir.db" --rate-ip 0 --rate-identity 0 \
-  >"$work/server.out" 2>"$work/server.log" &
-pids+=($!)
-for _ in $(seq 100); do grep -q '^listening on ' "$work/server.out" && break; sleep 0.1; done
-directory=$(sed -n 's/^listening on //p' "$work/server.out")
-[[ -n "$directory" ]] || { cat "$work/server.log" >&2; exit 1; }
+directory=$CHATSEAL_TEST_DIRECTORY
 
 # Plain Node, ESM and CommonJS.
 mkdir "$work/node" && cp "$here"/fixtures/node/* "$work/node/"
