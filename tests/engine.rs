@@ -162,6 +162,20 @@ impl World {
         };
         block_on(Engine::open(identity, dir, store.clone())).unwrap()
     }
+    /// Replaces `identity`'s card with a new key outside any rotation chain
+    /// (`?replace=true`: a lost device, or a hostile directory); returns the new keys.
+    fn replace_card(&self, identity: &str) -> chatseal::client::Identity {
+        let keys = chatseal::client::Identity::generate(&mut OsRng, identity, 2).unwrap();
+        let dir = MemDirectory {
+            me: identity.to_owned(),
+            state: self.dir.clone(),
+        };
+        assert_eq!(
+            block_on(dir.publish(&keys.card().to_text(), true)).unwrap(),
+            Publish::Stored
+        );
+        keys
+    }
     fn user(&self, identity: &str) -> (Engine<MemDirectory, MemoryStore>, MemoryStore) {
         let store = MemoryStore::default();
         let engine = self.device(identity, &store);
@@ -311,16 +325,7 @@ fn a_swapped_key_is_reported_and_not_encrypted_to_until_accepted() {
     send(&alice, "hi", &["bob"], "c").unwrap(); // pins bob's card
                                                 // Bob loses his device and re-registers with ?replace=true (or an attacker swaps it).
     let bob2 = world.device("bob", &MemoryStore::default());
-    let new_keys = chatseal::proto::IdentityKeys::generate(&mut OsRng);
-    let card = Card::create(&new_keys, "bob", 2, None).unwrap();
-    block_on(
-        MemDirectory {
-            me: "bob".into(),
-            state: world.dir.clone(),
-        }
-        .publish(&card.to_text(), true),
-    )
-    .unwrap();
+    let card = world.replace_card("bob").card().clone();
     drop((bob, bob2));
     let told: Rc<RefCell<Vec<KeyChange>>> = Rc::default();
     let sink = told.clone();
@@ -368,15 +373,7 @@ fn a_key_change_seen_in_a_message_is_not_encrypted_to_from_a_stale_cache() {
     let (bob, _) = world.user("bob");
     send(&alice, "hi", &["bob"], "c").unwrap(); // pins and caches bob's card
     drop(bob);
-    let new_bob = chatseal::client::Identity::generate(&mut OsRng, "bob", 2).unwrap();
-    block_on(
-        MemDirectory {
-            me: "bob".into(),
-            state: world.dir.clone(),
-        }
-        .publish(&new_bob.card().to_text(), true),
-    )
-    .unwrap();
+    let new_bob = world.replace_card("bob");
     let alice_card = alice.own_card().unwrap();
     let text = new_bob
         .encrypt(
@@ -403,15 +400,7 @@ fn pins_survive_a_reopen_so_a_swap_between_visits_is_noticed() {
     world.user("bob");
     send(&alice, "hi", &["bob"], "c").unwrap(); // pins bob's card
     drop(alice);
-    let new_bob = chatseal::client::Identity::generate(&mut OsRng, "bob", 2).unwrap();
-    block_on(
-        MemDirectory {
-            me: "bob".into(),
-            state: world.dir.clone(),
-        }
-        .publish(&new_bob.card().to_text(), true),
-    )
-    .unwrap();
+    world.replace_card("bob");
     // The next visit: a new engine on the same store.
     let alice = world.device("alice", &store);
     let looked = block_on(alice.lookup(&["bob".into()], NOW)).unwrap();

@@ -222,6 +222,33 @@ extern "C" {
     fn seal_from(value: JsValue) -> ChatSeal;
 }
 
+/// Two users, both opened in memory and registered.
+async fn registered_pair() -> (String, ChatSeal, String, ChatSeal) {
+    let (alice_id, bob_id) = (unique("alice"), unique("bob"));
+    let alice = open(&alice_id, &Object::new()).await;
+    let bob = open(&bob_id, &Object::new()).await;
+    wait(alice.register(JsValue::UNDEFINED)).await.unwrap();
+    wait(bob.register(JsValue::UNDEFINED)).await.unwrap();
+    (alice_id, alice, bob_id, bob)
+}
+
+/// Replaces `identity`'s card at the directory with a new key outside any rotation chain
+/// (`?replace=true`: a lost device, or a hostile directory); returns the new keys.
+async fn replace_card(identity: &str) -> chatseal::web::Identity {
+    let keys = chatseal::web::Identity::generate(&identity.into()).unwrap();
+    let replaced = wait(authed_fetch(
+        DIRECTORY,
+        identity,
+        "POST",
+        "/v1/cards?replace=true",
+        obj(&[("card", keys.card().text().into())]),
+    ))
+    .await
+    .unwrap();
+    assert!(field(&replaced, "status").as_f64().unwrap() < 300.0);
+    keys
+}
+
 fn code(err: &JsValue) -> String {
     field(err, "code")
         .as_string()
@@ -311,11 +338,7 @@ async fn two_users_exchange_messages_through_the_real_directory() {
 
 #[wasm_bindgen_test]
 async fn rotation_backup_and_restore_in_the_browser() {
-    let (alice_id, bob_id) = (unique("alice"), unique("bob"));
-    let alice = open(&alice_id, &Object::new()).await;
-    let bob = open(&bob_id, &Object::new()).await;
-    wait(alice.register(JsValue::UNDEFINED)).await.unwrap();
-    wait(bob.register(JsValue::UNDEFINED)).await.unwrap();
+    let (alice_id, alice, bob_id, bob) = registered_pair().await;
     let to = || obj(&[("to", js_sys::Array::of1(&bob_id.as_str().into()).into())]);
     let old = wait(alice.encrypt("before".into(), to())).await.unwrap();
     wait(alice.rotate(JsValue::UNDEFINED)).await.unwrap();
@@ -357,11 +380,7 @@ async fn rotation_backup_and_restore_in_the_browser() {
 
 #[wasm_bindgen_test]
 async fn aborted_decrypts_leave_the_queue_before_any_work() {
-    let (alice_id, bob_id) = (unique("alice"), unique("bob"));
-    let alice = open(&alice_id, &Object::new()).await;
-    let bob = open(&bob_id, &Object::new()).await;
-    wait(alice.register(JsValue::UNDEFINED)).await.unwrap();
-    wait(bob.register(JsValue::UNDEFINED)).await.unwrap();
+    let (alice_id, alice, bob_id, bob) = registered_pair().await;
     let texts = js_sys::Array::new();
     for i in 0..1000 {
         let to = obj(&[
@@ -439,16 +458,7 @@ async fn keys_in_indexeddb_survive_a_reopen_and_are_sealed() {
     wait(again.lookup(list(&[&bob_id]), JsValue::UNDEFINED))
         .await
         .unwrap();
-    let new_bob = chatseal::web::Identity::generate(&bob_id.as_str().into()).unwrap();
-    wait(authed_fetch(
-        DIRECTORY,
-        &bob_id,
-        "POST",
-        "/v1/cards?replace=true",
-        obj(&[("card", new_bob.card().text().into())]),
-    ))
-    .await
-    .unwrap();
+    replace_card(&bob_id).await;
     let next = try_open(&alice_id, &Object::new(), Some(&db))
         .await
         .unwrap();
@@ -656,11 +666,7 @@ async fn lookups_coalesce_and_an_aborted_lookup_aborts_its_fetch() {
 
 #[wasm_bindgen_test]
 async fn a_replaced_key_fires_keychanged_and_wrap_send_encrypts() {
-    let (alice_id, bob_id) = (unique("alice"), unique("bob"));
-    let alice = open(&alice_id, &Object::new()).await;
-    let bob = open(&bob_id, &Object::new()).await;
-    wait(alice.register(JsValue::UNDEFINED)).await.unwrap();
-    wait(bob.register(JsValue::UNDEFINED)).await.unwrap();
+    let (alice_id, alice, bob_id, bob) = registered_pair().await;
     let events = js_sys::Array::new();
     let listener = Closure::<dyn Fn(web_sys::CustomEvent)>::new({
         let events = events.clone();
@@ -729,17 +735,7 @@ async fn a_replaced_key_fires_keychanged_and_wrap_send_encrypts() {
 
     // Bob's card is replaced outside a rotation chain (a lost device, or a hostile
     // directory); a message from the new key is flagged, and the event fires once.
-    let new_bob = chatseal::web::Identity::generate(&bob_id.as_str().into()).unwrap();
-    let replaced = wait(authed_fetch(
-        DIRECTORY,
-        &bob_id,
-        "POST",
-        "/v1/cards?replace=true",
-        obj(&[("card", new_bob.card().text().into())]),
-    ))
-    .await
-    .unwrap();
-    assert!(field(&replaced, "status").as_f64().unwrap() < 300.0);
+    let new_bob = replace_card(&bob_id).await;
     let alice_card = chatseal::web::Card::parse(
         &wait(alice.lookup(list(&[&alice_id]), JsValue::UNDEFINED))
             .await
@@ -822,11 +818,7 @@ async fn a_refused_token_is_unauthorized_after_one_retry() {
 
 #[wasm_bindgen_test]
 async fn decrypt_and_verify_timing_in_this_browser() {
-    let (alice_id, bob_id) = (unique("alice"), unique("bob"));
-    let alice = open(&alice_id, &Object::new()).await;
-    let bob = open(&bob_id, &Object::new()).await;
-    wait(alice.register(JsValue::UNDEFINED)).await.unwrap();
-    wait(bob.register(JsValue::UNDEFINED)).await.unwrap();
+    let (alice_id, alice, bob_id, bob) = registered_pair().await;
     let texts = js_sys::Array::new();
     let body = "x".repeat(200);
     for _ in 0..200 {
