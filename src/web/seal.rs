@@ -47,8 +47,8 @@ fn check_signal(engine: &WebEngine, options: &JsValue) -> Result<(), JsValue> {
     Ok(())
 }
 
-/// Runs `work` unless `options.signal` aborts first: then `work` is dropped, the call
-/// counted as cancelled, and the result is an `AbortError`.
+/// Runs `work` unless `options.signal` aborts first (or already has): then `work` is
+/// dropped, the call counted as cancelled, and the result is an `AbortError`.
 async fn cancellable<T>(
     engine: &WebEngine,
     options: &JsValue,
@@ -306,7 +306,6 @@ impl ChatSeal {
         let engine = Rc::clone(&self.engine);
         future_to_promise(async move {
             let list = string_list(&identities, "identities")?;
-            check_signal(&engine, &options)?;
             let looked = cancellable(&engine, &options, async {
                 engine.lookup(&list, now_ms()).await.map_err(|e| to_js(&e))
             })
@@ -470,7 +469,6 @@ impl ChatSeal {
         let engine = Rc::clone(&self.engine);
         future_to_promise(async move {
             let identity = string_arg(&identity, "identity")?;
-            check_signal(&engine, &options)?;
             let number = cancellable(&engine, &options, async {
                 engine
                     .safety_number(&identity, now_ms())
@@ -573,7 +571,6 @@ async fn seal(
     }
     let to = string_list(&get(options, "to"), "options.to")?;
     let context = option_string(options, "context", "options")?.unwrap_or_default();
-    check_signal(engine, options)?;
     let text = cancellable(engine, options, async {
         engine
             .encrypt(&mut OsRng, content_type, data, &to, &context, now_ms())
