@@ -88,15 +88,19 @@ pub fn router(state: AppState, cors: &Cors, extra: Option<Router<AppState>>) -> 
 fn with_cors(router: Router, cors: &Cors) -> Router {
     let layer = match cors {
         Cors::None => return router,
-        Cors::Any => CorsLayer::new().allow_origin(tower_http::cors::Any),
-        Cors::Origins(list) => CorsLayer::new().allow_origin(AllowOrigin::list(
-            list.iter().filter_map(|o| o.parse().ok()),
-        )),
+        // Any origin: also any request header (stream-chat sends its own to the demo relay).
+        Cors::Any => CorsLayer::new()
+            .allow_origin(tower_http::cors::Any)
+            .allow_headers(tower_http::cors::Any),
+        Cors::Origins(list) => CorsLayer::new()
+            .allow_origin(AllowOrigin::list(
+                list.iter().filter_map(|o| o.parse().ok()),
+            ))
+            .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE]),
     };
     router.layer(
         layer
             .allow_methods([Method::GET, Method::POST, Method::PUT, Method::DELETE])
-            .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
             .expose_headers([header::RETRY_AFTER])
             .max_age(std::time::Duration::from_secs(600)),
     )

@@ -5,10 +5,10 @@
 //! a real app mints directory tokens in its own backend (see the `token` command).
 
 use axum::extract::FromRequestParts;
-use axum::extract::State;
-use axum::http::header;
+use axum::extract::{Path, State};
 use axum::http::request::Parts;
-use axum::routing::post;
+use axum::http::{header, HeaderMap};
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde::{Deserialize, Serialize};
@@ -17,43 +17,45 @@ use std::sync::Arc;
 use crate::api::{ApiJson, AppState};
 use crate::auth::{unix_now, AppSecret, Verifier};
 use crate::error::ApiError;
+use crate::relay::{self, Relay};
 
 /// The audience of the demo's session tokens (`authToken`): never valid at the directory.
 pub const SESSION_AUDIENCE: &str = "chatseal-demo-session";
 /// How long demo tokens live.
 const TTL: u64 = 12 * 3600;
 
+/// Where the demo's chat runs.
+pub enum Chat {
+    /// Stream's cloud, with the app's key and secret (`STREAM_API_KEY`, `STREAM_API_SECRET`).
+    Cloud {
+        /// The Stream API key.
+        key: String,
+        /// The Stream API secret (signs user tokens).
+        secret: zeroize::Zeroizing<Vec<u8>>,
+    },
+    /// The local chat relay of this server.
+    Relay(Arc<Relay>),
+}
+
 /// The demo backend's keys.
 pub struct Demo {
     secret: AppSecret,
     kid: String,
     sessions: Verifier,
-    stream_key: String,
-    stream_secret: zeroize::Zeroizing<Vec<u8>>,
+    chat: Chat,
 }
 
 impl Demo {
-    /// A demo backend with a fresh app key. If `STREAM_API_KEY` and `STREAM_API_SECRET`
-    /// are set, `/v1/stream-credentials` mints real Stream tokens with them; otherwise
-    /// tokens for the local chat relay, signed with a fresh secret.
-    pub fn new(stream: Option<(String, String)>) -> Self {
+    /// A demo backend with a fresh app key, whose `/v1/stream-credentials` answers for `chat`.
+    pub fn new(chat: Chat) -> Self {
         let secret = AppSecret::generate();
         let kid = secret.kid();
         let sessions = Verifier::with_audience(&[secret.app_key(&kid)], SESSION_AUDIENCE);
-        let (stream_key, stream_secret) = match stream {
-            Some((key, secret)) => (key, secret.into_bytes()),
-            None => {
-                let mut bytes = vec![0u8; 32];
-                rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut bytes);
-                ("chatseal-demo".to_owned(), bytes)
-            }
-        };
         Demo {
             secret,
             kid,
             sessions,
-            stream_key,
-            stream_secret: zeroize::Zeroizing::new(stream_secret),
+            chat,
         }
     }
 
@@ -62,32 +64,83 @@ impl Demo {
         self.secret.app_key(&self.kid)
     }
 
+    fn relay(&self) -> Option<&Arc<Relay>> {
+        match &self.chat {
+            Chat::Relay(relay) => Some(relay),
+            Chat::Cloud { .. } => None,
+        }
+    }
+
     fn stream_token(&self, user_id: &str) -> Result<String, ApiError> {
         #[derive(Serialize)]
         struct StreamClaims<'a> {
             user_id: &'a str,
             iat: u64,
         }
-        let claims = StreamClaims {
-            user_id,
-            iat: unix_now(),
+        let signed = match &self.chat {
+            Chat::Relay(relay) => relay.token_for(user_id),
+            Chat::Cloud { secret, .. } => jsonwebtoken::encode(
+                &Header::new(Algorithm::HS256),
+                &StreamClaims {
+                    user_id,
+                    iat: unix_now(),
+                },
+                &EncodingKey::from_secret(secret),
+            ),
         };
-        jsonwebtoken::encode(
-            &Header::new(Algorithm::HS256),
-            &claims,
-            &EncodingKey::from_secret(&self.stream_secret),
-        )
-        .map_err(|e| ApiError::internal(&e))
+        signed.map_err(|e| ApiError::internal(&e))
     }
 }
 
-/// The routes of the tutorial's backend.
-pub fn router(demo: Arc<Demo>) -> Router<AppState> {
-    Router::new()
+/// The routes of the tutorial's backend, the local chat relay when there is one, and the
+/// built app in `www` (its `index.html` at `/`).
+pub fn router(demo: Arc<Demo>, www: Option<&std::path::Path>) -> Router<AppState> {
+    let mut router = Router::new()
         .route("/v1/authenticate", post(authenticate))
         .route("/v1/chatseal-credentials", post(chatseal_credentials))
         .route("/v1/stream-credentials", post(stream_credentials))
-        .with_state(demo)
+        .route("/v1/relay/channels/{kind}/{id}/stored", get(stored))
+        .with_state(Arc::clone(&demo));
+    if let Some(relay) = demo.relay() {
+        router = router.merge(relay::router(Arc::clone(relay)));
+    }
+    router.merge(site(www))
+}
+
+/// The built app: `/` is `index.html`, every other file of the folder is served at its
+/// path. Without a built app, `/` says how to build it.
+fn site(www: Option<&std::path::Path>) -> Router<AppState> {
+    use tower_http::services::{ServeDir, ServeFile};
+    let Some(dir) = www.filter(|dir| dir.join("index.html").is_file()) else {
+        let missing = www.map_or_else(
+            || "no --www folder given".to_owned(),
+            |d| format!("{} has no index.html", d.display()),
+        );
+        return Router::new().route(
+            "/",
+            get(move || async move {
+                (
+                    axum::http::StatusCode::NOT_FOUND,
+                    [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+                    format!("The demo app is not built ({missing}). Run `make demo` from the chatseal repository.\n"),
+                )
+            }),
+        );
+    };
+    let mut router = Router::new().route_service("/", ServeFile::new(dir.join("index.html")));
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let path = entry.path();
+        if name == "index.html" || name.starts_with('.') {
+            continue;
+        }
+        if path.is_dir() {
+            router = router.nest_service(&format!("/{name}"), ServeDir::new(&path));
+        } else {
+            router = router.route_service(&format!("/{name}"), ServeFile::new(&path));
+        }
+    }
+    router
 }
 
 #[derive(Deserialize)]
@@ -170,6 +223,7 @@ struct StreamCredentials {
     api_key: String,
     token: String,
     user: StreamUser,
+    base_url: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -178,17 +232,52 @@ struct StreamUser {
     name: String,
 }
 
-/// Session → `{apiKey, token, user}` for the chat SDK.
+/// Session → `{apiKey, token, user, baseUrl}` for the chat SDK. `baseUrl` is this server
+/// (the local relay, as the request reached it), or null for Stream's cloud.
 async fn stream_credentials(
     State(demo): State<Arc<Demo>>,
+    headers: HeaderMap,
     Session(identity): Session,
 ) -> Result<Json<StreamCredentials>, ApiError> {
+    if !relay::valid_user_id(&identity) {
+        return Err(ApiError::invalid(format!(
+            "{identity:?} cannot be a chat user id: Stream allows only letters, digits, @, _, - and ."
+        )));
+    }
+    let (api_key, base_url) = match &demo.chat {
+        Chat::Cloud { key, .. } => (key.clone(), None),
+        Chat::Relay(relay) => {
+            let host = headers
+                .get(header::HOST)
+                .and_then(|h| h.to_str().ok())
+                .ok_or_else(|| ApiError::invalid("the request has no Host header"))?;
+            (relay.api_key().to_owned(), Some(format!("http://{host}")))
+        }
+    };
     Ok(Json(StreamCredentials {
-        api_key: demo.stream_key.clone(),
+        api_key,
         token: demo.stream_token(&identity)?,
         user: StreamUser {
             id: identity.clone(),
             name: identity,
         },
+        base_url,
     }))
+}
+
+/// What the relay's database stores for a channel (the "what the server sees" panel).
+/// Any demo session may read it: it is the operator's view, and only ciphertext.
+async fn stored(
+    State(demo): State<Arc<Demo>>,
+    Session(_): Session,
+    Path((kind, id)): Path<(String, String)>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let relay = demo
+        .relay()
+        .ok_or_else(|| ApiError::not_found("the demo uses Stream's cloud, not the local relay"))?;
+    relay
+        .stored(&format!("{kind}:{id}"))
+        .await?
+        .map(Json)
+        .ok_or_else(|| ApiError::not_found("no such channel"))
 }

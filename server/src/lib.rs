@@ -14,6 +14,7 @@ pub mod auth;
 pub mod demo;
 pub mod error;
 pub mod limits;
+pub mod relay;
 pub mod store;
 
 use std::net::SocketAddr;

@@ -6,8 +6,9 @@ use std::sync::Arc;
 
 use chatseal_server::api::{self, AppState, Cors};
 use chatseal_server::auth::{unix_now, AppKey, AppSecret, Verifier};
-use chatseal_server::demo::{self, Demo};
+use chatseal_server::demo::{self, Chat, Demo};
 use chatseal_server::limits::Limits;
+use chatseal_server::relay::Relay;
 use chatseal_server::store::Store;
 use clap::{Args, Parser, Subcommand};
 
@@ -68,6 +69,9 @@ enum Command {
     Demo {
         #[command(flatten)]
         common: Common,
+        /// The built demo app (`www/dist`), served at `/`.
+        #[arg(long, env = "CHATSEAL_WWW")]
+        www: Option<std::path::PathBuf>,
     },
 }
 
@@ -112,8 +116,8 @@ fn main() -> ExitCode {
             };
             run(common, app_keys, cors, None)
         }
-        Command::Demo { common } => {
-            let stream = match (
+        Command::Demo { common, www } => {
+            let cloud = match (
                 std::env::var("STREAM_API_KEY"),
                 std::env::var("STREAM_API_SECRET"),
             ) {
@@ -122,9 +126,12 @@ fn main() -> ExitCode {
                 }
                 _ => None,
             };
-            let demo = Demo::new(stream);
-            let keys = vec![demo.app_key()];
-            run(common, keys, Cors::Any, Some(demo))
+            run(
+                common,
+                Vec::new(),
+                Cors::Any,
+                Some(DemoOptions { cloud, www }),
+            )
         }
     }
 }
@@ -158,7 +165,18 @@ fn token(key: &str, kid: &str, sub: &str, ttl: u64, iss: &str) -> ExitCode {
     }
 }
 
-fn run(common: Common, app_keys: Vec<AppKey>, cors: Cors, demo: Option<Demo>) -> ExitCode {
+/// What `demo` adds: Stream's cloud credentials (else the local relay) and the built app.
+struct DemoOptions {
+    cloud: Option<(String, String)>,
+    www: Option<std::path::PathBuf>,
+}
+
+fn run(
+    common: Common,
+    mut app_keys: Vec<AppKey>,
+    cors: Cors,
+    demo: Option<DemoOptions>,
+) -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
@@ -181,19 +199,38 @@ fn run(common: Common, app_keys: Vec<AppKey>, cors: Cors, demo: Option<Demo>) ->
                 return ExitCode::FAILURE;
             }
         };
+        let mut extra = None;
+        if let Some(options) = demo {
+            tracing::warn!(
+                "DEMO MODE — INSECURE BY DESIGN: anyone can sign in as anyone and the app key \
+                 is made up at start. For local development only; never expose this port."
+            );
+            let chat = match options.cloud {
+                Some((key, secret)) => {
+                    tracing::info!("chat: Stream's cloud (STREAM_API_KEY is set)");
+                    Chat::Cloud {
+                        key,
+                        secret: zeroize::Zeroizing::new(secret.into_bytes()),
+                    }
+                }
+                None => match Relay::open(Arc::clone(&store)).await {
+                    Ok(relay) => Chat::Relay(Arc::new(relay)),
+                    Err(e) => {
+                        eprintln!("error: cannot open the chat relay's tables: {e}");
+                        return ExitCode::FAILURE;
+                    }
+                },
+            };
+            let demo = Arc::new(Demo::new(chat));
+            app_keys.push(demo.app_key());
+            extra = Some(demo::router(demo, options.www.as_deref()));
+        }
         let state = AppState {
             store,
             verifier: Arc::new(Verifier::new(&app_keys)),
             limits: Arc::new(Limits::new(common.rate_ip, common.rate_identity)),
         };
         tracing::info!(app_keys = ?app_keys.iter().map(|k| k.kid.as_str()).collect::<Vec<_>>(), "trusting app keys");
-        let extra = demo.map(|demo| {
-            tracing::warn!(
-                "DEMO MODE — INSECURE BY DESIGN: anyone can sign in as anyone and the app key \
-                 is made up at start. For local development only; never expose this port."
-            );
-            demo::router(Arc::new(demo))
-        });
         let router = api::router(state.clone(), &cors, extra);
         match chatseal_server::serve(common.listen, router, &state).await {
             Ok(()) => ExitCode::SUCCESS,

@@ -1,12 +1,13 @@
 // Shared pieces of the chatseal/stream tests: a ChatSeal per user against the real
 // directory (run.sh starts `chatseal-server demo` and exports its URL), a stream-chat client
-// per user against the fake Stream server, and the stream-chat-react tree a user sees.
+// per user against the demo's chat relay, and the stream-chat-react tree a user sees.
 import React from "react";
 import { waitFor } from "@testing-library/react";
 import { StreamChat } from "stream-chat";
 import { Channel, Chat, MessageComposer, MessageList, Thread, Window, WithComponents } from "stream-chat-react";
 import { ChatSeal } from "chatseal";
 import { ChatSealProvider } from "chatseal/react";
+import { streamCredentials } from "./relay.js";
 
 export function directoryUrl() {
   const url = process.env.CHATSEAL_TEST_DIRECTORY;
@@ -47,16 +48,18 @@ export async function openSeal(identity, { register = true } = {}) {
   return seal;
 }
 
-/** A stream-chat client connected as `id` to the fake server. */
-export async function connectStream(fake, id) {
-  const client = new StreamChat("fake-api-key", { baseURL: fake.url, timeout: 10_000 });
-  await client.connectUser({ id, name: id }, client.devToken(id));
+/** A stream-chat client connected as `id` to the relay (through the test's proxy), with the
+ *  token the demo backend mints. */
+export async function connectStream(relay, id) {
+  const { apiKey, token } = await streamCredentials(id);
+  const client = new StreamChat(apiKey, { baseURL: relay.url, timeout: 10_000 });
+  await client.connectUser({ id, name: id }, token);
   return client;
 }
 
 /** One user: their seal, their stream client and the channel they share with `members`. */
-export async function user(fake, id, { channelId, members, register = true } = {}) {
-  const [seal, client] = await Promise.all([openSeal(id, { register }), connectStream(fake, id)]);
+export async function user(relay, id, { channelId, members, register = true } = {}) {
+  const [seal, client] = await Promise.all([openSeal(id, { register }), connectStream(relay, id)]);
   const channel = client.channel("messaging", channelId, { members });
   await channel.watch();
   return { id, seal, client, channel };

@@ -6,7 +6,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
 import { cleanup, fireEvent, render, waitFor } from "@testing-library/react";
 import { encryptComposer, chatSealComponents } from "chatseal/stream";
 import { isEncrypted } from "chatseal";
-import { startFakeStream } from "./fake-stream.js";
+import { startRelay } from "./relay.js";
 import { ChatView, closeAll, textarea, typeInto, uniqueId, user } from "./harness.jsx";
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -20,9 +20,9 @@ const appSetup = ({ composer }) => {
   });
 };
 
-const ogRequests = (fake) => fake.requests.filter((r) => r.path === "/og");
-const draftWrites = (fake) => fake.requests.filter((r) => r.path.endsWith("/draft") && r.method === "POST");
-const uploads = (fake) => fake.requests.filter((r) => /\/(file|image)$/.test(r.path));
+const ogRequests = (relay) => relay.requests.filter((r) => r.path === "/og");
+const draftWrites = (relay) => relay.requests.filter((r) => r.path.endsWith("/draft") && r.method === "POST");
+const uploads = (relay) => relay.requests.filter((r) => /\/(file|image)$/.test(r.path));
 
 /** Types `text` into a fresh view of `u`, then unmounts it (which is when drafts are saved). */
 async function typeAndLeave(u, text) {
@@ -36,45 +36,45 @@ async function typeAndLeave(u, text) {
 }
 
 describe("drafts and link previews", () => {
-  let fake, plain, sealed, others;
+  let relay, plain, sealed, others;
   const typed = "the plan is at https://example.com/plan-b-secret";
 
   beforeAll(async () => {
-    fake = await startFakeStream();
+    relay = await startRelay();
     const b = uniqueId("bob");
     const a1 = uniqueId("plain-alice");
     const a2 = uniqueId("sealed-alice");
-    plain = await user(fake, a1, { channelId: uniqueId("room"), members: [a1, b] });
-    sealed = await user(fake, a2, { channelId: uniqueId("room"), members: [a2, b] });
-    others = await user(fake, b, { channelId: uniqueId("room"), members: [b] });
+    plain = await user(relay, a1, { channelId: uniqueId("room"), members: [a1, b] });
+    sealed = await user(relay, a2, { channelId: uniqueId("room"), members: [a2, b] });
+    others = await user(relay, b, { channelId: uniqueId("room"), members: [b] });
   });
 
   afterEach(() => cleanup());
   afterAll(async () => {
     await closeAll(plain, sealed, others);
-    await fake?.close();
+    await relay?.close();
   });
 
   test("control: without encryptComposer the same app leaks the text in a draft and the URL to /og", async () => {
     plain.client.setMessageComposerSetupFunction(appSetup);
     await typeAndLeave(plain, typed);
-    await waitFor(() => expect(ogRequests(fake).length).toBeGreaterThan(0));
-    expect(ogRequests(fake)[0].query.get("url")).toContain("plan-b-secret");
-    await waitFor(() => expect(draftWrites(fake)).toHaveLength(1));
-    expect(draftWrites(fake)[0].raw).toContain("the plan is at");
-    expect(fake.drafts(plain.channel.cid)[0].message.text).toBe(typed);
+    await waitFor(() => expect(ogRequests(relay).length).toBeGreaterThan(0));
+    expect(ogRequests(relay)[0].query.get("url")).toContain("plan-b-secret");
+    await waitFor(() => expect(draftWrites(relay)).toHaveLength(1));
+    expect(draftWrites(relay)[0].raw).toContain("the plan is at");
+    expect((await relay.drafts(plain.channel.cid))[0].message.text).toBe(typed);
   });
 
   test("with encryptComposer after the app's setup: no draft and no /og request, and the message is ciphertext", async () => {
-    const before = fake.requests.length;
+    const before = relay.requests.length;
     sealed.client.setMessageComposerSetupFunction(appSetup);
     const stop = encryptComposer(sealed.client, sealed.seal);
     try {
       await typeAndLeave(sealed, typed);
-      const sent = fake.requests.slice(before);
+      const sent = relay.requests.slice(before);
       expect(sent.filter((r) => r.path === "/og")).toEqual([]);
       expect(sent.filter((r) => r.path.endsWith("/draft") && r.method === "POST")).toEqual([]);
-      expect(fake.drafts(sealed.channel.cid)).toEqual([]);
+      expect((await relay.drafts(sealed.channel.cid))).toEqual([]);
       const composer = sealed.channel.messageComposer;
       expect(composer.config.drafts.enabled).toBe(false);
       expect(composer.config.linkPreviews.enabled).toBe(false);
@@ -85,7 +85,7 @@ describe("drafts and link previews", () => {
       expect(composer.config.drafts.enabled).toBe(true);
       expect(await composer.composeDraft()).toBeUndefined();
       await composer.createDraft();
-      expect(draftWrites(fake).slice(1)).toEqual([]);
+      expect(draftWrites(relay).slice(1)).toEqual([]);
       composer.clear();
 
       // Sending the same text: ciphertext only, no scraped preview attached.
@@ -99,14 +99,14 @@ describe("drafts and link previews", () => {
       typeInto(fireEvent, input, typed);
       await waitFor(() => expect(composer.textComposer.text).toBe(typed));
       fireEvent.keyDown(input, { key: "Enter" });
-      await waitFor(() => expect(fake.messages(sealed.channel.cid)).toHaveLength(1));
-      const stored = fake.messages(sealed.channel.cid)[0];
+      await waitFor(async () => expect((await relay.messages(sealed.channel.cid))).toHaveLength(1));
+      const stored = (await relay.messages(sealed.channel.cid))[0];
       expect(isEncrypted(stored.text)).toBe(true);
       expect(stored.attachments).toEqual([]);
-      const all = fake.requests.slice(before).map((r) => `${r.path}?${r.query} ${r.raw}`).join("\n");
+      const all = relay.requests.slice(before).map((r) => `${r.path}?${r.query} ${r.raw}`).join("\n");
       expect(all).not.toContain("plan-b-secret");
       expect(all).not.toContain("the plan is at");
-      const send = fake.requests.slice(before).find((r) => r.path.endsWith("/message"));
+      const send = relay.requests.slice(before).find((r) => r.path.endsWith("/message"));
       expect(send.body.skip_enrich_url).toBe(true);
     } finally {
       stop();
@@ -121,21 +121,21 @@ describe("drafts and link previews", () => {
         appSetup(args);
       });
       const { container } = render(<ChatView {...sealed} overrides={chatSealComponents} />);
-      const before = fake.requests.length;
+      const before = relay.requests.length;
       const cid = sealed.channel.cid;
       for (const [i, text] of ["late setup: https://example.com/late-secret", "after null: the vault code"].entries()) {
         if (i === 1) sealed.client.setMessageComposerSetupFunction(null);
-        const count = fake.messages(cid).length;
+        const count = (await relay.messages(cid)).length;
         const input = await textarea(container);
         typeInto(fireEvent, input, text);
         await waitFor(() => expect(sealed.channel.messageComposer.textComposer.text).toBe(text));
         await sleep(100); // past the app's zero link-preview debounce
         fireEvent.keyDown(input, { key: "Enter" });
-        await waitFor(() => expect(fake.messages(cid)).toHaveLength(count + 1));
-        expect(isEncrypted(fake.messages(cid).at(-1).text)).toBe(true);
+        await waitFor(async () => expect((await relay.messages(cid))).toHaveLength(count + 1));
+        expect(isEncrypted((await relay.messages(cid)).at(-1).text)).toBe(true);
       }
       expect(ran.length).toBeGreaterThan(0);
-      const sent = fake.requests.slice(before);
+      const sent = relay.requests.slice(before);
       expect(sent.filter((r) => r.path === "/og")).toEqual([]);
       const all = sent.map((r) => `${r.path}?${r.query} ${r.raw}`).join("\n");
       expect(all).not.toContain("late-secret");
@@ -158,14 +158,14 @@ describe("drafts and link previews", () => {
         previews: new Map([[url, { og_scrape_url: url, status: "loaded", title: "Quarterly layoffs list", type: "article" }]]),
       });
       expect(composer.linkPreviewsManager.loadedPreviews).toHaveLength(1);
-      const count = fake.messages(sealed.channel.cid).length;
+      const count = (await relay.messages(sealed.channel.cid)).length;
       typeInto(fireEvent, input, "see the link");
       await waitFor(() => expect(composer.textComposer.text).toBe("see the link"));
       fireEvent.keyDown(input, { key: "Enter" });
-      await waitFor(() => expect(fake.messages(sealed.channel.cid)).toHaveLength(count + 1));
-      expect(fake.messages(sealed.channel.cid).at(-1).attachments).toEqual([]);
-      expect(fake.everythingSent()).not.toContain("layoffs");
-      expect(fake.everythingSent()).not.toContain("leaked-preview");
+      await waitFor(async () => expect((await relay.messages(sealed.channel.cid))).toHaveLength(count + 1));
+      expect((await relay.messages(sealed.channel.cid)).at(-1).attachments).toEqual([]);
+      expect(relay.everythingSent()).not.toContain("layoffs");
+      expect(relay.everythingSent()).not.toContain("leaked-preview");
     } finally {
       stop();
     }
@@ -173,17 +173,17 @@ describe("drafts and link previews", () => {
 });
 
 describe("attachments and failures", () => {
-  let fake, alice, bob, ghost, ghostRoom, cid;
+  let relay, alice, bob, ghost, ghostRoom, cid;
 
   beforeAll(async () => {
-    fake = await startFakeStream();
+    relay = await startRelay();
     const a = uniqueId("alice");
     const b = uniqueId("bob");
     const g = uniqueId("ghost"); // a member with no chatseal keys
     const channelId = uniqueId("room");
-    alice = await user(fake, a, { channelId, members: [a, b] });
-    bob = await user(fake, b, { channelId, members: [a, b] });
-    ghost = await user(fake, g, { channelId: uniqueId("room"), members: [g, a], register: false });
+    alice = await user(relay, a, { channelId, members: [a, b] });
+    bob = await user(relay, b, { channelId, members: [a, b] });
+    ghost = await user(relay, g, { channelId: uniqueId("room"), members: [g, a], register: false });
     ghostRoom = alice.client.channel("messaging", ghost.channel.id);
     await ghostRoom.watch();
     cid = alice.channel.cid;
@@ -192,7 +192,7 @@ describe("attachments and failures", () => {
   afterEach(() => cleanup());
   afterAll(async () => {
     await closeAll(alice, bob, ghost);
-    await fake?.close();
+    await relay?.close();
   });
 
   test("a file is not uploaded in plaintext unless the app opts in", async () => {
@@ -204,8 +204,8 @@ describe("attachments and failures", () => {
     try {
       await composer.attachmentManager.uploadFiles([file()]);
       await waitFor(() => expect(composer.attachmentManager.attachments[0]?.localMetadata.uploadState).toBe("failed"));
-      expect(uploads(fake)).toEqual([]);
-      expect(fake.everythingSent()).not.toContain("contents of the secret file");
+      expect(uploads(relay)).toEqual([]);
+      expect(relay.everythingSent()).not.toContain("contents of the secret file");
     } finally {
       stop();
       cleanup();
@@ -248,9 +248,9 @@ describe("attachments and failures", () => {
       const note = alice.client.notifications.notifications.at(-1);
       expect(note.message).toMatch(/not sent/i);
       expect(note.message).toMatch(/UnknownSender|Directory/);
-      expect(fake.messages(ghostRoom.cid)).toEqual([]);
-      expect(fake.requests.filter((r) => r.path === `/channels/messaging/${ghostRoom.id}/message`)).toEqual([]);
-      expect(fake.everythingSent()).not.toContain("must not go out");
+      expect((await relay.messages(ghostRoom.cid))).toEqual([]);
+      expect(relay.requests.filter((r) => r.path === `/channels/messaging/${ghostRoom.id}/message`)).toEqual([]);
+      expect(relay.everythingSent()).not.toContain("must not go out");
       expect(ghostRoom.messageComposer.textComposer.text).toBe(text);
     } finally {
       stop();

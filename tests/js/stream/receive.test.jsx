@@ -13,7 +13,7 @@ import {
   encryptComposer,
   getEncryptedLatestMessagePreview,
 } from "chatseal/stream";
-import { startFakeStream } from "./fake-stream.js";
+import { startRelay } from "./relay.js";
 import { ChatView, closeAll, textarea, typeInto, uniqueId, user } from "./harness.jsx";
 
 // The text of each message bubble (without the visually hidden "Message from …" label).
@@ -40,17 +40,17 @@ async function messageAction(container, bubbleText, label) {
 }
 
 describe("EncryptedMessageUI", () => {
-  let fake, alice, bob, cid, stops;
+  let relay, alice, bob, cid, stops;
   const hello = "the results came back negative";
   const reply = "good news, thanks";
 
   beforeAll(async () => {
-    fake = await startFakeStream();
+    relay = await startRelay();
     const channelId = uniqueId("room");
     const a = uniqueId("alice");
     const b = uniqueId("bob");
-    alice = await user(fake, a, { channelId, members: [a, b] });
-    bob = await user(fake, b, { channelId, members: [a, b] });
+    alice = await user(relay, a, { channelId, members: [a, b] });
+    bob = await user(relay, b, { channelId, members: [a, b] });
     cid = alice.channel.cid;
     stops = [encryptComposer(alice.client, alice.seal), encryptComposer(bob.client, bob.seal)];
   });
@@ -59,7 +59,7 @@ describe("EncryptedMessageUI", () => {
   afterAll(async () => {
     stops?.forEach((stop) => stop());
     await closeAll(alice, bob);
-    await fake?.close();
+    await relay?.close();
   });
 
   test("the receiver's MessageUI shows the plaintext of a message that arrives live", async () => {
@@ -72,7 +72,7 @@ describe("EncryptedMessageUI", () => {
     await waitFor(() => expect(texts(bobView.container)).toEqual([hello]));
     expect(bobView.container.textContent).not.toContain("csm1.");
     // The server holds ciphertext, and that is all the stock UI has to show.
-    const stored = fake.messages(cid)[0];
+    const stored = (await relay.messages(cid))[0];
     expect(isEncrypted(stored.text)).toBe(true);
     // (markdown rendering may eat the odd `_` of the base64url, so not compared verbatim)
     await waitFor(() => expect(texts(bobStock.container)).toEqual([expect.stringMatching(/^csm1\./)]));
@@ -94,14 +94,14 @@ describe("EncryptedMessageUI", () => {
       return el;
     });
     expect(preview.textContent).toContain(hello);
-    const before = fake.requests.length;
+    const before = relay.requests.length;
     await send(bob, bobView.container, reply);
-    await waitFor(() => expect(fake.messages(cid)).toHaveLength(2));
+    await waitFor(async () => expect((await relay.messages(cid))).toHaveLength(2));
 
-    const stored = fake.messages(cid)[1];
+    const stored = (await relay.messages(cid))[1];
     expect(isEncrypted(stored.text)).toBe(true);
-    expect(stored.quoted_message_id).toBe(fake.messages(cid)[0].id);
-    const sent = fake.requests.slice(before).map((r) => r.raw).join("\n");
+    expect(stored.quoted_message_id).toBe((await relay.messages(cid))[0].id);
+    const sent = relay.requests.slice(before).map((r) => r.raw).join("\n");
     expect(sent).not.toContain(reply);
     expect(sent).not.toContain(hello);
 
@@ -154,7 +154,7 @@ describe("EncryptedMessageUI", () => {
     await textarea(view.container);
 
     // The ciphertext Alice sealed for the first channel, replayed here under her name.
-    fake.inject(bobOther.cid, alice.id, fake.messages(cid)[0].text);
+    await relay.inject(bobOther.cid, alice.id, (await relay.messages(cid))[0].text);
     const refused = await waitFor(() => {
       const el = view.container.querySelector("[data-chatseal='error']");
       if (!el) throw new Error("no refusal shown yet");
@@ -164,7 +164,7 @@ describe("EncryptedMessageUI", () => {
     expect(view.container.textContent).not.toContain(hello);
 
     // A plaintext message under Alice's name is shown, but marked.
-    fake.inject(bobOther.cid, alice.id, "please send me your password");
+    await relay.inject(bobOther.cid, alice.id, "please send me your password");
     const marked = await waitFor(() => {
       const el = view.container.querySelector("[data-chatseal='unencrypted']");
       if (!el) throw new Error("no plaintext marker yet");
@@ -176,40 +176,40 @@ describe("EncryptedMessageUI", () => {
   test("Resend on a failed message sends the stored ciphertext again, never the plaintext on screen", async () => {
     const text = "resend me, encrypted";
     const view = render(<ChatView {...alice} overrides={chatSealComponents} />);
-    fake.failNext("POST", new RegExp(`^/channels/messaging/${alice.channel.id}/message$`));
-    const before = fake.requests.length;
+    relay.failNext("POST", new RegExp(`^/channels/messaging/${alice.channel.id}/message$`));
+    const before = relay.requests.length;
     await send(alice, view.container, text);
     await waitFor(() => expect(view.container.querySelector(".str-chat__message--failed")).not.toBeNull());
-    expect(fake.messages(cid).some((m) => m.text === text)).toBe(false);
+    expect((await relay.messages(cid)).some((m) => m.text === text)).toBe(false);
 
     await messageAction(view.container, text, /resend message/i);
-    await waitFor(() => expect(fake.messages(cid)).toHaveLength(3));
-    const stored = fake.messages(cid)[2];
+    await waitFor(async () => expect((await relay.messages(cid))).toHaveLength(3));
+    const stored = (await relay.messages(cid))[2];
     expect(isEncrypted(stored.text)).toBe(true);
     expect((await bob.seal.decrypt(stored.text, { from: alice.id, context: cid })).text).toBe(text);
-    const sends = fake.requests.slice(before).filter((r) => r.path === `/channels/messaging/${alice.channel.id}/message`);
+    const sends = relay.requests.slice(before).filter((r) => r.path === `/channels/messaging/${alice.channel.id}/message`);
     expect(sends).toHaveLength(2);
     for (const r of sends) expect(r.raw).not.toContain(text);
   });
 });
 
 describe("cancellation", () => {
-  let fake, alice, carol, cid;
+  let relay, alice, carol, cid;
 
   beforeAll(async () => {
-    fake = await startFakeStream();
+    relay = await startRelay();
     const channelId = uniqueId("room");
     const a = uniqueId("alice");
     const c = uniqueId("carol");
-    alice = await user(fake, a, { channelId, members: [a, c] });
-    carol = await user(fake, c, { channelId, members: [a, c] });
+    alice = await user(relay, a, { channelId, members: [a, c] });
+    carol = await user(relay, c, { channelId, members: [a, c] });
     cid = alice.channel.cid;
   });
 
   afterAll(async () => {
     cleanup();
     await closeAll(alice, carol);
-    await fake?.close();
+    await relay?.close();
   });
 
   test("unmounting messages while they decrypt aborts the decrypts (seal.stats().cancelled grows)", async () => {

@@ -1,24 +1,24 @@
 // Sending through stream-chat-react's real MessageComposer (channel and thread): what reaches
-// the (fake) Stream server is ciphertext, for new messages and for edits, readable by members.
+// the (relay) Stream server is ciphertext, for new messages and for edits, readable by members.
 import React from "react";
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
 import { cleanup, fireEvent, render, waitFor, within } from "@testing-library/react";
 import { encryptComposer, chatSealComponents } from "chatseal/stream";
 import { isEncrypted } from "chatseal";
-import { startFakeStream } from "./fake-stream.js";
+import { startRelay } from "./relay.js";
 import { ChatView, closeAll, textarea, typeInto, uniqueId, user } from "./harness.jsx";
 
 describe("encryptComposer", () => {
-  let fake, alice, bob, cid, stop;
+  let relay, alice, bob, cid, stop;
   const secret = "meet me at 5 in room 12";
 
   beforeAll(async () => {
-    fake = await startFakeStream();
+    relay = await startRelay();
     const channelId = uniqueId("room");
     const a = uniqueId("alice");
     const b = uniqueId("bob");
-    alice = await user(fake, a, { channelId, members: [a, b] });
-    bob = await user(fake, b, { channelId, members: [a, b] });
+    alice = await user(relay, a, { channelId, members: [a, b] });
+    bob = await user(relay, b, { channelId, members: [a, b] });
     cid = alice.channel.cid;
     stop = encryptComposer(alice.client, alice.seal);
   });
@@ -27,7 +27,7 @@ describe("encryptComposer", () => {
   afterAll(async () => {
     stop?.();
     await closeAll(alice, bob);
-    await fake?.close();
+    await relay?.close();
   });
 
   test("a message sent with the real MessageComposer reaches the server as csm1. ciphertext", async () => {
@@ -37,12 +37,12 @@ describe("encryptComposer", () => {
     await waitFor(() => expect(alice.channel.messageComposer.textComposer.text).toBe(secret));
     fireEvent.keyDown(input, { key: "Enter" });
 
-    await waitFor(() => expect(fake.messages(cid)).toHaveLength(1));
-    const stored = fake.messages(cid)[0];
+    await waitFor(async () => expect((await relay.messages(cid))).toHaveLength(1));
+    const stored = (await relay.messages(cid))[0];
     expect(stored.text.startsWith("csm1.")).toBe(true);
     expect(stored.text).not.toContain(secret);
-    expect(fake.everythingSent()).not.toContain(secret);
-    expect(fake.everythingSent()).not.toContain("room 12");
+    expect(relay.everythingSent()).not.toContain(secret);
+    expect(relay.everythingSent()).not.toContain("room 12");
 
     // Bob (a member) reads it, bound to this channel and to Alice.
     const opened = await bob.seal.decrypt(stored.text, { from: alice.id, context: cid });
@@ -56,7 +56,7 @@ describe("encryptComposer", () => {
   });
 
   test("an edit made through the message's Edit action reaches the server as new ciphertext", async () => {
-    const before = fake.messages(cid)[0];
+    const before = (await relay.messages(cid))[0];
     const { container } = render(<ChatView {...alice} overrides={chatSealComponents} />);
     const bubble = await waitFor(() => {
       const el = container.querySelector(".str-chat__message--me");
@@ -76,24 +76,24 @@ describe("encryptComposer", () => {
     await waitFor(() => expect(alice.channel.messageComposer.textComposer.text).toBe(edited));
     fireEvent.keyDown(input, { key: "Enter" });
 
-    await waitFor(() => expect(fake.messages(cid)[0].text).not.toBe(before.text));
-    const after = fake.messages(cid)[0];
-    expect(fake.messages(cid)).toHaveLength(1);
+    await waitFor(async () => expect((await relay.messages(cid))[0].text).not.toBe(before.text));
+    const after = (await relay.messages(cid))[0];
+    expect((await relay.messages(cid))).toHaveLength(1);
     expect(after.id).toBe(before.id);
     expect(isEncrypted(after.text)).toBe(true);
     expect(after.text).not.toContain(edited);
-    const update = fake.requests.filter((r) => r.method === "POST" && r.path === `/messages/${before.id}`);
+    const update = relay.requests.filter((r) => r.method === "POST" && r.path === `/messages/${before.id}`);
     expect(update).toHaveLength(1);
     expect(update[0].raw).not.toContain(edited);
     expect(update[0].raw).not.toContain(secret);
-    expect(fake.everythingSent()).not.toContain("room 14");
+    expect(relay.everythingSent()).not.toContain("room 14");
     expect((await bob.seal.decrypt(after.text, { from: alice.id, context: cid })).text).toBe(edited);
     await waitFor(() => expect(container.querySelector(".str-chat__message-text")?.textContent).toContain(edited));
     cleanup();
   });
 
   test("a composer filled with stored ciphertext (an edit re-initialised by a message.updated event) shows plaintext", async () => {
-    const stored = fake.messages(cid)[0];
+    const stored = (await relay.messages(cid))[0];
     const plain = (await bob.seal.decrypt(stored.text, { from: alice.id, context: cid })).text;
     const { container } = render(<ChatView {...alice} overrides={chatSealComponents} />);
     const input = await textarea(container);
@@ -115,13 +115,13 @@ describe("encryptComposer", () => {
 
     // Saved unchanged, it is encrypted once (not the ciphertext encrypted again).
     fireEvent.keyDown(input, { key: "Enter" });
-    await waitFor(() => expect(fake.messages(cid)[0].text).not.toBe(stored.text));
-    const again = fake.messages(cid)[0].text;
+    await waitFor(async () => expect((await relay.messages(cid))[0].text).not.toBe(stored.text));
+    const again = (await relay.messages(cid))[0].text;
     expect((await bob.seal.decrypt(again, { from: alice.id, context: cid })).text).toBe(plain);
   });
 
   test("a reply in a thread, through the thread's own composer, is ciphertext too", async () => {
-    const parent = fake.messages(cid)[0];
+    const parent = (await relay.messages(cid))[0];
     const { container } = render(<ChatView {...alice} overrides={chatSealComponents} />);
     const bubble = await waitFor(() => {
       const el = container.querySelector(`[data-message-id='${parent.id}'] .str-chat__message`);
@@ -139,10 +139,10 @@ describe("encryptComposer", () => {
     await waitFor(() => expect(threadInput.value).toBe(text));
     fireEvent.keyDown(threadInput, { key: "Enter" });
 
-    await waitFor(() => expect(fake.messages(cid).filter((m) => m.parent_id === parent.id)).toHaveLength(1));
-    const replyStored = fake.messages(cid).find((m) => m.parent_id === parent.id);
+    await waitFor(async () => expect((await relay.messages(cid)).filter((m) => m.parent_id === parent.id)).toHaveLength(1));
+    const replyStored = (await relay.messages(cid)).find((m) => m.parent_id === parent.id);
     expect(isEncrypted(replyStored.text)).toBe(true);
-    expect(fake.everythingSent()).not.toContain("consent form");
+    expect(relay.everythingSent()).not.toContain("consent form");
     expect((await bob.seal.decrypt(replyStored.text, { from: alice.id, context: cid })).text).toBe(text);
     await waitFor(() => expect(container.querySelector(".str-chat__thread")?.textContent).toContain(text));
   });
@@ -150,13 +150,13 @@ describe("encryptComposer", () => {
   test("text a user types that merely looks like a chatseal message is encrypted like any other", async () => {
     const typed = "csm1.not-a-ciphertext, just my pin 4321";
     const { container } = render(<ChatView {...alice} overrides={chatSealComponents} />);
-    const count = fake.messages(cid).length;
+    const count = (await relay.messages(cid)).length;
     const input = await textarea(container);
     typeInto(fireEvent, input, typed);
     await waitFor(() => expect(alice.channel.messageComposer.textComposer.text).toBe(typed));
     fireEvent.keyDown(input, { key: "Enter" });
-    await waitFor(() => expect(fake.messages(cid)).toHaveLength(count + 1));
-    const stored = fake.messages(cid).at(-1);
+    await waitFor(async () => expect((await relay.messages(cid))).toHaveLength(count + 1));
+    const stored = (await relay.messages(cid)).at(-1);
     expect(stored.text).not.toContain("4321");
     expect((await bob.seal.decrypt(stored.text, { from: alice.id, context: cid })).text).toBe(typed);
   });

@@ -1,0 +1,1881 @@
+//! The demo's local chat relay: the part of Stream Chat's client protocol that stream-chat 9
+//! and stream-chat-react 14 use, so the demo runs the unmodified SDK against
+//! `baseURL` = this server, with no account anywhere.
+//!
+//! What it speaks: the WebSocket at `/connect` (health checks, then events), query channels
+//! (`POST /channels`), create/watch a channel (`POST /channels/{type}[/{id}]/query`, distinct
+//! channels included), send, update, delete and read messages and thread replies, mark read,
+//! typing and other channel events, add/remove members, drafts and query users. Channels,
+//! members, read states, messages and drafts live in the directory's database
+//! (`relay_*` tables), so they survive a restart.
+//!
+//! What it leaves out on purpose: reactions, pins, polls, moderation and uploads are not
+//! offered (`own_capabilities` says so, and the UI hides them); link previews are answered
+//! without fetching the page (a relay that fetches any URL it is given would be an open
+//! proxy). It is for local use: `demo` mode only.
+
+mod db;
+mod filter;
+
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use axum::body::Bytes;
+use axum::extract::ws::{Message as WsMessage, WebSocket, WebSocketUpgrade};
+use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::http::request::Parts;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Map, Value};
+use sha2::{Digest, Sha256};
+use tokio::sync::mpsc;
+
+use crate::api::AppState;
+use crate::store::Store;
+use db::{ChannelRow, Db, InsertError, MemberRow, MessageRow, Page};
+use filter::{Field, FilterError};
+
+/// Stream's default longest message text, in characters; longer texts are refused as
+/// Stream refuses them.
+pub const MAX_MESSAGE_LENGTH: usize = 5000;
+/// Events queued for one connection before it is dropped as too slow (it reconnects and
+/// recovers its channels, as stream-chat does after any disconnect).
+const QUEUE: usize = 512;
+
+/// What a member may do in a channel. Reactions, pins, uploads, polls and moderation are
+/// not implemented by the relay, so they are not offered.
+const CAPABILITIES: &[&str] = &[
+    "read-events",
+    "send-message",
+    "send-reply",
+    "quote-message",
+    "update-own-message",
+    "delete-own-message",
+    "send-typing-events",
+    "typing-events",
+    "send-links",
+    "connect-events",
+];
+
+/// The relay: its token key, the users it knows and the open connections.
+pub struct Relay {
+    store: Arc<Store>,
+    api_key: String,
+    secret: zeroize::Zeroizing<Vec<u8>>,
+    users: RwLock<HashMap<String, String>>,
+    hub: Hub,
+}
+
+#[derive(Default)]
+struct Hub {
+    next: AtomicU64,
+    connections: Mutex<HashMap<String, Connection>>,
+}
+
+struct Connection {
+    user: String,
+    watching: HashSet<String>,
+    tx: mpsc::Sender<String>,
+}
+
+impl Hub {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Connection>> {
+        self.connections
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn online(&self, user: &str) -> bool {
+        self.lock().values().any(|c| c.user == user)
+    }
+
+    fn watch(&self, connection_id: Option<&str>, user: &str, cid: &str) {
+        if let Some(id) = connection_id {
+            if let Some(c) = self.lock().get_mut(id) {
+                if c.user == user {
+                    c.watching.insert(cid.to_owned());
+                }
+            }
+        }
+    }
+
+    fn unwatch(&self, connection_id: Option<&str>, cid: &str) {
+        if let Some(id) = connection_id {
+            if let Some(c) = self.lock().get_mut(id) {
+                c.watching.remove(cid);
+            }
+        }
+    }
+
+    fn watcher_count(&self, cid: &str) -> usize {
+        let users: HashSet<String> = self
+            .lock()
+            .values()
+            .filter(|c| c.watching.contains(cid))
+            .map(|c| c.user.clone())
+            .collect();
+        users.len()
+    }
+
+    /// Sends `event(watching)` to every connection of `users`; a connection whose queue is
+    /// full is dropped.
+    fn send(&self, users: &[String], cid: Option<&str>, event: impl Fn(bool) -> Option<String>) {
+        let mut connections = self.lock();
+        let mut slow = Vec::new();
+        for (id, c) in connections.iter() {
+            if !users.contains(&c.user) {
+                continue;
+            }
+            let watching = cid.is_some_and(|cid| c.watching.contains(cid));
+            if let Some(text) = event(watching) {
+                if c.tx.try_send(text).is_err() {
+                    slow.push(id.clone());
+                }
+            }
+        }
+        for id in slow {
+            tracing::warn!("relay: dropping a connection that does not read its events");
+            connections.remove(&id);
+        }
+    }
+}
+
+/// A refusal in Stream's error shape (`{"code", "message", "StatusCode"}`), which
+/// stream-chat turns into its `Error` with that message.
+#[derive(Debug)]
+pub struct StreamError {
+    status: StatusCode,
+    code: u32,
+    message: String,
+}
+
+impl StreamError {
+    fn input(message: impl Into<String>) -> Self {
+        StreamError {
+            status: StatusCode::BAD_REQUEST,
+            code: 4,
+            message: message.into(),
+        }
+    }
+
+    fn auth(message: impl Into<String>) -> Self {
+        StreamError {
+            status: StatusCode::UNAUTHORIZED,
+            code: 5,
+            message: message.into(),
+        }
+    }
+
+    fn not_found(message: impl Into<String>) -> Self {
+        StreamError {
+            status: StatusCode::NOT_FOUND,
+            code: 16,
+            message: message.into(),
+        }
+    }
+
+    fn forbidden(message: impl Into<String>) -> Self {
+        StreamError {
+            status: StatusCode::FORBIDDEN,
+            code: 17,
+            message: message.into(),
+        }
+    }
+}
+
+impl From<sqlx::Error> for StreamError {
+    fn from(err: sqlx::Error) -> Self {
+        tracing::error!(cause = %err, "relay: database error");
+        StreamError {
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+            code: 0,
+            message: "the demo chat relay could not reach its database; it has been logged".into(),
+        }
+    }
+}
+
+impl From<FilterError> for StreamError {
+    fn from(err: FilterError) -> Self {
+        StreamError::input(err.0)
+    }
+}
+
+impl IntoResponse for StreamError {
+    fn into_response(self) -> Response {
+        let body = json!({
+            "code": self.code,
+            "message": self.message,
+            "StatusCode": self.status.as_u16(),
+            "duration": "0.00ms",
+            "more_info": "",
+        });
+        (self.status, Json(body)).into_response()
+    }
+}
+
+type Answer = Result<Json<Value>, StreamError>;
+
+#[derive(Serialize, Deserialize)]
+struct StreamClaims {
+    user_id: String,
+    iat: u64,
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+/// Unix milliseconds as Stream writes times: RFC 3339, UTC, milliseconds.
+fn iso(ms: i64) -> String {
+    let at = UNIX_EPOCH + Duration::from_millis(u64::try_from(ms).unwrap_or(0));
+    humantime::format_rfc3339_millis(at).to_string()
+}
+
+/// Stream's rule for user ids.
+pub fn valid_user_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 255
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '@' | '_' | '-' | '.'))
+}
+
+fn valid_channel_part(part: &str) -> bool {
+    !part.is_empty()
+        && part.len() <= 64
+        && part
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '@' | '_' | '-' | '!'))
+}
+
+fn valid_message_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 255
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '@' | '_' | '-' | '.' | ':'))
+}
+
+/// The id of the distinct channel of exactly `members` (order and repeats do not matter).
+fn distinct_id(members: &[String]) -> String {
+    let mut sorted: Vec<&str> = members.iter().map(String::as_str).collect();
+    sorted.sort_unstable();
+    sorted.dedup();
+    let digest = Sha256::digest(sorted.join("\n").as_bytes());
+    format!("!members-{}", &hex::encode(digest)[..40])
+}
+
+/// Fields of a message input the relay keeps in columns or computes itself.
+const MESSAGE_FIELDS: &[&str] = &[
+    "id",
+    "text",
+    "parent_id",
+    "show_in_channel",
+    "quoted_message_id",
+    "attachments",
+    "mentioned_users",
+    "silent",
+    // computed by the server, ignored when a client sends them back
+    "user",
+    "user_id",
+    "cid",
+    "type",
+    "html",
+    "created_at",
+    "updated_at",
+    "deleted_at",
+    "reply_count",
+    "deleted_reply_count",
+    "latest_reactions",
+    "own_reactions",
+    "reaction_counts",
+    "reaction_scores",
+    "reaction_groups",
+    "quoted_message",
+    "status",
+    "pinned",
+    "pinned_at",
+    "pinned_by",
+    "pin_expires",
+    "message_text_updated_at",
+    "thread_participants",
+    "i18n",
+    "shadowed",
+    "error",
+    "errorStatusCode",
+];
+
+impl Relay {
+    /// A relay on `store`'s database with a fresh token key; creates its tables.
+    pub async fn open(store: Arc<Store>) -> Result<Self, sqlx::Error> {
+        let db = Db(&store);
+        db.init().await?;
+        let users = db.users().await?.into_iter().collect();
+        let mut secret = vec![0u8; 32];
+        rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut secret);
+        Ok(Relay {
+            store,
+            api_key: "chatseal-demo".to_owned(),
+            secret: zeroize::Zeroizing::new(secret),
+            users: RwLock::new(users),
+            hub: Hub::default(),
+        })
+    }
+
+    fn db(&self) -> Db<'_> {
+        Db(&self.store)
+    }
+
+    /// The API key clients pass to `new StreamChat(apiKey, { baseURL })`.
+    pub fn api_key(&self) -> &str {
+        &self.api_key
+    }
+
+    /// A user token for the relay, like the ones a Stream backend mints (HS256, `user_id`).
+    pub fn token_for(&self, user_id: &str) -> Result<String, jsonwebtoken::errors::Error> {
+        let claims = StreamClaims {
+            user_id: user_id.to_owned(),
+            iat: crate::auth::unix_now(),
+        };
+        jsonwebtoken::encode(
+            &Header::new(Algorithm::HS256),
+            &claims,
+            &EncodingKey::from_secret(&self.secret),
+        )
+    }
+
+    fn verify(&self, token: &str) -> Result<String, StreamError> {
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.required_spec_claims = HashSet::new();
+        validation.validate_aud = false;
+        let data = jsonwebtoken::decode::<StreamClaims>(
+            token,
+            &DecodingKey::from_secret(&self.secret),
+            &validation,
+        )
+        .map_err(|_| {
+            StreamError::auth(
+                "the token is not one this relay signed: get one from /v1/stream-credentials",
+            )
+        })?;
+        Ok(data.claims.user_id)
+    }
+
+    /// What the database stores for a channel, as stored: every message, oldest first
+    /// (`id`, `user_id`, `text`, `parent_id`, `quoted_message_id`, `attachments`, times,
+    /// `deleted`), and every draft (`user_id`, `parent_id`, `message`). `None` when there is
+    /// no such channel.
+    pub async fn stored(&self, cid: &str) -> Result<Option<Value>, sqlx::Error> {
+        if self.db().channel(cid).await?.is_none() {
+            return Ok(None);
+        }
+        const BATCH: i64 = 1000;
+        let mut rows = Vec::new();
+        let mut page = Page::Latest(BATCH);
+        loop {
+            let batch = self.db().page_all(cid, page).await?;
+            let Some(first) = batch.first() else { break };
+            let seq = first.seq;
+            let full = batch.len() == BATCH as usize;
+            rows.splice(0..0, batch);
+            if !full {
+                break;
+            }
+            page = Page::Before {
+                seq,
+                inclusive: false,
+                limit: BATCH,
+            };
+        }
+        let messages: Vec<Value> = rows
+            .into_iter()
+            .map(|m| {
+                let extra: Map<String, Value> = serde_json::from_str(&m.extra).unwrap_or_default();
+                json!({
+                    "id": m.id,
+                    "user_id": m.user_id,
+                    "text": m.text,
+                    "parent_id": m.parent_id,
+                    "quoted_message_id": m.quoted_message_id,
+                    "attachments": extra.get("attachments").cloned().unwrap_or_else(|| json!([])),
+                    "created_at": iso(m.created_at),
+                    "updated_at": iso(m.updated_at),
+                    "deleted": m.deleted_at.is_some(),
+                })
+            })
+            .collect();
+        let drafts: Vec<Value> = self
+            .db()
+            .drafts_in(cid)
+            .await?
+            .into_iter()
+            .map(|(user_id, parent_id, message)| {
+                let message: Value = serde_json::from_str(&message).unwrap_or(Value::Null);
+                json!({ "user_id": user_id, "parent_id": parent_id, "message": message })
+            })
+            .collect();
+        Ok(Some(
+            json!({ "cid": cid, "messages": messages, "drafts": drafts }),
+        ))
+    }
+
+    fn name_of(&self, id: &str) -> String {
+        self.users
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(id)
+            .cloned()
+            .unwrap_or_else(|| id.to_owned())
+    }
+
+    fn user_json(&self, id: &str) -> Value {
+        json!({
+            "id": id,
+            "name": self.name_of(id),
+            "role": "user",
+            "banned": false,
+            "online": self.hub.online(id),
+        })
+    }
+
+    fn message_json(&self, m: &MessageRow, quoted: Option<&MessageRow>) -> Value {
+        let extra: Map<String, Value> = serde_json::from_str(&m.extra).unwrap_or_default();
+        let mut out = Map::new();
+        if let Some(Value::Object(custom)) = extra.get("custom") {
+            out.extend(custom.clone());
+        }
+        let kind = if m.deleted_at.is_some() {
+            "deleted"
+        } else if m.parent_id.is_some() && m.show_in_channel == 0 {
+            "reply"
+        } else {
+            "regular"
+        };
+        let mentioned: Vec<Value> = extra
+            .get("mentioned_users")
+            .and_then(Value::as_array)
+            .map(|ids| {
+                ids.iter()
+                    .filter_map(Value::as_str)
+                    .map(|id| self.user_json(id))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let fields = json!({
+            "id": m.id,
+            "text": m.text,
+            "html": "",
+            "type": kind,
+            "cid": m.cid,
+            "user": self.user_json(&m.user_id),
+            "attachments": extra.get("attachments").cloned().unwrap_or_else(|| json!([])),
+            "mentioned_users": mentioned,
+            "latest_reactions": [],
+            "own_reactions": [],
+            "reaction_counts": {},
+            "reaction_scores": {},
+            "reply_count": m.reply_count,
+            "deleted_reply_count": 0,
+            "silent": extra.get("silent").and_then(Value::as_bool).unwrap_or(false),
+            "pinned": false,
+            "pinned_at": null,
+            "pinned_by": null,
+            "pin_expires": null,
+            "shadowed": false,
+            "created_at": iso(m.created_at),
+            "updated_at": iso(m.updated_at),
+        });
+        if let Value::Object(fields) = fields {
+            out.extend(fields);
+        }
+        if let Some(parent) = &m.parent_id {
+            out.insert("parent_id".into(), json!(parent));
+            out.insert("show_in_channel".into(), json!(m.show_in_channel != 0));
+        }
+        if let Some(at) = m.text_updated_at {
+            out.insert("message_text_updated_at".into(), json!(iso(at)));
+        }
+        if let Some(at) = m.deleted_at {
+            out.insert("deleted_at".into(), json!(iso(at)));
+        }
+        if let Some(q) = &m.quoted_message_id {
+            out.insert("quoted_message_id".into(), json!(q));
+            if let Some(quoted) = quoted {
+                out.insert("quoted_message".into(), self.message_json(quoted, None));
+            }
+        }
+        Value::Object(out)
+    }
+
+    /// Messages as JSON, with the messages they quote.
+    async fn messages_json(&self, rows: &[MessageRow]) -> Result<Vec<Value>, sqlx::Error> {
+        let mut out = Vec::with_capacity(rows.len());
+        for m in rows {
+            let quoted = match &m.quoted_message_id {
+                Some(id) => match rows.iter().find(|r| &r.id == id) {
+                    Some(found) => Some(found.clone()),
+                    None => self.db().message(id).await?,
+                },
+                None => None,
+            };
+            out.push(self.message_json(m, quoted.as_ref()));
+        }
+        Ok(out)
+    }
+
+    fn member_json(&self, cid_owner: &str, m: &MemberRow) -> Value {
+        let owner = m.user_id == cid_owner;
+        json!({
+            "user_id": m.user_id,
+            "user": self.user_json(&m.user_id),
+            "role": if owner { "owner" } else { "member" },
+            "channel_role": if owner { "channel_moderator" } else { "channel_member" },
+            "created_at": iso(m.created_at),
+            "updated_at": iso(m.created_at),
+            "banned": false,
+            "shadow_banned": false,
+            "notifications_muted": false,
+        })
+    }
+
+    fn channel_json(&self, c: &ChannelRow, member_count: usize) -> Value {
+        let mut out: Map<String, Value> = serde_json::from_str(&c.data).unwrap_or_default();
+        let fields = json!({
+            "id": c.id,
+            "type": c.kind,
+            "cid": c.cid,
+            "created_at": iso(c.created_at),
+            "updated_at": iso(c.updated_at),
+            "created_by": self.user_json(&c.created_by),
+            "frozen": false,
+            "disabled": false,
+            "hidden": false,
+            "member_count": member_count,
+            "config": channel_config(&c.kind),
+            "own_capabilities": CAPABILITIES,
+        });
+        if let Value::Object(fields) = fields {
+            out.extend(fields);
+        }
+        if let Some(at) = c.last_message_at {
+            out.insert("last_message_at".into(), json!(iso(at)));
+        }
+        Value::Object(out)
+    }
+
+    /// A channel's state as `query` and `queryChannels` answer it.
+    async fn channel_state(
+        &self,
+        c: &ChannelRow,
+        me: &str,
+        page: Page,
+    ) -> Result<Value, sqlx::Error> {
+        let members = self.db().members(&c.cid).await?;
+        let rows = self.db().messages(&c.cid, page).await?;
+        let messages = self.messages_json(&rows).await?;
+        let mut read = Vec::with_capacity(members.len());
+        for m in &members {
+            let unread = self.db().unread(&c.cid, &m.user_id, m.last_read).await?;
+            let mut entry = json!({
+                "user": self.user_json(&m.user_id),
+                "last_read": iso(m.last_read.unwrap_or(m.created_at)),
+                "unread_messages": unread,
+            });
+            if let Some(id) = &m.last_read_message_id {
+                set(&mut entry, "last_read_message_id", json!(id));
+            }
+            read.push(entry);
+        }
+        let membership = members
+            .iter()
+            .find(|m| m.user_id == me)
+            .map(|m| self.member_json(&c.created_by, m));
+        Ok(json!({
+            "channel": self.channel_json(c, members.len()),
+            "members": members.iter().map(|m| self.member_json(&c.created_by, m)).collect::<Vec<_>>(),
+            "messages": messages,
+            "pinned_messages": [],
+            "read": read,
+            "watchers": [],
+            "watcher_count": self.hub.watcher_count(&c.cid),
+            "membership": membership,
+            "threads": [],
+            "duration": "0.00ms",
+        }))
+    }
+
+    /// The channel, if `user` is one of its members.
+    async fn member_channel(
+        &self,
+        kind: &str,
+        id: &str,
+        user: &str,
+    ) -> Result<(ChannelRow, Vec<String>), StreamError> {
+        let cid = format!("{kind}:{id}");
+        let channel = self
+            .db()
+            .channel(&cid)
+            .await?
+            .ok_or_else(|| StreamError::not_found(format!("channel {cid} does not exist")))?;
+        let members = self.member_ids(&cid).await?;
+        if !members.iter().any(|m| m == user) {
+            return Err(StreamError::forbidden(format!(
+                "{user} is not a member of channel {cid}"
+            )));
+        }
+        Ok((channel, members))
+    }
+
+    async fn member_ids(&self, cid: &str) -> Result<Vec<String>, sqlx::Error> {
+        Ok(self
+            .db()
+            .members(cid)
+            .await?
+            .into_iter()
+            .map(|m| m.user_id)
+            .collect())
+    }
+
+    /// A message of a channel `user` is a member of.
+    async fn member_message(
+        &self,
+        id: &str,
+        user: &str,
+    ) -> Result<(MessageRow, ChannelRow, Vec<String>), StreamError> {
+        let message = self
+            .db()
+            .message(id)
+            .await?
+            .ok_or_else(|| StreamError::not_found(format!("message {id} does not exist")))?;
+        let (kind, channel_id) = message.cid.split_once(':').unwrap_or(("", ""));
+        let (channel, members) = self.member_channel(kind, channel_id, user).await?;
+        Ok((message, channel, members))
+    }
+
+    fn event(&self, c: &ChannelRow, kind: &str, user: Option<&str>, extra: Value) -> Value {
+        let mut event = json!({
+            "type": kind,
+            "cid": c.cid,
+            "channel_id": c.id,
+            "channel_type": c.kind,
+            "created_at": iso(now_ms()),
+            "watcher_count": self.hub.watcher_count(&c.cid),
+        });
+        if let Some(user) = user {
+            set(&mut event, "user", self.user_json(user));
+        }
+        if let (Value::Object(event), Value::Object(extra)) = (&mut event, extra) {
+            event.extend(extra);
+        }
+        event
+    }
+
+    fn broadcast(&self, users: &[String], c: &ChannelRow, event: &Value) {
+        let text = event.to_string();
+        self.hub.send(users, Some(&c.cid), |_| Some(text.clone()));
+    }
+
+    /// Whether the user's own channels match a query-channels filter.
+    fn channel_matches(
+        &self,
+        filter: &Value,
+        c: &ChannelRow,
+        members: &[String],
+    ) -> Result<bool, FilterError> {
+        let data: Map<String, Value> = serde_json::from_str(&c.data).unwrap_or_default();
+        let name = data.get("name").and_then(Value::as_str);
+        let lookup = |field: &str| -> Option<Option<Field<'_>>> {
+            Some(match field {
+                "type" => Some(Field::One(c.kind.as_str())),
+                "id" => Some(Field::One(c.id.as_str())),
+                "cid" => Some(Field::One(c.cid.as_str())),
+                "members" => Some(Field::Many(members)),
+                "created_by_id" => Some(Field::One(c.created_by.as_str())),
+                "name" => name.map(Field::One),
+                _ => return None,
+            })
+        };
+        if filter.as_object().is_some_and(Map::is_empty) || filter.is_null() {
+            return Ok(true);
+        }
+        filter::matches(filter, &lookup)
+    }
+}
+
+/// Sets `key` of a JSON object (no-op on anything else).
+fn set(target: &mut Value, key: &str, value: Value) {
+    if let Value::Object(map) = target {
+        map.insert(key.to_owned(), value);
+    }
+}
+
+fn channel_config(kind: &str) -> Value {
+    json!({
+        "name": kind,
+        "typing_events": true,
+        "read_events": true,
+        "connect_events": true,
+        "reactions": false,
+        "replies": true,
+        "quotes": true,
+        "uploads": false,
+        "url_enrichment": true,
+        "custom_events": true,
+        "mutes": false,
+        "push_notifications": false,
+        "shared_locations": false,
+        "polls": false,
+        "reminders": false,
+        "mark_messages_pending": false,
+        "message_retention": "infinite",
+        "max_message_length": MAX_MESSAGE_LENGTH,
+        "automod": "disabled",
+        "automod_behavior": "flag",
+        "commands": [],
+    })
+}
+
+/// The user of a request's token (`Authorization: <jwt>`, as stream-chat sends it).
+struct StreamUser(String);
+
+impl FromRequestParts<Arc<Relay>> for StreamUser {
+    type Rejection = StreamError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        relay: &Arc<Relay>,
+    ) -> Result<Self, StreamError> {
+        let token = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| v.strip_prefix("Bearer ").unwrap_or(v).trim())
+            .ok_or_else(|| StreamError::auth("send the user's token in `Authorization`"))?;
+        relay.verify(token).map(StreamUser)
+    }
+}
+
+/// A JSON body, or `null` for an empty one; anything else is a 400 in Stream's shape.
+struct Body(Value);
+
+impl<S: Send + Sync> axum::extract::FromRequest<S> for Body {
+    type Rejection = StreamError;
+
+    async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, StreamError> {
+        let bytes = Bytes::from_request(req, state).await.map_err(|e| {
+            StreamError::input(format!("cannot read the request body: {}", e.body_text()))
+        })?;
+        if bytes.is_empty() {
+            return Ok(Body(Value::Null));
+        }
+        serde_json::from_slice(&bytes)
+            .map(Body)
+            .map_err(|e| StreamError::input(format!("the body is not JSON: {e}")))
+    }
+}
+
+#[derive(Deserialize)]
+struct ConnectionParams {
+    connection_id: Option<String>,
+}
+
+/// The relay's routes (Stream's paths, at the root of the server).
+pub fn router(relay: Arc<Relay>) -> Router<AppState> {
+    Router::new()
+        .route("/connect", get(connect))
+        .route("/channels", post(query_channels))
+        .route("/channels/read", post(mark_all_read))
+        .route("/channels/{kind}/query", post(query_distinct))
+        .route("/channels/{kind}/{id}", post(update_channel))
+        .route("/channels/{kind}/{id}/query", post(query_channel))
+        .route("/channels/{kind}/{id}/message", post(send_message))
+        .route("/channels/{kind}/{id}/read", post(mark_read))
+        .route("/channels/{kind}/{id}/event", post(send_event))
+        .route("/channels/{kind}/{id}/stop-watching", post(stop_watching))
+        .route(
+            "/channels/{kind}/{id}/draft",
+            post(put_draft).get(get_draft).delete(delete_draft),
+        )
+        .route("/channels/{kind}/{id}/file", post(upload))
+        .route("/channels/{kind}/{id}/image", post(upload))
+        .route(
+            "/messages/{id}",
+            get(get_message).post(update_message).delete(delete_message),
+        )
+        .route("/messages/{id}/replies", get(get_replies))
+        .route("/users", get(query_users))
+        .route("/og", get(og))
+        .route("/app", get(app_settings))
+        .with_state(relay)
+}
+
+#[derive(Deserialize)]
+struct ConnectParams {
+    json: Option<String>,
+    api_key: Option<String>,
+    authorization: Option<String>,
+}
+
+async fn connect(
+    State(relay): State<Arc<Relay>>,
+    Query(params): Query<ConnectParams>,
+    upgrade: WebSocketUpgrade,
+) -> Response {
+    upgrade.on_upgrade(move |socket| serve_socket(relay, params, socket))
+}
+
+async fn serve_socket(relay: Arc<Relay>, params: ConnectParams, mut socket: WebSocket) {
+    let payload: Value = params
+        .json
+        .as_deref()
+        .and_then(|j| serde_json::from_str(j).ok())
+        .unwrap_or(Value::Null);
+    let claimed = payload.get("user_id").and_then(Value::as_str);
+    let user = match params.authorization.as_deref().map(|t| relay.verify(t)) {
+        Some(Ok(user)) if Some(user.as_str()) == claimed => Ok(user),
+        Some(Ok(_)) => Err(StreamError::auth(
+            "the token is for another user than user_id",
+        )),
+        Some(Err(e)) => Err(e),
+        None => Err(StreamError::auth(
+            "send the user's token as `authorization`",
+        )),
+    };
+    let user = match (user, params.api_key.as_deref()) {
+        (Ok(user), Some(key)) if key == relay.api_key => user,
+        (Ok(_), _) => {
+            refuse(&mut socket, StreamError::auth("unknown api_key")).await;
+            return;
+        }
+        (Err(e), _) => {
+            refuse(&mut socket, e).await;
+            return;
+        }
+    };
+    let name = payload
+        .pointer("/user_details/name")
+        .and_then(Value::as_str)
+        .filter(|n| !n.trim().is_empty() && n.len() <= 200)
+        .unwrap_or(&user)
+        .to_owned();
+    if let Err(e) = relay.db().upsert_user(&user, &name, now_ms()).await {
+        refuse(&mut socket, e.into()).await;
+        return;
+    }
+    relay
+        .users
+        .write()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .insert(user.clone(), name);
+
+    let connection_id = format!(
+        "{}-{}",
+        relay.hub.next.fetch_add(1, Ordering::Relaxed),
+        uuid::Uuid::new_v4()
+    );
+    let (tx, mut rx) = mpsc::channel::<String>(QUEUE);
+    relay.hub.lock().insert(
+        connection_id.clone(),
+        Connection {
+            user: user.clone(),
+            watching: HashSet::new(),
+            tx,
+        },
+    );
+    let mut me = relay.user_json(&user);
+    if let Value::Object(me) = &mut me {
+        me.insert("online".into(), json!(true));
+        me.insert("devices".into(), json!([]));
+        me.insert("mutes".into(), json!([]));
+        me.insert("channel_mutes".into(), json!([]));
+        me.insert("unread_count".into(), json!(0));
+        me.insert("total_unread_count".into(), json!(0));
+        me.insert("unread_channels".into(), json!(0));
+        me.insert("invisible".into(), json!(false));
+    }
+    let hello = json!({
+        "type": "health.check",
+        "connection_id": connection_id,
+        "cid": "*",
+        "created_at": iso(now_ms()),
+        "me": me,
+    });
+    if socket
+        .send(WsMessage::Text(hello.to_string().into()))
+        .await
+        .is_ok()
+    {
+        tracing::info!("relay: connection opened");
+        loop {
+            tokio::select! {
+                incoming = socket.recv() => match incoming {
+                    Some(Ok(WsMessage::Text(_))) => {
+                        // stream-chat's health check: answer as Stream does.
+                        let pong = json!({
+                            "type": "health.check",
+                            "connection_id": connection_id,
+                            "created_at": iso(now_ms()),
+                        });
+                        if socket.send(WsMessage::Text(pong.to_string().into())).await.is_err() {
+                            break;
+                        }
+                    }
+                    Some(Ok(WsMessage::Close(_))) | None | Some(Err(_)) => break,
+                    Some(Ok(_)) => {}
+                },
+                outgoing = rx.recv() => match outgoing {
+                    Some(text) => {
+                        if socket.send(WsMessage::Text(text.into())).await.is_err() {
+                            break;
+                        }
+                    }
+                    // Dropped by the hub (too slow).
+                    None => break,
+                },
+            }
+        }
+    }
+    relay.hub.lock().remove(&connection_id);
+    tracing::info!("relay: connection closed");
+}
+
+async fn refuse(socket: &mut WebSocket, error: StreamError) {
+    let body = json!({ "error": {
+        "code": error.code,
+        "message": error.message,
+        "StatusCode": error.status.as_u16(),
+    }});
+    let _ = socket.send(WsMessage::Text(body.to_string().into())).await;
+    let _ = socket.send(WsMessage::Close(None)).await;
+}
+
+fn ids_of(list: Option<&Value>) -> Result<Vec<String>, StreamError> {
+    let Some(list) = list else {
+        return Ok(Vec::new());
+    };
+    let list = list
+        .as_array()
+        .ok_or_else(|| StreamError::input("members must be an array of user ids"))?;
+    let mut ids = Vec::with_capacity(list.len());
+    for item in list {
+        let id = item
+            .as_str()
+            .or_else(|| item.get("user_id").and_then(Value::as_str))
+            .ok_or_else(|| StreamError::input("members must be user ids or {\"user_id\"}"))?;
+        if !valid_user_id(id) {
+            return Err(StreamError::input(format!("{id:?} is not a valid user id")));
+        }
+        if !ids.iter().any(|x| x == id) {
+            ids.push(id.to_owned());
+        }
+    }
+    if ids.len() > 1000 {
+        return Err(StreamError::input(
+            "a channel has at most 1000 members here",
+        ));
+    }
+    Ok(ids)
+}
+
+/// The message page a query asks for (`messages: {limit, id_lt, …}`).
+async fn page_of(
+    relay: &Relay,
+    options: Option<&Value>,
+    default: i64,
+) -> Result<Page, StreamError> {
+    let limit = options
+        .and_then(|o| o.get("limit"))
+        .and_then(Value::as_i64)
+        .unwrap_or(default)
+        .clamp(0, 300);
+    let Some(options) = options else {
+        return Ok(Page::Latest(limit));
+    };
+    for (key, before, inclusive) in [
+        ("id_lt", true, false),
+        ("id_lte", true, true),
+        ("id_gt", false, false),
+        ("id_gte", false, true),
+    ] {
+        if let Some(id) = options.get(key).and_then(Value::as_str) {
+            let seq = relay
+                .db()
+                .message(id)
+                .await?
+                .map(|m| m.seq)
+                .ok_or_else(|| StreamError::input(format!("{key}: message {id} does not exist")))?;
+            return Ok(if before {
+                Page::Before {
+                    seq,
+                    inclusive,
+                    limit,
+                }
+            } else {
+                Page::After {
+                    seq,
+                    inclusive,
+                    limit,
+                }
+            });
+        }
+    }
+    if options.get("id_around").is_some() || options.get("created_at_around").is_some() {
+        return Err(StreamError::input(
+            "the demo chat relay pages messages with id_lt/id_lte/id_gt/id_gte only",
+        ));
+    }
+    Ok(Page::Latest(limit))
+}
+
+async fn query_channels(
+    State(relay): State<Arc<Relay>>,
+    StreamUser(user): StreamUser,
+    Query(conn): Query<ConnectionParams>,
+    Body(body): Body,
+) -> Answer {
+    let filter = body
+        .get("filter_conditions")
+        .cloned()
+        .unwrap_or(Value::Null);
+    let limit = body
+        .get("limit")
+        .and_then(Value::as_u64)
+        .unwrap_or(10)
+        .min(30) as usize;
+    let offset = body.get("offset").and_then(Value::as_u64).unwrap_or(0) as usize;
+    let message_limit = body
+        .get("message_limit")
+        .and_then(Value::as_i64)
+        .unwrap_or(25);
+    let watch = body.get("watch").and_then(Value::as_bool).unwrap_or(false);
+    let mut found = Vec::new();
+    for c in relay.db().channels_of(&user).await? {
+        let members = relay.member_ids(&c.cid).await?;
+        if relay.channel_matches(&filter, &c, &members)? {
+            found.push(c);
+        }
+    }
+    sort_channels(&mut found, body.get("sort"))?;
+    let mut channels = Vec::new();
+    for c in found.into_iter().skip(offset).take(limit) {
+        if watch {
+            relay
+                .hub
+                .watch(conn.connection_id.as_deref(), &user, &c.cid);
+        }
+        channels.push(
+            relay
+                .channel_state(&c, &user, Page::Latest(message_limit.clamp(0, 300)))
+                .await?,
+        );
+    }
+    Ok(Json(json!({ "channels": channels, "duration": "0.00ms" })))
+}
+
+fn sort_channels(channels: &mut [ChannelRow], sort: Option<&Value>) -> Result<(), StreamError> {
+    let mut keys: Vec<(String, i64)> = Vec::new();
+    match sort {
+        None | Some(Value::Null) => {}
+        Some(Value::Array(list)) => {
+            for item in list {
+                let field = item.get("field").and_then(Value::as_str).unwrap_or("");
+                let direction = item.get("direction").and_then(Value::as_i64).unwrap_or(-1);
+                keys.push((field.to_owned(), direction));
+            }
+        }
+        Some(Value::Object(map)) => {
+            for (field, direction) in map {
+                keys.push((field.clone(), direction.as_i64().unwrap_or(-1)));
+            }
+        }
+        Some(_) => return Err(StreamError::input("sort must be an array or an object")),
+    }
+    if keys.is_empty() {
+        keys.push(("last_updated".into(), -1));
+    }
+    for (field, _) in &keys {
+        if !matches!(
+            field.as_str(),
+            "last_message_at" | "last_updated" | "created_at" | "updated_at"
+        ) {
+            return Err(StreamError::input(format!(
+                "the demo chat relay cannot sort channels by `{field}`"
+            )));
+        }
+    }
+    let value = |c: &ChannelRow, field: &str| -> i64 {
+        match field {
+            "last_message_at" => c.last_message_at.unwrap_or(0),
+            "created_at" => c.created_at,
+            "updated_at" => c.updated_at,
+            _ => c.last_message_at.unwrap_or(0).max(c.updated_at),
+        }
+    };
+    channels.sort_by(|a, b| {
+        for (field, direction) in &keys {
+            let order = value(a, field).cmp(&value(b, field));
+            let order = if *direction < 0 {
+                order.reverse()
+            } else {
+                order
+            };
+            if order != std::cmp::Ordering::Equal {
+                return order;
+            }
+        }
+        a.cid.cmp(&b.cid)
+    });
+    Ok(())
+}
+
+async fn query_distinct(
+    State(relay): State<Arc<Relay>>,
+    StreamUser(user): StreamUser,
+    Path(kind): Path<String>,
+    Query(conn): Query<ConnectionParams>,
+    Body(body): Body,
+) -> Answer {
+    let mut members = ids_of(body.pointer("/data/members"))?;
+    if !members.contains(&user) {
+        members.push(user.clone());
+    }
+    if members.len() < 2 {
+        return Err(StreamError::input(
+            "a channel without an id is the distinct channel of its members: name at least one other member",
+        ));
+    }
+    let id = distinct_id(&members);
+    query_or_create(&relay, user, kind, id, conn, body, Some(members)).await
+}
+
+async fn query_channel(
+    State(relay): State<Arc<Relay>>,
+    StreamUser(user): StreamUser,
+    Path((kind, id)): Path<(String, String)>,
+    Query(conn): Query<ConnectionParams>,
+    Body(body): Body,
+) -> Answer {
+    query_or_create(&relay, user, kind, id, conn, body, None).await
+}
+
+async fn query_or_create(
+    relay: &Relay,
+    user: String,
+    kind: String,
+    id: String,
+    conn: ConnectionParams,
+    body: Value,
+    distinct: Option<Vec<String>>,
+) -> Answer {
+    if !valid_channel_part(&kind) || !valid_channel_part(&id) {
+        return Err(StreamError::input(
+            "channel types and ids are 1 to 64 of a-z, A-Z, 0-9, @, _, - and !",
+        ));
+    }
+    let cid = format!("{kind}:{id}");
+    let now = now_ms();
+    if relay.db().channel(&cid).await?.is_none() {
+        let mut members = match distinct {
+            Some(members) => members,
+            None => ids_of(body.pointer("/data/members"))?,
+        };
+        if !members.contains(&user) {
+            members.insert(0, user.clone());
+        }
+        let mut data = Map::new();
+        if let Some(Value::Object(given)) = body.get("data") {
+            for (k, v) in given {
+                if !matches!(
+                    k.as_str(),
+                    "members" | "id" | "type" | "cid" | "created_by" | "created_by_id"
+                ) {
+                    data.insert(k.clone(), v.clone());
+                }
+            }
+        }
+        let row = ChannelRow {
+            cid: cid.clone(),
+            kind: kind.clone(),
+            id: id.clone(),
+            data: Value::Object(data).to_string(),
+            created_by: user.clone(),
+            created_at: now,
+            updated_at: now,
+            last_message_at: None,
+        };
+        if relay.db().create_channel(&row, &members).await? {
+            let others: Vec<String> = members.iter().filter(|m| **m != user).cloned().collect();
+            let channel = relay.channel_json(&row, members.len());
+            for other in &others {
+                let event = relay.event(
+                    &row,
+                    "notification.added_to_channel",
+                    None,
+                    json!({ "channel": channel, "member": { "user_id": other, "user": relay.user_json(other) } }),
+                );
+                relay.broadcast(std::slice::from_ref(other), &row, &event);
+            }
+        }
+    }
+    let (channel, _) = relay.member_channel(&kind, &id, &user).await?;
+    if body.get("watch").and_then(Value::as_bool).unwrap_or(false) {
+        relay
+            .hub
+            .watch(conn.connection_id.as_deref(), &user, &channel.cid);
+    }
+    let page = page_of(relay, body.get("messages"), 25).await?;
+    Ok(Json(relay.channel_state(&channel, &user, page).await?))
+}
+
+async fn update_channel(
+    State(relay): State<Arc<Relay>>,
+    StreamUser(user): StreamUser,
+    Path((kind, id)): Path<(String, String)>,
+    Body(body): Body,
+) -> Answer {
+    let (channel, before) = relay.member_channel(&kind, &id, &user).await?;
+    let now = now_ms();
+    let add = ids_of(body.get("add_members"))?;
+    let remove = ids_of(body.get("remove_members"))?;
+    let added = relay.db().add_members(&channel.cid, &add, now).await?;
+    let removed = relay.db().remove_members(&channel.cid, &remove).await?;
+    if let Some(Value::Object(given)) = body.get("data") {
+        let mut data: Map<String, Value> = serde_json::from_str(&channel.data).unwrap_or_default();
+        for (k, v) in given {
+            if !matches!(k.as_str(), "members" | "id" | "type" | "cid" | "created_by") {
+                data.insert(k.clone(), v.clone());
+            }
+        }
+        relay
+            .db()
+            .update_channel_data(&channel.cid, &Value::Object(data).to_string(), now)
+            .await?;
+    }
+    let channel = relay.db().channel(&channel.cid).await?.unwrap_or(channel);
+    let after = relay.member_ids(&channel.cid).await?;
+    let everyone: Vec<String> = before.iter().chain(added.iter()).cloned().collect();
+    let channel_json = relay.channel_json(&channel, after.len());
+    for id in &added {
+        let member = json!({ "user_id": id, "user": relay.user_json(id) });
+        let event = relay.event(
+            &channel,
+            "member.added",
+            Some(&user),
+            json!({ "member": member }),
+        );
+        relay.broadcast(&everyone, &channel, &event);
+        let note = relay.event(
+            &channel,
+            "notification.added_to_channel",
+            None,
+            json!({ "channel": channel_json, "member": member }),
+        );
+        relay.broadcast(std::slice::from_ref(id), &channel, &note);
+    }
+    for id in &removed {
+        let member = json!({ "user_id": id, "user": relay.user_json(id) });
+        let event = relay.event(
+            &channel,
+            "member.removed",
+            Some(&user),
+            json!({ "member": member }),
+        );
+        relay.broadcast(&everyone, &channel, &event);
+        let note = relay.event(
+            &channel,
+            "notification.removed_from_channel",
+            None,
+            json!({ "channel": channel_json }),
+        );
+        relay.broadcast(std::slice::from_ref(id), &channel, &note);
+    }
+    if body.get("data").is_some() {
+        let event = relay.event(
+            &channel,
+            "channel.updated",
+            Some(&user),
+            json!({ "channel": channel_json }),
+        );
+        relay.broadcast(&after, &channel, &event);
+    }
+    let members: Vec<Value> = relay
+        .db()
+        .members(&channel.cid)
+        .await?
+        .iter()
+        .map(|m| relay.member_json(&channel.created_by, m))
+        .collect();
+    Ok(Json(
+        json!({ "channel": channel_json, "members": members, "duration": "0.00ms" }),
+    ))
+}
+
+/// Attachments, mentions and custom fields of a message input, as stored in `extra`.
+fn message_extra(input: &Map<String, Value>) -> Result<String, StreamError> {
+    let mut extra = Map::new();
+    if let Some(attachments) = input.get("attachments") {
+        if !attachments.is_array() && !attachments.is_null() {
+            return Err(StreamError::input("attachments must be an array"));
+        }
+        if attachments.as_array().is_some_and(|a| !a.is_empty()) {
+            extra.insert("attachments".into(), attachments.clone());
+        }
+    }
+    if let Some(mentioned) = input.get("mentioned_users") {
+        let ids = ids_of(Some(mentioned))?;
+        if !ids.is_empty() {
+            extra.insert("mentioned_users".into(), json!(ids));
+        }
+    }
+    if let Some(silent) = input.get("silent").and_then(Value::as_bool) {
+        extra.insert("silent".into(), json!(silent));
+    }
+    let custom: Map<String, Value> = input
+        .iter()
+        .filter(|(k, _)| !MESSAGE_FIELDS.contains(&k.as_str()))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    if !custom.is_empty() {
+        extra.insert("custom".into(), Value::Object(custom));
+    }
+    Ok(Value::Object(extra).to_string())
+}
+
+fn checked_text(input: &Map<String, Value>) -> Result<String, StreamError> {
+    let text = match input.get("text") {
+        None | Some(Value::Null) => String::new(),
+        Some(Value::String(s)) => s.clone(),
+        Some(_) => return Err(StreamError::input("message.text must be a string")),
+    };
+    let length = text.chars().count();
+    if length > MAX_MESSAGE_LENGTH {
+        return Err(StreamError::input(format!(
+            "message is too long: {length} characters, the limit is {MAX_MESSAGE_LENGTH}"
+        )));
+    }
+    Ok(text)
+}
+
+async fn send_message(
+    State(relay): State<Arc<Relay>>,
+    StreamUser(user): StreamUser,
+    Path((kind, id)): Path<(String, String)>,
+    Body(body): Body,
+) -> Answer {
+    let (channel, members) = relay.member_channel(&kind, &id, &user).await?;
+    let input = body
+        .get("message")
+        .and_then(Value::as_object)
+        .ok_or_else(|| StreamError::input("the body must have a `message` object"))?;
+    let text = checked_text(input)?;
+    let message_id = match input.get("id").and_then(Value::as_str) {
+        Some(given) if valid_message_id(given) => given.to_owned(),
+        Some(_) => {
+            return Err(StreamError::input(
+                "message.id is 1 to 255 of a-z, A-Z, 0-9, @, _, -, . and :",
+            ))
+        }
+        None => uuid::Uuid::new_v4().to_string(),
+    };
+    let parent_id = input
+        .get("parent_id")
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    if let Some(parent) = &parent_id {
+        let found = relay.db().message(parent).await?;
+        if !matches!(found, Some(p) if p.cid == channel.cid) {
+            return Err(StreamError::input(format!(
+                "parent message {parent} is not in this channel"
+            )));
+        }
+    }
+    let quoted = input
+        .get("quoted_message_id")
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    let now = now_ms();
+    let row = MessageRow {
+        id: message_id,
+        cid: channel.cid.clone(),
+        seq: 0,
+        user_id: user.clone(),
+        text,
+        parent_id,
+        show_in_channel: i64::from(
+            input
+                .get("show_in_channel")
+                .and_then(Value::as_bool)
+                .unwrap_or(false),
+        ),
+        quoted_message_id: quoted,
+        extra: message_extra(input)?,
+        created_at: now,
+        updated_at: now,
+        text_updated_at: None,
+        deleted_at: None,
+        reply_count: 0,
+    };
+    match relay.db().insert_message(&row).await {
+        Ok(_) => {}
+        Err(InsertError::Duplicate) => {
+            return Err(StreamError::input(format!(
+                "a message with ID {} already exists",
+                row.id
+            )))
+        }
+        Err(InsertError::Database(e)) => return Err(e.into()),
+    }
+    let stored = relay
+        .db()
+        .message(&row.id)
+        .await?
+        .ok_or_else(|| StreamError::not_found("the message vanished"))?;
+    let message = relay
+        .messages_json(std::slice::from_ref(&stored))
+        .await?
+        .pop()
+        .unwrap_or(Value::Null);
+    let channel = relay.db().channel(&channel.cid).await?.unwrap_or(channel);
+    let new = relay
+        .event(
+            &channel,
+            "message.new",
+            Some(&user),
+            json!({ "message": message }),
+        )
+        .to_string();
+    let notification = relay
+        .event(
+            &channel,
+            "notification.message_new",
+            Some(&user),
+            json!({ "message": message, "channel": relay.channel_json(&channel, members.len()) }),
+        )
+        .to_string();
+    relay.hub.send(&members, Some(&channel.cid), |watching| {
+        Some(if watching {
+            new.clone()
+        } else {
+            notification.clone()
+        })
+    });
+    if let Some(parent) = &stored.parent_id {
+        if let Some(parent_row) = relay.db().message(parent).await? {
+            let parent_json = relay
+                .messages_json(&[parent_row])
+                .await?
+                .pop()
+                .unwrap_or(Value::Null);
+            let event = relay.event(
+                &channel,
+                "message.updated",
+                Some(&user),
+                json!({ "message": parent_json }),
+            );
+            relay.broadcast(&members, &channel, &event);
+        }
+    }
+    Ok(Json(json!({ "message": message, "duration": "0.00ms" })))
+}
+
+async fn get_message(
+    State(relay): State<Arc<Relay>>,
+    StreamUser(user): StreamUser,
+    Path(id): Path<String>,
+) -> Answer {
+    let (message, _, _) = relay.member_message(&id, &user).await?;
+    let message = relay
+        .messages_json(&[message])
+        .await?
+        .pop()
+        .unwrap_or(Value::Null);
+    Ok(Json(json!({ "message": message, "duration": "0.00ms" })))
+}
+
+async fn update_message(
+    State(relay): State<Arc<Relay>>,
+    StreamUser(user): StreamUser,
+    Path(id): Path<String>,
+    Body(body): Body,
+) -> Answer {
+    let (message, channel, members) = relay.member_message(&id, &user).await?;
+    if message.user_id != user {
+        return Err(StreamError::forbidden("only the author may edit a message"));
+    }
+    if message.deleted_at.is_some() {
+        return Err(StreamError::input("a deleted message cannot be edited"));
+    }
+    let input = body
+        .get("message")
+        .and_then(Value::as_object)
+        .ok_or_else(|| StreamError::input("the body must have a `message` object"))?;
+    let text = checked_text(input)?;
+    let quoted = input.get("quoted_message_id").and_then(Value::as_str);
+    relay
+        .db()
+        .update_message(&id, &text, quoted, &message_extra(input)?, now_ms())
+        .await?;
+    let stored = relay
+        .db()
+        .message(&id)
+        .await?
+        .ok_or_else(|| StreamError::not_found("the message vanished"))?;
+    let message = relay
+        .messages_json(&[stored])
+        .await?
+        .pop()
+        .unwrap_or(Value::Null);
+    let event = relay.event(
+        &channel,
+        "message.updated",
+        Some(&user),
+        json!({ "message": message }),
+    );
+    relay.broadcast(&members, &channel, &event);
+    Ok(Json(json!({ "message": message, "duration": "0.00ms" })))
+}
+
+#[derive(Deserialize)]
+struct DeleteParams {
+    hard: Option<bool>,
+}
+
+async fn delete_message(
+    State(relay): State<Arc<Relay>>,
+    StreamUser(user): StreamUser,
+    Path(id): Path<String>,
+    Query(params): Query<DeleteParams>,
+) -> Answer {
+    let (message, channel, members) = relay.member_message(&id, &user).await?;
+    if message.user_id != user {
+        return Err(StreamError::forbidden(
+            "only the author may delete a message",
+        ));
+    }
+    let hard = params.hard.unwrap_or(false);
+    relay.db().delete_message(&id, hard, now_ms()).await?;
+    let answer = match relay.db().message(&id).await? {
+        Some(row) => relay
+            .messages_json(&[row])
+            .await?
+            .pop()
+            .unwrap_or(Value::Null),
+        None => {
+            let mut gone = message;
+            gone.text = String::new();
+            gone.extra = "{}".into();
+            gone.deleted_at = Some(now_ms());
+            relay.message_json(&gone, None)
+        }
+    };
+    let event = relay.event(
+        &channel,
+        "message.deleted",
+        Some(&user),
+        json!({ "message": answer, "hard_delete": hard }),
+    );
+    relay.broadcast(&members, &channel, &event);
+    Ok(Json(json!({ "message": answer, "duration": "0.00ms" })))
+}
+
+#[derive(Deserialize)]
+struct RepliesParams {
+    limit: Option<i64>,
+    id_lt: Option<String>,
+    id_gt: Option<String>,
+    id_lte: Option<String>,
+    id_gte: Option<String>,
+}
+
+async fn get_replies(
+    State(relay): State<Arc<Relay>>,
+    StreamUser(user): StreamUser,
+    Path(id): Path<String>,
+    Query(params): Query<RepliesParams>,
+) -> Answer {
+    relay.member_message(&id, &user).await?;
+    let options = json!({
+        "limit": params.limit.unwrap_or(25),
+        "id_lt": params.id_lt, "id_gt": params.id_gt,
+        "id_lte": params.id_lte, "id_gte": params.id_gte,
+    });
+    let options: Map<String, Value> = options
+        .as_object()
+        .map(|o| {
+            o.iter()
+                .filter(|(_, v)| !v.is_null())
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect()
+        })
+        .unwrap_or_default();
+    let page = page_of(&relay, Some(&Value::Object(options)), 25).await?;
+    let rows = relay.db().replies(&id, page).await?;
+    let messages = relay.messages_json(&rows).await?;
+    Ok(Json(json!({ "messages": messages, "duration": "0.00ms" })))
+}
+
+async fn mark_read(
+    State(relay): State<Arc<Relay>>,
+    StreamUser(user): StreamUser,
+    Path((kind, id)): Path<(String, String)>,
+    Body(body): Body,
+) -> Answer {
+    let (channel, members) = relay.member_channel(&kind, &id, &user).await?;
+    let last = match body.get("message_id").and_then(Value::as_str) {
+        Some(id) => Some(id.to_owned()),
+        None => relay
+            .db()
+            .messages(&channel.cid, Page::Latest(1))
+            .await?
+            .pop()
+            .map(|m| m.id),
+    };
+    relay
+        .db()
+        .mark_read(&channel.cid, &user, last.as_deref(), now_ms())
+        .await?;
+    let event = relay.event(
+        &channel,
+        "message.read",
+        Some(&user),
+        json!({ "last_read_message_id": last }),
+    );
+    relay.broadcast(&members, &channel, &event);
+    Ok(Json(json!({ "event": event, "duration": "0.00ms" })))
+}
+
+async fn mark_all_read(State(relay): State<Arc<Relay>>, StreamUser(user): StreamUser) -> Answer {
+    let now = now_ms();
+    for channel in relay.db().channels_of(&user).await? {
+        relay.db().mark_read(&channel.cid, &user, None, now).await?;
+    }
+    Ok(Json(json!({ "duration": "0.00ms" })))
+}
+
+async fn send_event(
+    State(relay): State<Arc<Relay>>,
+    StreamUser(user): StreamUser,
+    Path((kind, id)): Path<(String, String)>,
+    Body(body): Body,
+) -> Answer {
+    let (channel, members) = relay.member_channel(&kind, &id, &user).await?;
+    let given = body
+        .get("event")
+        .and_then(Value::as_object)
+        .ok_or_else(|| StreamError::input("the body must have an `event` object"))?;
+    let kind = given
+        .get("type")
+        .and_then(Value::as_str)
+        .ok_or_else(|| StreamError::input("event.type is required"))?;
+    if kind.starts_with("message.")
+        || kind.starts_with("notification.")
+        || kind.starts_with("member.")
+        || kind.starts_with("channel.")
+    {
+        return Err(StreamError::input(format!(
+            "{kind} is sent by the server, not by clients"
+        )));
+    }
+    let mut extra = given.clone();
+    for reserved in [
+        "type",
+        "user",
+        "cid",
+        "channel_id",
+        "channel_type",
+        "created_at",
+    ] {
+        extra.remove(reserved);
+    }
+    let event = relay.event(&channel, kind, Some(&user), Value::Object(extra));
+    relay.broadcast(&members, &channel, &event);
+    Ok(Json(json!({ "event": event, "duration": "0.00ms" })))
+}
+
+async fn stop_watching(
+    State(relay): State<Arc<Relay>>,
+    StreamUser(user): StreamUser,
+    Path((kind, id)): Path<(String, String)>,
+    Query(conn): Query<ConnectionParams>,
+) -> Answer {
+    let (channel, _) = relay.member_channel(&kind, &id, &user).await?;
+    relay
+        .hub
+        .unwatch(conn.connection_id.as_deref(), &channel.cid);
+    Ok(Json(json!({ "duration": "0.00ms" })))
+}
+
+#[derive(Deserialize)]
+struct DraftParams {
+    parent_id: Option<String>,
+}
+
+fn draft_json(cid: &str, parent: &str, message: &str, at: i64) -> Value {
+    let message: Value = serde_json::from_str(message).unwrap_or(Value::Null);
+    let mut draft = json!({ "channel_cid": cid, "created_at": iso(at), "message": message });
+    if !parent.is_empty() {
+        set(&mut draft, "parent_id", json!(parent));
+    }
+    draft
+}
+
+async fn put_draft(
+    State(relay): State<Arc<Relay>>,
+    StreamUser(user): StreamUser,
+    Path((kind, id)): Path<(String, String)>,
+    Body(body): Body,
+) -> Answer {
+    let (channel, _) = relay.member_channel(&kind, &id, &user).await?;
+    let mut message = body
+        .get("message")
+        .and_then(Value::as_object)
+        .cloned()
+        .ok_or_else(|| StreamError::input("the body must have a `message` object"))?;
+    checked_text(&message)?;
+    message
+        .entry("id")
+        .or_insert_with(|| json!(uuid::Uuid::new_v4().to_string()));
+    let parent = message
+        .get("parent_id")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_owned();
+    let text = Value::Object(message).to_string();
+    let now = now_ms();
+    relay
+        .db()
+        .put_draft(&channel.cid, &user, &parent, &text, now)
+        .await?;
+    Ok(Json(
+        json!({ "draft": draft_json(&channel.cid, &parent, &text, now), "duration": "0.00ms" }),
+    ))
+}
+
+async fn get_draft(
+    State(relay): State<Arc<Relay>>,
+    StreamUser(user): StreamUser,
+    Path((kind, id)): Path<(String, String)>,
+    Query(params): Query<DraftParams>,
+) -> Answer {
+    let (channel, _) = relay.member_channel(&kind, &id, &user).await?;
+    let parent = params.parent_id.unwrap_or_default();
+    let found = relay
+        .db()
+        .drafts(&channel.cid, &user, Some(&parent))
+        .await?
+        .pop()
+        .ok_or_else(|| StreamError::not_found("no draft"))?;
+    Ok(Json(
+        json!({ "draft": draft_json(&channel.cid, &found.0, &found.1, found.2), "duration": "0.00ms" }),
+    ))
+}
+
+async fn delete_draft(
+    State(relay): State<Arc<Relay>>,
+    StreamUser(user): StreamUser,
+    Path((kind, id)): Path<(String, String)>,
+    Query(params): Query<DraftParams>,
+) -> Answer {
+    let (channel, _) = relay.member_channel(&kind, &id, &user).await?;
+    relay
+        .db()
+        .delete_draft(&channel.cid, &user, &params.parent_id.unwrap_or_default())
+        .await?;
+    Ok(Json(json!({ "duration": "0.00ms" })))
+}
+
+async fn upload(
+    State(relay): State<Arc<Relay>>,
+    StreamUser(user): StreamUser,
+    Path((kind, id)): Path<(String, String)>,
+) -> Answer {
+    relay.member_channel(&kind, &id, &user).await?;
+    Err(StreamError::input(
+        "the demo chat relay does not accept uploads yet",
+    ))
+}
+
+#[derive(Deserialize)]
+struct PayloadParams {
+    payload: Option<String>,
+}
+
+async fn query_users(
+    State(relay): State<Arc<Relay>>,
+    StreamUser(_): StreamUser,
+    Query(params): Query<PayloadParams>,
+) -> Answer {
+    let payload: Value = match params.payload.as_deref() {
+        Some(p) => serde_json::from_str(p)
+            .map_err(|e| StreamError::input(format!("payload is not JSON: {e}")))?,
+        None => Value::Null,
+    };
+    let filter = payload
+        .get("filter_conditions")
+        .cloned()
+        .unwrap_or(Value::Null);
+    let limit = payload
+        .get("limit")
+        .and_then(Value::as_u64)
+        .unwrap_or(30)
+        .min(100) as usize;
+    let offset = payload.get("offset").and_then(Value::as_u64).unwrap_or(0) as usize;
+    let mut users: Vec<(String, String)> = relay
+        .users
+        .read()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .iter()
+        .map(|(id, name)| (id.clone(), name.clone()))
+        .collect();
+    users.sort();
+    let mut found = Vec::new();
+    for (id, name) in &users {
+        let lookup = |field: &str| -> Option<Option<Field<'_>>> {
+            Some(match field {
+                "id" => Some(Field::One(id.as_str())),
+                "name" => Some(Field::One(name.as_str())),
+                "role" => Some(Field::One("user")),
+                _ => return None,
+            })
+        };
+        let empty = filter.is_null() || filter.as_object().is_some_and(Map::is_empty);
+        if empty || filter::matches(&filter, &lookup)? {
+            found.push(relay.user_json(id));
+        }
+    }
+    let users: Vec<Value> = found.into_iter().skip(offset).take(limit).collect();
+    Ok(Json(json!({ "users": users, "duration": "0.00ms" })))
+}
+
+#[derive(Deserialize)]
+struct OgParams {
+    url: Option<String>,
+}
+
+/// A link preview without the page: the relay never fetches what it is asked to.
+async fn og(StreamUser(_): StreamUser, Query(params): Query<OgParams>) -> Answer {
+    let url = params
+        .url
+        .ok_or_else(|| StreamError::input("url is required"))?;
+    Ok(Json(json!({ "og_scrape_url": url, "duration": "0.00ms" })))
+}
+
+async fn app_settings(StreamUser(_): StreamUser) -> Answer {
+    Ok(Json(json!({
+        "app": {
+            "name": "chatseal demo relay",
+            "file_upload_config": { "allowed_file_extensions": [], "blocked_file_extensions": [], "allowed_mime_types": [], "blocked_mime_types": [] },
+            "image_upload_config": { "allowed_file_extensions": [], "blocked_file_extensions": [], "allowed_mime_types": [], "blocked_mime_types": [] },
+        },
+        "duration": "0.00ms",
+    })))
+}

@@ -1,0 +1,597 @@
+//! The demo's chat relay (the part of Stream Chat's protocol stream-chat-react uses), end to
+//! end: a real `chatseal-server demo` process, its REST API and its WebSocket, over SQLite
+//! and over PostgreSQL. stream-chat-react itself runs against it in `tests/js/stream` and in
+//! the demo's browser tests.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+mod support;
+
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{json, Value};
+use support::{Backend, Server, TestDb};
+use tokio_tungstenite::tungstenite::Message;
+
+on_both_databases!(
+    channels_and_messages_survive_a_restart,
+    members_only_and_stream_limits,
+    events_reach_members_over_the_websocket,
+);
+
+async fn demo(db: &str) -> Server {
+    let args: Vec<String> = [
+        "demo",
+        "--listen",
+        "127.0.0.1:0",
+        "--db",
+        db,
+        "--rate-ip",
+        "0",
+        "--rate-identity",
+        "0",
+    ]
+    .map(String::from)
+    .to_vec();
+    Server::spawn(&args).await
+}
+
+/// The relay token the demo backend mints for `user`, and the demo session.
+async fn stream_token(s: &Server, user: &str) -> (String, String) {
+    let (status, body) = s
+        .call(
+            "POST",
+            "/v1/authenticate",
+            None,
+            Some(&json!({"identity": user})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let session = body["authToken"].as_str().unwrap().to_owned();
+    let (status, body) = s
+        .call("POST", "/v1/stream-credentials", Some(&session), None)
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["baseUrl"], json!(s.base), "the relay is this server");
+    (body["token"].as_str().unwrap().to_owned(), session)
+}
+
+/// A request as stream-chat sends it: the token as `Authorization`, no `Bearer`.
+async fn stream(
+    s: &Server,
+    token: &str,
+    method: &str,
+    path: &str,
+    body: Option<Value>,
+) -> (u16, Value) {
+    let mut req = s
+        .http
+        .request(method.parse().unwrap(), s.url(path))
+        .header("authorization", token)
+        .header("stream-auth-type", "jwt");
+    if let Some(body) = body {
+        req = req.json(&body);
+    }
+    support::read(req.send().await.unwrap()).await
+}
+
+fn texts(channel_state: &Value) -> Vec<String> {
+    channel_state["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["text"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+async fn channels_and_messages_survive_a_restart(backend: Backend) {
+    let Some(db) = TestDb::new(backend).await else {
+        return;
+    };
+    let s = demo(&db.url).await;
+    let (alice, _) = stream_token(&s, "alice").await;
+    let (bob, session) = stream_token(&s, "bob").await;
+
+    // A distinct channel: the same cid whoever opens it, whatever the order of members.
+    let (status, a) = stream(
+        &s,
+        &alice,
+        "POST",
+        "/channels/messaging/query",
+        Some(json!({"data": {"members": ["alice", "bob"]}, "state": true})),
+    )
+    .await;
+    assert_eq!(status, 200, "{a}");
+    let cid = a["channel"]["cid"].as_str().unwrap().to_owned();
+    let id = a["channel"]["id"].as_str().unwrap().to_owned();
+    assert!(id.starts_with("!members-"), "{id}");
+    let (_, b) = stream(
+        &s,
+        &bob,
+        "POST",
+        "/channels/messaging/query",
+        Some(json!({"data": {"members": ["bob", "alice", "bob"]}})),
+    )
+    .await;
+    assert_eq!(b["channel"]["cid"], json!(cid));
+    assert_eq!(b["members"].as_array().unwrap().len(), 2);
+
+    let send = |token: &str, text: &str, extra: Value| {
+        let mut message = json!({ "text": text });
+        message
+            .as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        let token = token.to_owned();
+        let path = format!("/channels/messaging/{id}/message");
+        let s = &s;
+        async move {
+            stream(
+                s,
+                &token,
+                "POST",
+                &path,
+                Some(json!({ "message": message })),
+            )
+            .await
+        }
+    };
+    let (status, first) = send(&alice, "csm1.first", json!({"id": "alice-1"})).await;
+    assert_eq!(status, 200, "{first}");
+    assert_eq!(first["message"]["user"]["id"], "alice");
+    let (_, second) = send(&bob, "csm1.second", json!({"quoted_message_id": "alice-1"})).await;
+    assert_eq!(second["message"]["quoted_message"]["text"], "csm1.first");
+    let (_, reply) = send(&bob, "csm1.reply", json!({"parent_id": "alice-1"})).await;
+    assert_eq!(reply["message"]["type"], "reply");
+    let (status, edited) = stream(
+        &s,
+        &alice,
+        "POST",
+        "/messages/alice-1",
+        Some(json!({"message": {"text": "csm1.first-edited"}})),
+    )
+    .await;
+    assert_eq!(status, 200, "{edited}");
+    assert!(edited["message"]["message_text_updated_at"].is_string());
+    let (status, _) = stream(
+        &s,
+        &bob,
+        "POST",
+        &format!("/channels/messaging/{id}/read"),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+
+    // After a restart (new process, same database), everything is there.
+    assert!(s.terminate().await, "clean exit on SIGTERM");
+    let s = demo(&db.url).await;
+    let (bob, session_after) = stream_token(&s, "bob").await;
+    let (status, listed) = stream(
+        &s,
+        &bob,
+        "POST",
+        "/channels",
+        Some(json!({
+            "filter_conditions": {"type": "messaging", "members": {"$in": ["bob"]}},
+            "sort": [{"field": "last_message_at", "direction": -1}],
+            "state": true, "watch": false, "limit": 10,
+        })),
+    )
+    .await;
+    assert_eq!(status, 200, "{listed}");
+    let channels = listed["channels"].as_array().unwrap();
+    assert_eq!(channels.len(), 1);
+    let state = &channels[0];
+    assert_eq!(
+        texts(state),
+        ["csm1.first-edited", "csm1.second"],
+        "replies stay in their thread"
+    );
+    assert_eq!(state["messages"][0]["reply_count"], 1);
+    let bob_read = state["read"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["user"]["id"] == "bob")
+        .unwrap();
+    assert_eq!(bob_read["unread_messages"], 0);
+    let (_, replies) = stream(&s, &bob, "GET", "/messages/alice-1/replies", None).await;
+    assert_eq!(replies["messages"][0]["text"], "csm1.reply");
+    // Paging: the one message before the newest.
+    let second_id = state["messages"][1]["id"].as_str().unwrap();
+    let (_, page) = stream(
+        &s,
+        &bob,
+        "POST",
+        &format!("/channels/messaging/{id}/query"),
+        Some(json!({"messages": {"limit": 5, "id_lt": second_id}})),
+    )
+    .await;
+    assert_eq!(texts(&page), ["csm1.first-edited"]);
+
+    // What the database holds, as the demo's "what the server sees" panel shows it.
+    for token in [&session, &session_after] {
+        let (status, stored) = s
+            .call(
+                "GET",
+                &format!("/v1/relay/channels/messaging/{id}/stored"),
+                Some(token),
+                None,
+            )
+            .await;
+        if token == &session {
+            assert_eq!(
+                status, 401,
+                "a session of the previous process is not valid"
+            );
+            continue;
+        }
+        assert_eq!(status, 200, "{stored}");
+        let stored: Vec<&str> = stored["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["text"].as_str().unwrap())
+            .collect();
+        assert_eq!(stored, ["csm1.first-edited", "csm1.second", "csm1.reply"]);
+    }
+}
+
+async fn members_only_and_stream_limits(backend: Backend) {
+    let Some(db) = TestDb::new(backend).await else {
+        return;
+    };
+    let s = demo(&db.url).await;
+    let (alice, _) = stream_token(&s, "alice").await;
+    let (carol, _) = stream_token(&s, "carol").await;
+    let (status, created) = stream(
+        &s,
+        &alice,
+        "POST",
+        "/channels/messaging/care-team/query",
+        Some(json!({"data": {"members": ["alice", "bob"], "name": "Care team"}})),
+    )
+    .await;
+    assert_eq!(status, 200, "{created}");
+    assert_eq!(created["channel"]["name"], "Care team");
+    let message = |text: String| Some(json!({"message": {"text": text}}));
+
+    // Someone who is not a member can neither read nor write nor list it.
+    for (method, path, body) in [
+        ("POST", "/channels/messaging/care-team/query", None),
+        (
+            "POST",
+            "/channels/messaging/care-team/message",
+            message("hi".into()),
+        ),
+        (
+            "POST",
+            "/channels/messaging/care-team/event",
+            Some(json!({"event": {"type": "typing.start"}})),
+        ),
+    ] {
+        let (status, body) = stream(&s, &carol, method, path, body).await;
+        assert_eq!(
+            (status, body["code"].clone()),
+            (403, json!(17)),
+            "{path}: {body}"
+        );
+        assert!(
+            body["message"].as_str().unwrap().contains("not a member"),
+            "{body}"
+        );
+    }
+    let (_, listed) = stream(
+        &s,
+        &carol,
+        "POST",
+        "/channels",
+        Some(json!({"filter_conditions": {}})),
+    )
+    .await;
+    assert_eq!(listed["channels"], json!([]));
+
+    // Stream's limits and rules, with Stream's error shape.
+    let (status, body) = stream(
+        &s,
+        &alice,
+        "POST",
+        "/channels/messaging/care-team/message",
+        message("x".repeat(5001)),
+    )
+    .await;
+    assert_eq!((status, body["code"].clone()), (400, json!(4)), "{body}");
+    assert!(body["message"].as_str().unwrap().contains("5000"), "{body}");
+    let (status, _) = stream(
+        &s,
+        &alice,
+        "POST",
+        "/channels/messaging/care-team/message",
+        message("é".repeat(5000)),
+    )
+    .await;
+    assert_eq!(status, 200, "5000 characters (10000 bytes) fit");
+    let with_id = Some(json!({"message": {"id": "m-1", "text": "one"}}));
+    let path = "/channels/messaging/care-team/message";
+    assert_eq!(
+        stream(&s, &alice, "POST", path, with_id.clone()).await.0,
+        200
+    );
+    let (status, body) = stream(&s, &alice, "POST", path, with_id).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body["message"].as_str().unwrap().contains("already exists"));
+    let (bob, _) = stream_token(&s, "bob").await;
+    let (status, _) = stream(
+        &s,
+        &bob,
+        "POST",
+        "/messages/m-1",
+        Some(json!({"message": {"text": "forged"}})),
+    )
+    .await;
+    assert_eq!(status, 403, "only the author edits");
+    let (status, body) = stream(
+        &s,
+        &alice,
+        "POST",
+        "/channels",
+        Some(json!({"filter_conditions": {"frozen": true}})),
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert!(
+        body["message"].as_str().unwrap().contains("`frozen`"),
+        "{body}"
+    );
+    let (status, _) = stream(
+        &s,
+        &alice,
+        "POST",
+        "/channels/messaging/bad%20id/query",
+        None,
+    )
+    .await;
+    assert_eq!(status, 400);
+    for token in ["", "not-a-jwt", &forged_token("alice")] {
+        let (status, body) = stream(&s, token, "POST", "/channels", None).await;
+        assert_eq!((status, body["code"].clone()), (401, json!(5)), "{body}");
+    }
+    // A user id Stream would refuse gets a clear refusal from the demo backend.
+    let (_, body) = s
+        .call(
+            "POST",
+            "/v1/authenticate",
+            None,
+            Some(&json!({"identity": "Dr Who"})),
+        )
+        .await;
+    let session = body["authToken"].as_str().unwrap();
+    let (status, body) = s
+        .call("POST", "/v1/stream-credentials", Some(session), None)
+        .await;
+    assert_eq!(status, 400);
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("letters, digits"),
+        "{body}"
+    );
+
+    // Members added later see the history; removed members lose access.
+    let (status, body) = stream(
+        &s,
+        &alice,
+        "POST",
+        "/channels/messaging/care-team",
+        Some(json!({"add_members": ["carol"], "remove_members": ["bob"]})),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, _) = stream(
+        &s,
+        &carol,
+        "POST",
+        "/channels/messaging/care-team/query",
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (status, _) = stream(
+        &s,
+        &bob,
+        "POST",
+        "/channels/messaging/care-team/query",
+        None,
+    )
+    .await;
+    assert_eq!(status, 403);
+}
+
+/// An HS256 token for `user` signed with a key the relay does not have.
+fn forged_token(user: &str) -> String {
+    use chatseal::proto::b64u_encode;
+    let header = b64u_encode(br#"{"alg":"HS256","typ":"JWT"}"#);
+    let claims = b64u_encode(format!(r#"{{"user_id":"{user}"}}"#).as_bytes());
+    format!("{header}.{claims}.{}", b64u_encode(&[7u8; 32]))
+}
+
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+async fn connect(s: &Server, user: &str, token: &str) -> (Socket, Value) {
+    let json =
+        json!({"user_id": user, "user_details": {"id": user, "name": format!("{user} (name)")}});
+    let url = format!(
+        "{}/connect?json={}&api_key=chatseal-demo&authorization={token}&stream-auth-type=jwt",
+        s.base.replacen("http", "ws", 1),
+        urlencode(&json.to_string()),
+    );
+    let (mut socket, _) = tokio_tungstenite::connect_async(url).await.unwrap();
+    let first = next_event(&mut socket).await;
+    (socket, first)
+}
+
+fn urlencode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+async fn next_event(socket: &mut Socket) -> Value {
+    loop {
+        let frame = tokio::time::timeout(Duration::from_secs(10), socket.next())
+            .await
+            .expect("an event within 10 s")
+            .expect("the socket is open")
+            .unwrap();
+        if let Message::Text(text) = frame {
+            return serde_json::from_str(&text).unwrap();
+        }
+    }
+}
+
+/// The next event of `kind`, skipping others (health checks, presence).
+async fn next_of(socket: &mut Socket, kind: &str) -> Value {
+    loop {
+        let event = next_event(socket).await;
+        if event["type"] == kind {
+            return event;
+        }
+    }
+}
+
+async fn events_reach_members_over_the_websocket(backend: Backend) {
+    let Some(db) = TestDb::new(backend).await else {
+        return;
+    };
+    let s = demo(&db.url).await;
+    let (alice, _) = stream_token(&s, "alice").await;
+    let (bob, _) = stream_token(&s, "bob").await;
+    let (carol, _) = stream_token(&s, "carol").await;
+    let (mut bob_ws, hello) = connect(&s, "bob", &bob).await;
+    assert_eq!(hello["type"], "health.check");
+    assert_eq!(hello["me"]["id"], "bob");
+    assert_eq!(hello["me"]["name"], "bob (name)");
+    let connection_id = hello["connection_id"].as_str().unwrap().to_owned();
+    let (mut carol_ws, _) = connect(&s, "carol", &carol).await;
+
+    // Created with bob as a member: bob is told, and so is no one else.
+    let (status, _) = stream(
+        &s,
+        &alice,
+        "POST",
+        "/channels/messaging/ward-3/query",
+        Some(json!({"data": {"members": ["alice", "bob"]}})),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let added = next_of(&mut bob_ws, "notification.added_to_channel").await;
+    assert_eq!(added["channel"]["cid"], "messaging:ward-3");
+
+    // Not watching yet: a notification with the channel; watching: message.new.
+    let send = |text: &'static str| {
+        let alice = alice.clone();
+        let s = &s;
+        async move {
+            stream(
+                s,
+                &alice,
+                "POST",
+                "/channels/messaging/ward-3/message",
+                Some(json!({"message": {"text": text}})),
+            )
+            .await
+        }
+    };
+    send("csm1.one").await;
+    let note = next_of(&mut bob_ws, "notification.message_new").await;
+    assert_eq!(note["message"]["text"], "csm1.one");
+    assert_eq!(note["channel"]["cid"], "messaging:ward-3");
+    let (status, _) = stream(
+        &s,
+        &bob,
+        "POST",
+        &format!("/channels/messaging/ward-3/query?connection_id={connection_id}"),
+        Some(json!({"watch": true, "state": true})),
+    )
+    .await;
+    assert_eq!(status, 200);
+    send("csm1.two").await;
+    let new = next_of(&mut bob_ws, "message.new").await;
+    assert_eq!(new["message"]["text"], "csm1.two");
+    assert_eq!(new["user"]["id"], "alice");
+    assert_eq!(new["cid"], "messaging:ward-3");
+
+    // Typing and read events reach the members.
+    stream(
+        &s,
+        &alice,
+        "POST",
+        "/channels/messaging/ward-3/event",
+        Some(json!({"event": {"type": "typing.start"}})),
+    )
+    .await;
+    let typing = next_of(&mut bob_ws, "typing.start").await;
+    assert_eq!(typing["user"]["id"], "alice");
+    let (status, body) = stream(
+        &s,
+        &alice,
+        "POST",
+        "/channels/messaging/ward-3/event",
+        Some(json!({"event": {"type": "message.new", "message": {"text": "forged"}}})),
+    )
+    .await;
+    assert_eq!(status, 400, "clients cannot send server events: {body}");
+
+    // Health checks are answered.
+    bob_ws
+        .send(Message::Text(
+            json!([{"type": "health.check", "client_id": "x"}])
+                .to_string()
+                .into(),
+        ))
+        .await
+        .unwrap();
+    let pong = next_of(&mut bob_ws, "health.check").await;
+    assert_eq!(pong["connection_id"], json!(connection_id));
+
+    // Carol, not a member, saw none of it: the next thing she gets is her own health check.
+    carol_ws
+        .send(Message::Text(
+            json!({"type": "health.check"}).to_string().into(),
+        ))
+        .await
+        .unwrap();
+    let first = next_event(&mut carol_ws).await;
+    assert_eq!(first["type"], "health.check", "carol got {first}");
+
+    // A bad token is refused on the socket with Stream's error shape.
+    let url = format!(
+        "{}/connect?json={}&api_key=chatseal-demo&authorization={}",
+        s.base.replacen("http", "ws", 1),
+        urlencode(&json!({"user_id": "alice"}).to_string()),
+        forged_token("alice"),
+    );
+    let (mut bad, _) = tokio_tungstenite::connect_async(url).await.unwrap();
+    let refused = next_event(&mut bad).await;
+    assert_eq!(refused["error"]["code"], 5, "{refused}");
+    // And a token for bob does not connect as alice.
+    let url = format!(
+        "{}/connect?json={}&api_key=chatseal-demo&authorization={bob}",
+        s.base.replacen("http", "ws", 1),
+        urlencode(&json!({"user_id": "alice"}).to_string()),
+    );
+    let (mut impostor, _) = tokio_tungstenite::connect_async(url).await.unwrap();
+    let refused = next_event(&mut impostor).await;
+    assert_eq!(refused["error"]["code"], 5, "{refused}");
+}
