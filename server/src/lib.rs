@@ -23,12 +23,14 @@ use std::time::Duration;
 
 use tokio::net::TcpListener;
 
-/// Binds `listen`, prints `listening on http://ADDR` once ready, serves `router` until
-/// SIGTERM or Ctrl-C, then finishes in-flight requests and closes the store.
+/// Binds `listen`, prints `listening on http://ADDR` once ready (and, for the demo, the
+/// page to open), serves `router` until SIGTERM or Ctrl-C, then finishes in-flight
+/// requests and closes the store.
 pub async fn serve(
     listen: SocketAddr,
     router: axum::Router,
     state: &api::AppState,
+    demo: bool,
 ) -> std::io::Result<()> {
     let listener = TcpListener::bind(listen).await?;
     let addr = listener.local_addr()?;
@@ -46,6 +48,13 @@ pub async fn serve(
         use std::io::Write;
         let mut out = std::io::stdout().lock();
         writeln!(out, "listening on http://{addr}")?;
+        if demo {
+            writeln!(
+                out,
+                "chatseal demo: open http://{addr}/ in two browser windows (one of them private) \
+                 and sign in as two people. Ctrl-C stops it."
+            )?;
+        }
         out.flush()?;
     }
     let service = router.into_make_service_with_connect_info::<SocketAddr>();

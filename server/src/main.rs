@@ -231,8 +231,9 @@ fn run(
             limits: Arc::new(Limits::new(common.rate_ip, common.rate_identity)),
         };
         tracing::info!(app_keys = ?app_keys.iter().map(|k| k.kid.as_str()).collect::<Vec<_>>(), "trusting app keys");
+        let demo = extra.is_some();
         let router = api::router(state.clone(), &cors, extra);
-        match chatseal_server::serve(common.listen, router, &state).await {
+        match chatseal_server::serve(common.listen, router, &state, demo).await {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("error: cannot serve on {}: {e}", common.listen);

@@ -526,11 +526,43 @@ async fn events_reach_members_over_the_websocket(backend: Backend) {
     )
     .await;
     assert_eq!(status, 200);
+    // Alice, on the socket too, sees bob watching (stream-chat-react's "Online").
+    let (mut alice_ws, hello) = connect(&s, "alice", &alice).await;
+    let alice_connection = hello["connection_id"].as_str().unwrap().to_owned();
+    let (_, state) = stream(
+        &s,
+        &alice,
+        "POST",
+        &format!("/channels/messaging/ward-3/query?connection_id={alice_connection}"),
+        Some(json!({"watch": true})),
+    )
+    .await;
+    let watchers: Vec<&str> = state["watchers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(watchers, ["alice", "bob"]);
+    let online = next_of(&mut bob_ws, "user.presence.changed").await;
+    assert_eq!(online["user"]["id"], "alice");
+    assert_eq!(online["user"]["online"], true);
+    let watching = next_of(&mut bob_ws, "user.watching.start").await;
+    assert_eq!(watching["user"]["id"], "alice");
+    assert_eq!(watching["watcher_count"], 2);
     send("csm1.two").await;
     let new = next_of(&mut bob_ws, "message.new").await;
     assert_eq!(new["message"]["text"], "csm1.two");
     assert_eq!(new["user"]["id"], "alice");
     assert_eq!(new["cid"], "messaging:ward-3");
+
+    // Alice leaves: she stops watching, and she is offline.
+    alice_ws.close(None).await.unwrap();
+    let stopped = next_of(&mut bob_ws, "user.watching.stop").await;
+    assert_eq!(stopped["user"]["id"], "alice");
+    let offline = next_of(&mut bob_ws, "user.presence.changed").await;
+    assert_eq!(offline["user"]["id"], "alice");
+    assert_eq!(offline["user"]["online"], false);
 
     // Typing and read events reach the members.
     stream(
@@ -594,4 +626,14 @@ async fn events_reach_members_over_the_websocket(backend: Backend) {
     let (mut impostor, _) = tokio_tungstenite::connect_async(url).await.unwrap();
     let refused = next_event(&mut impostor).await;
     assert_eq!(refused["error"]["code"], 5, "{refused}");
+
+    // Open sockets do not hold up a shutdown (Ctrl-C on `make demo`).
+    let started = std::time::Instant::now();
+    assert!(s.terminate().await, "clean exit with sockets open");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    drop((bob_ws, carol_ws));
 }

@@ -95,32 +95,59 @@ impl Hub {
         self.lock().values().any(|c| c.user == user)
     }
 
-    fn watch(&self, connection_id: Option<&str>, user: &str, cid: &str) {
-        if let Some(id) = connection_id {
-            if let Some(c) = self.lock().get_mut(id) {
-                if c.user == user {
-                    c.watching.insert(cid.to_owned());
-                }
-            }
-        }
+    fn watches(connections: &HashMap<String, Connection>, user: &str, cid: &str) -> bool {
+        connections
+            .values()
+            .any(|c| c.user == user && c.watching.contains(cid))
     }
 
-    fn unwatch(&self, connection_id: Option<&str>, cid: &str) {
-        if let Some(id) = connection_id {
-            if let Some(c) = self.lock().get_mut(id) {
-                c.watching.remove(cid);
+    /// `user`'s connection starts watching `cid`; true when the user was not watching it
+    /// through any connection before.
+    fn watch(&self, connection_id: Option<&str>, user: &str, cid: &str) -> bool {
+        let mut connections = self.lock();
+        let before = Self::watches(&connections, user, cid);
+        match connection_id.and_then(|id| connections.get_mut(id)) {
+            Some(c) if c.user == user => {
+                c.watching.insert(cid.to_owned());
             }
+            _ => return false,
         }
+        !before
     }
 
-    fn watcher_count(&self, cid: &str) -> usize {
-        let users: HashSet<String> = self
+    /// The connection stops watching `cid`; true when its user no longer watches it at all.
+    fn unwatch(&self, connection_id: Option<&str>, user: &str, cid: &str) -> bool {
+        let mut connections = self.lock();
+        let removed = match connection_id.and_then(|id| connections.get_mut(id)) {
+            Some(c) if c.user == user => c.watching.remove(cid),
+            _ => false,
+        };
+        removed && !Self::watches(&connections, user, cid)
+    }
+
+    /// Closes a connection; returns the channels its user no longer watches at all.
+    fn remove(&self, connection_id: &str) -> Vec<String> {
+        let mut connections = self.lock();
+        let Some(gone) = connections.remove(connection_id) else {
+            return Vec::new();
+        };
+        gone.watching
+            .into_iter()
+            .filter(|cid| !Self::watches(&connections, &gone.user, cid))
+            .collect()
+    }
+
+    /// The users watching `cid`.
+    fn watchers(&self, cid: &str) -> Vec<String> {
+        let mut users: Vec<String> = self
             .lock()
             .values()
             .filter(|c| c.watching.contains(cid))
             .map(|c| c.user.clone())
             .collect();
-        users.len()
+        users.sort_unstable();
+        users.dedup();
+        users
     }
 
     /// Sends `event(watching)` to every connection of `users`; a connection whose queue is
@@ -428,6 +455,52 @@ impl Relay {
         ))
     }
 
+    /// Tells the members of `cid` that `user` started or stopped watching it
+    /// (`user.watching.start`/`stop`: stream-chat-react's "Online" in a 1:1 header).
+    async fn watching_changed(&self, user: &str, cid: &str, start: bool) {
+        let (channel, members) = match (self.db().channel(cid).await, self.member_ids(cid).await) {
+            (Ok(Some(channel)), Ok(members)) => (channel, members),
+            _ => return,
+        };
+        let kind = if start {
+            "user.watching.start"
+        } else {
+            "user.watching.stop"
+        };
+        let event = self.event(&channel, kind, Some(user), json!({}));
+        self.broadcast(&members, &channel, &event);
+    }
+
+    /// Tells everyone who shares a channel with `user` that they came online or left
+    /// (`user.presence.changed`, which stream-chat-react shows in channel headers).
+    async fn announce_presence(&self, user: &str, online: bool) {
+        let channels = match self.db().channels_of(user).await {
+            Ok(channels) => channels,
+            Err(e) => {
+                tracing::warn!(cause = %e, "relay: cannot announce presence");
+                return;
+            }
+        };
+        let mut others: Vec<String> = Vec::new();
+        for c in channels {
+            for m in self.member_ids(&c.cid).await.unwrap_or_default() {
+                if m != user && !others.contains(&m) {
+                    others.push(m);
+                }
+            }
+        }
+        let mut who = self.user_json(user);
+        set(&mut who, "online", json!(online));
+        set(&mut who, "last_active", json!(iso(now_ms())));
+        let event = json!({
+            "type": "user.presence.changed",
+            "user": who,
+            "created_at": iso(now_ms()),
+        })
+        .to_string();
+        self.hub.send(&others, None, |_| Some(event.clone()));
+    }
+
     fn name_of(&self, id: &str) -> String {
         self.users
             .read()
@@ -605,8 +678,8 @@ impl Relay {
             "messages": messages,
             "pinned_messages": [],
             "read": read,
-            "watchers": [],
-            "watcher_count": self.hub.watcher_count(&c.cid),
+            "watchers": self.hub.watchers(&c.cid).iter().map(|u| self.user_json(u)).collect::<Vec<_>>(),
+            "watcher_count": self.hub.watchers(&c.cid).len(),
             "membership": membership,
             "threads": [],
             "duration": "0.00ms",
@@ -668,7 +741,7 @@ impl Relay {
             "channel_id": c.id,
             "channel_type": c.kind,
             "created_at": iso(now_ms()),
-            "watcher_count": self.hub.watcher_count(&c.cid),
+            "watcher_count": self.hub.watchers(&c.cid).len(),
         });
         if let Some(user) = user {
             set(&mut event, "user", self.user_json(user));
@@ -877,6 +950,7 @@ async fn serve_socket(relay: Arc<Relay>, params: ConnectParams, mut socket: WebS
         .unwrap_or_else(std::sync::PoisonError::into_inner)
         .insert(user.clone(), name);
 
+    let first_connection = !relay.hub.online(&user);
     let connection_id = format!(
         "{}-{}",
         relay.hub.next.fetch_add(1, Ordering::Relaxed),
@@ -909,6 +983,9 @@ async fn serve_socket(relay: Arc<Relay>, params: ConnectParams, mut socket: WebS
         "created_at": iso(now_ms()),
         "me": me,
     });
+    if first_connection {
+        relay.announce_presence(&user, true).await;
+    }
     if socket
         .send(WsMessage::Text(hello.to_string().into()))
         .await
@@ -944,7 +1021,12 @@ async fn serve_socket(relay: Arc<Relay>, params: ConnectParams, mut socket: WebS
             }
         }
     }
-    relay.hub.lock().remove(&connection_id);
+    for cid in relay.hub.remove(&connection_id) {
+        relay.watching_changed(&user, &cid, false).await;
+    }
+    if !relay.hub.online(&user) {
+        relay.announce_presence(&user, false).await;
+    }
     tracing::info!("relay: connection closed");
 }
 
@@ -1067,10 +1149,12 @@ async fn query_channels(
     sort_channels(&mut found, body.get("sort"))?;
     let mut channels = Vec::new();
     for c in found.into_iter().skip(offset).take(limit) {
-        if watch {
-            relay
+        if watch
+            && relay
                 .hub
-                .watch(conn.connection_id.as_deref(), &user, &c.cid);
+                .watch(conn.connection_id.as_deref(), &user, &c.cid)
+        {
+            relay.watching_changed(&user, &c.cid, true).await;
         }
         channels.push(
             relay
@@ -1227,10 +1311,13 @@ async fn query_or_create(
         }
     }
     let (channel, _) = relay.member_channel(&kind, &id, &user).await?;
-    if body.get("watch").and_then(Value::as_bool).unwrap_or(false) {
-        relay
+    let watch = body.get("watch").and_then(Value::as_bool).unwrap_or(false);
+    if watch
+        && relay
             .hub
-            .watch(conn.connection_id.as_deref(), &user, &channel.cid);
+            .watch(conn.connection_id.as_deref(), &user, &channel.cid)
+    {
+        relay.watching_changed(&user, &channel.cid, true).await;
     }
     let page = page_of(relay, body.get("messages"), 25).await?;
     Ok(Json(relay.channel_state(&channel, &user, page).await?))
@@ -1708,9 +1795,12 @@ async fn stop_watching(
     Query(conn): Query<ConnectionParams>,
 ) -> Answer {
     let (channel, _) = relay.member_channel(&kind, &id, &user).await?;
-    relay
+    if relay
         .hub
-        .unwatch(conn.connection_id.as_deref(), &channel.cid);
+        .unwatch(conn.connection_id.as_deref(), &user, &channel.cid)
+    {
+        relay.watching_changed(&user, &channel.cid, false).await;
+    }
     Ok(Json(json!({ "duration": "0.00ms" })))
 }
 
