@@ -5,8 +5,10 @@
 #                 vector and doc tests, the independent Python check of the vectors, the
 #                 server's tests against SQLite and a throwaway PostgreSQL (installed from
 #                 Debian when absent), the CLI walkthrough, the wasm32 packages (make pkg)
-#                 with the low-level API tested in Node 20, and ChatSeal in headless
-#                 Chromium against a real directory.
+#                 with the low-level API tested in Node 20, the packaging tests, the
+#                 stream-chat-react adapter against the demo's chat relay, ChatSeal in
+#                 headless Chromium against a real directory, and the demo end to end.
+#   make demo     the tutorial's encrypted chat app on http://127.0.0.1:8787 (no accounts)
 #   make server   the chatseal-server binary, optimised (target/server/chatseal-server)
 #   make bench    criterion benchmarks of the protocol core (prints figures; asserts nothing)
 #   make bench-server  load benchmark of the directory with wrk (prints figures)
@@ -30,9 +32,9 @@ space := $(empty) $(empty)
 PKG_TARGETS := $(shell sed -n 's/^targets *= *\[\(.*\)\]/\1/p' wasm-pack.toml | tr -d '",')
 WASM_OPT_FLAGS := $(shell sed -n 's/^wasm-opt *= *"\(.*\)"/\1/p' wasm-pack.toml)
 
-.PHONY: test setup rust-setup py-setup browser-setup web-test wasm-bindgen-cli node-tools fmt-check clippy unit-tests cli-walkthrough doc-check independent wasm pkg node-test pkg-test stream-test server bench bench-server vectors clean
+.PHONY: demo www-build e2e-test test setup rust-setup py-setup browser-setup web-test wasm-bindgen-cli node-tools fmt-check clippy unit-tests cli-walkthrough doc-check independent wasm pkg node-test pkg-test stream-test server bench bench-server vectors clean
 
-test: setup fmt-check clippy unit-tests cli-walkthrough doc-check independent pkg node-test pkg-test stream-test web-test
+test: setup fmt-check clippy unit-tests cli-walkthrough doc-check independent pkg node-test pkg-test stream-test web-test e2e-test
 	@echo "make test: all checks passed"
 
 setup: rust-setup py-setup
@@ -104,7 +106,10 @@ $(NODE_STAMP):
 # bundler). `npm pack ./pkg` gives the tarball users install.
 PKG_FILES := package.json index.js index.mjs index.cjs index.d.ts facade.js react.js react.d.ts \
   element.js element.d.ts labels.js stream.js stream.d.ts
-pkg: rust-setup wasm-bindgen-cli node-tools
+# Rebuilt only when its inputs change (pkg/.built), so `make demo` starts again in seconds.
+PKG_INPUTS := $(shell find src pkg-template -type f) Cargo.toml Cargo.lock wasm-pack.toml README.md
+pkg: pkg/.built
+pkg/.built: $(PKG_INPUTS) | rust-setup wasm-bindgen-cli node-tools
 	$(CARGO) build -p chatseal --lib --release --target $(WASM_TARGET) --no-default-features
 	rm -rf pkg && mkdir -p pkg
 	for t in $(PKG_TARGETS); do \
@@ -133,6 +138,7 @@ pkg: rust-setup wasm-bindgen-cli node-tools
 	  $$(cat pkg/index.js pkg/web/chatseal.js pkg/web/snippets/*/*.js pkg/web/chatseal_bg.wasm | gzip -9c | wc -c)
 	@printf 'chatseal.standalone.js %d bytes, gzip -9 %d bytes\n' \
 	  $$(wc -c < pkg/chatseal.standalone.js) $$(gzip -9c pkg/chatseal.standalone.js | wc -c)
+	touch $@
 
 # Debian's Chromium and ChromeDriver for the browser tests (never a downloaded browser).
 browser-setup:
@@ -150,8 +156,9 @@ node-test: pkg
 	cd tests/node && npm ci --no-audit --no-fund --loglevel=error
 	node --test tests/node/
 
-# chatseal/stream with the real stream-chat-react 14 components (vitest + jsdom), a local
-# fake of Stream's API, and a real directory; includes the README's example, run as written.
+# chatseal/stream with the real stream-chat-react 14 components (vitest + jsdom) against a
+# real `chatseal-server demo` (directory and chat relay); includes the README's example, run
+# as written.
 stream-test: pkg
 	$(CARGO) build -p chatseal-server
 	tests/js/stream/run.sh target/debug/chatseal-server
@@ -162,9 +169,33 @@ pkg-test: pkg browser-setup
 	$(CARGO) build -p chatseal-server
 	tests/pkg/run.sh target/debug/chatseal-server
 
+# The demo end to end (www/e2e): people in headless Chromium sign in, chat, edit, reload and
+# restore against a real `chatseal-server demo` serving www/dist; the database and every
+# frame on the wire are checked for plaintext. Screenshots in target/e2e/.
+e2e-test: www-build browser-setup
+	$(CARGO) build -p chatseal-server
+	www/e2e/run.sh target/debug/chatseal-server
+
 server:
 	$(CARGO) build -p chatseal-server --profile server
 	@ls -l target/server/chatseal-server
+
+# The demo: the tutorial's encrypted chat (www/, built against pkg/ as a user installs it)
+# served with the directory and the local chat relay by one `chatseal-server demo`, on
+# SQLite in $(DEMO_DB). Ctrl-C stops it; the next run reuses everything already built.
+DEMO_LISTEN ?= 127.0.0.1:8787
+DEMO_DB ?= sqlite://chatseal-demo.db
+WWW_INPUTS := $(shell find www/src www/public -type f 2>/dev/null) www/index.html www/vite.config.js
+demo: www/dist/index.html server
+	@echo "make demo: starting; Ctrl-C stops it (the chat history stays in $(DEMO_DB))"
+	target/server/chatseal-server demo --listen $(DEMO_LISTEN) --db $(DEMO_DB) --www www/dist
+
+www-build: www/dist/index.html
+www/node_modules/.installed: www/package.json www/package-lock.json pkg/.built
+	cd www && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+www/dist/index.html: www/node_modules/.installed $(WWW_INPUTS)
+	cd www && npm run build --silent
 
 bench:
 	$(CARGO) bench -p chatseal --bench proto

@@ -1,0 +1,324 @@
+// The demo end to end, as its users meet it: people sign in in their own browsers
+// (Playwright contexts on Debian's Chromium), make or restore keys, open a conversation,
+// write, edit, reload — against a real `chatseal-server demo` (directory, chat relay and the
+// built app on one port; run.sh starts it). What leaves the browsers is captured (every
+// WebSocket frame and request body) and the server's SQLite database is read directly: the
+// texts people typed must appear in neither. Screenshots go to $E2E_ARTIFACTS.
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { readFileSync, existsSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { chromium } from "playwright-core";
+import { ChatSeal, ChatSealError } from "chatseal";
+
+const url = process.env.CHATSEAL_TEST_DIRECTORY;
+const dbPath = process.env.CHATSEAL_TEST_DB;
+const artifacts = process.env.E2E_ARTIFACTS;
+if (!url || !dbPath || !artifacts) throw new Error("run these tests with www/e2e/run.sh");
+
+const run = Math.random().toString(36).slice(2, 8);
+const alice = `alice-${run}`;
+const bob = `bob-${run}`;
+const carol = `carol-${run}`;
+const dave = `dave-${run}`;
+const password = "correct horse battery staple";
+const texts = {
+  first: `Your MRI results are ready ${run}`,
+  edited: `Your MRI results are ready, no findings ${run}`,
+  reply: `Thank you, doctor ${run}`,
+  group: `Care team: bed 4 needs a review ${run}`,
+};
+
+let browser;
+/** Everything every page sent or received: WebSocket frames and HTTP request bodies. */
+const wire = [];
+/** Page errors and console errors, per page name. */
+const problems = [];
+
+/** The pages open now, screenshotted when a test fails. */
+const open = new Set();
+
+/** A test whose failure leaves a screenshot of every open page in $E2E_ARTIFACTS. */
+function e2e(name, fn) {
+  test(name, async () => {
+    try {
+      await fn();
+    } catch (error) {
+      const slug = name.replace(/[^a-z0-9]+/gi, "-").slice(0, 40);
+      for (const p of open) await shot(p.page, `failed-${slug}-${p.name}.png`).catch(() => {});
+      throw error;
+    }
+  });
+}
+
+async function person(name, { width = 1280, height = 860 } = {}) {
+  const context = await browser.newContext({ viewport: { width, height } });
+  const page = await context.newPage();
+  const entry = { name, page };
+  open.add(entry);
+  context.on("close", () => open.delete(entry));
+  page.on("websocket", (ws) => {
+    ws.on("framesent", (f) => wire.push({ who: name, dir: "sent", data: String(f.payload) }));
+    ws.on("framereceived", (f) => wire.push({ who: name, dir: "received", data: String(f.payload) }));
+  });
+  page.on("request", (r) => {
+    const body = r.postData();
+    wire.push({ who: name, dir: "http", data: `${r.method()} ${r.url()} ${body ?? ""}` });
+  });
+  page.on("pageerror", (e) => problems.push(`${name}: pageerror: ${e.message}`));
+  page.on("console", (m) => {
+    if (m.type() === "error") problems.push(`${name}: console: ${m.text()}`);
+  });
+  return { name, context, page };
+}
+
+async function shot(page, file) {
+  await page.screenshot({ path: join(artifacts, file), fullPage: false });
+}
+
+/** Signs in as `identity` on the login screen. */
+async function signIn(page, identity) {
+  await page.goto(url);
+  await page.getByTestId("login-input").fill(identity);
+  await page.getByTestId("login-submit").click();
+}
+
+/** Waits for the chat (the "who do you want to chat with" form). */
+async function inChat(page) {
+  await page.getByTestId("peer-input").waitFor({ timeout: 30_000 });
+}
+
+async function openConversation(page, peer) {
+  // On a phone the conversation list is a drawer: open it unless it is open.
+  const listToggle = page.getByTestId("list-toggle");
+  if ((await listToggle.isVisible()) && (await listToggle.getAttribute("aria-expanded")) !== "true") {
+    await listToggle.click();
+  }
+  await page.getByTestId("peer-input").fill(peer);
+  await page.getByTestId("peer-open").click();
+  await composer(page).waitFor({ timeout: 15_000 });
+}
+
+const composer = (page) => page.locator("textarea.str-chat__message-textarea").first();
+/** The text of the messages shown in the conversation (not the channel list's previews). */
+const messageTexts = (page) => page.locator(".str-chat__message-text");
+
+async function send(page, text) {
+  const input = composer(page);
+  await input.fill(text);
+  await input.press("Enter");
+  await expectText(page, text);
+}
+
+async function expectText(page, text, timeout = 15_000) {
+  await messageTexts(page).getByText(text, { exact: true }).first().waitFor({ timeout });
+}
+
+/** The stored rows of the relay's messages table, read from the database file. */
+function storedMessages() {
+  const out = execFileSync("python3", [
+    "-c",
+    "import json,sqlite3,sys; c=sqlite3.connect(sys.argv[1]); " +
+      "print(json.dumps([dict(zip(('id','cid','user_id','text','extra'),r)) for r in " +
+      "c.execute('SELECT id, cid, user_id, text, extra FROM relay_messages ORDER BY cid, seq')]))",
+    dbPath,
+  ]);
+  return JSON.parse(out.toString("utf8"));
+}
+
+/** The database files' raw bytes (main file and write-ahead log). */
+function databaseBytes() {
+  return [dbPath, `${dbPath}-wal`].filter(existsSync).map((p) => readFileSync(p).toString("latin1")).join("");
+}
+
+describe("the demo", () => {
+  let a, b;
+
+  before(async () => {
+    browser = await chromium.launch({
+      executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+      args: ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic"],
+    });
+    a = await person("alice");
+    b = await person("bob", { width: 375, height: 780 }); // a phone
+  });
+
+  after(async () => {
+    await browser?.close();
+    // What went over the wire, for whoever wants to look (an artifact like the screenshots).
+    writeFileSync(join(artifacts, "wire.jsonl"), wire.map((w) => JSON.stringify(w)).join("\n") + "\n");
+  });
+
+  e2e("two people register, one makes a backup; both reach the chat", async () => {
+    await signIn(a.page, alice);
+    await a.page.getByTestId("backup-password").fill(password);
+    await a.page.getByTestId("backup-password-confirm").fill(password);
+    await shot(a.page, "01-alice-backup.png");
+    await a.page.getByTestId("backup-submit").click();
+    await inChat(a.page);
+
+    await signIn(b.page, bob);
+    await b.page.getByTestId("backup-skip").click();
+    await inChat(b.page);
+    await shot(b.page, "02-bob-phone-empty.png");
+  });
+
+  e2e("they exchange messages both ways and edit one; each sees the other's plaintext", async () => {
+    await openConversation(a.page, bob);
+    await send(a.page, texts.first);
+    await openConversation(b.page, alice);
+    await expectText(b.page, texts.first);
+    await send(b.page, texts.reply);
+    await expectText(a.page, texts.reply);
+
+    // Alice edits her message through stream-chat-react's message actions.
+    const mine = a.page.locator(".str-chat__message", { has: messageTexts(a.page).getByText(texts.first, { exact: true }) });
+    await mine.hover();
+    await mine.getByTestId("message-actions-toggle-button").click();
+    await a.page.getByText(/^edit message$/i).click();
+    const editor = composer(a.page);
+    // The composer opens the edit with the plaintext, not the stored ciphertext.
+    await a.page.waitForFunction(
+      (t) => [...document.querySelectorAll("textarea.str-chat__message-textarea")].some((e) => e.value === t),
+      texts.first,
+      { timeout: 10_000 },
+    );
+    await editor.fill(texts.edited);
+    await editor.press("Enter");
+    await expectText(a.page, texts.edited);
+    await expectText(b.page, texts.edited);
+    await shot(a.page, "03-alice-conversation.png");
+    await shot(b.page, "04-bob-phone-conversation.png");
+  });
+
+  e2e("a group of three: everyone in it reads the message", async () => {
+    const d = await person("dave");
+    try {
+      await signIn(d.page, dave);
+      await d.page.getByTestId("backup-skip").click();
+      await inChat(d.page);
+      await a.page.getByTestId("group-toggle").click();
+      await a.page.getByTestId("group-name").fill("Care team");
+      await a.page.getByTestId("group-members").fill(`${bob}, ${dave}`);
+      await a.page.getByTestId("group-create").click();
+      await composer(a.page).waitFor();
+      await send(a.page, texts.group);
+      // Dave is told of the new channel (notification.added_to_channel) and opens it from his list.
+      await d.page.locator(".str-chat__channel-list").getByText("Care team").first().click();
+      await expectText(d.page, texts.group);
+      await shot(d.page, "05-dave-group.png");
+    } finally {
+      await d.context.close();
+    }
+    await openConversation(a.page, bob);
+  });
+
+  e2e("the server's database and every frame on the wire hold only csm1. ciphertext", async () => {
+    const rows = storedMessages().filter((r) => r.user_id === alice || r.user_id === bob);
+    assert.ok(rows.length >= 2, `rows: ${JSON.stringify(rows)}`);
+    for (const row of rows) assert.match(row.text, /^csm1\./, `stored text of ${row.id}`);
+    const bytes = databaseBytes();
+    const all = wire.map((w) => w.data).join("\n");
+    for (const text of Object.values(texts)) {
+      assert.ok(!bytes.includes(text), `the database file contains "${text}"`);
+      assert.ok(!all.includes(text), `something on the wire contains "${text}"`);
+    }
+    // Every message event on the sockets carries ciphertext.
+    let events = 0;
+    for (const w of wire.filter((x) => x.dir === "received")) {
+      let event;
+      try {
+        event = JSON.parse(w.data);
+      } catch {
+        continue;
+      }
+      if (event?.message?.text) {
+        events += 1;
+        assert.match(event.message.text, /^csm1\./, `${w.who} received ${event.type}`);
+      }
+    }
+    assert.ok(events >= 4, `message events seen on the sockets: ${events}`);
+  });
+
+  e2e("the \"what the server sees\" panel shows the stored ciphertext", async () => {
+    await a.page.getByTestId("server-sees-toggle").click();
+    const rows = a.page.getByTestId("stored-message");
+    await rows.first().waitFor();
+    const shown = await rows.allTextContents();
+    assert.ok(shown.length >= 2, `panel rows: ${shown.length}`);
+    for (const text of shown) assert.match(text.trim(), /^csm1\./);
+    await shot(a.page, "06-alice-server-sees.png");
+    await a.page.getByTestId("server-close").click();
+  });
+
+  e2e("someone who is not a member can neither fetch the channel nor decrypt its messages", async () => {
+    const cid = storedMessages().find((r) => r.user_id === bob).cid;
+    const [type, id] = cid.split(":");
+    const post = async (path, token, body) => {
+      const r = await fetch(url + path, {
+        method: "POST",
+        headers: { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) },
+        body: body ? JSON.stringify(body) : undefined,
+      });
+      return { status: r.status, body: await r.json() };
+    };
+    const session = (await post("/v1/authenticate", null, { identity: carol })).body.authToken;
+    const stream = (await post("/v1/stream-credentials", session)).body;
+    const r = await fetch(`${url}/channels/${type}/${encodeURIComponent(id)}/query`, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: stream.token },
+      body: "{}",
+    });
+    assert.equal(r.status, 403, "the relay refuses a non-member");
+    // Carol with keys of her own, handed the ciphertext (as a curious server could):
+    const seal = await ChatSeal.open({
+      identity: carol,
+      directoryUrl: url,
+      getToken: async () => (await post("/v1/chatseal-credentials", session)).body.token,
+      storage: "memory",
+    });
+    await seal.register();
+    const row = storedMessages().find((x) => x.user_id === bob);
+    await assert.rejects(seal.decrypt(row.text, { from: bob, context: cid }), (e) => {
+      assert.ok(e instanceof ChatSealError);
+      assert.equal(e.code, "NotARecipient");
+      return true;
+    });
+    seal.close();
+  });
+
+  e2e("after a reload the history decrypts with the keys kept in IndexedDB", async () => {
+    await a.page.reload();
+    await inChat(a.page);
+    await openConversation(a.page, bob);
+    await expectText(a.page, texts.edited);
+    await expectText(a.page, texts.reply);
+    assert.equal(await a.page.getByTestId("restore-password").count(), 0);
+  });
+
+  e2e("a new browser restores the keys from the backup and reads the history", async () => {
+    const fresh = await person("alice-new-browser");
+    try {
+      await signIn(fresh.page, alice);
+      await fresh.page.getByTestId("restore-password").waitFor();
+      await fresh.page.getByTestId("restore-password").fill("not the password");
+      await fresh.page.getByTestId("restore-submit").click();
+      await fresh.page.getByTestId("restore-error").waitFor();
+      await shot(fresh.page, "07-restore-wrong-password.png");
+      await fresh.page.getByTestId("restore-password").fill(password);
+      await fresh.page.getByTestId("restore-submit").click();
+      await inChat(fresh.page);
+      await openConversation(fresh.page, bob);
+      await expectText(fresh.page, texts.edited);
+      await expectText(fresh.page, texts.reply);
+      await shot(fresh.page, "08-restored-history.png");
+    } finally {
+      await fresh.context.close();
+    }
+  });
+
+  e2e("no page error and no console error in any browser", () => {
+    assert.deepEqual(problems, []);
+  });
+});
