@@ -297,6 +297,21 @@ describe("the demo", () => {
     assert.equal(await a.page.getByTestId("restore-password").count(), 0);
   });
 
+  e2e("clearing the site's data loses the keys here; the backup brings them and the history back", async () => {
+    const cdp = await a.context.newCDPSession(a.page);
+    await cdp.send("Storage.clearDataForOrigin", { origin: new URL(url).origin, storageTypes: "all" });
+    await a.page.reload();
+    // The name was forgotten with the rest: sign in again, then restore.
+    await a.page.getByTestId("login-input").fill(alice);
+    await a.page.getByTestId("login-submit").click();
+    await a.page.getByTestId("restore-password").fill(password);
+    await a.page.getByTestId("restore-submit").click();
+    await inChat(a.page);
+    await openConversation(a.page, bob);
+    await expectText(a.page, texts.edited);
+    await expectText(a.page, texts.reply);
+  });
+
   e2e("a new browser restores the keys from the backup and reads the history", async () => {
     const fresh = await person("alice-new-browser");
     try {
