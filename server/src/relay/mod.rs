@@ -455,6 +455,14 @@ impl Relay {
         ))
     }
 
+    /// `user`'s connection watches `cid` from now on (its events arrive as `message.new`
+    /// rather than `notification.message_new`); the members hear of a new watcher.
+    async fn start_watching(&self, connection_id: Option<&str>, user: &str, cid: &str) {
+        if self.hub.watch(connection_id, user, cid) {
+            self.watching_changed(user, cid, true).await;
+        }
+    }
+
     /// Tells the members of `cid` that `user` started or stopped watching it
     /// (`user.watching.start`/`stop`: stream-chat-react's "Online" in a 1:1 header).
     async fn watching_changed(&self, user: &str, cid: &str, start: bool) {
@@ -649,14 +657,14 @@ impl Relay {
     async fn channel_state(
         &self,
         c: &ChannelRow,
+        members: &[MemberRow],
         me: &str,
         page: Page,
     ) -> Result<Value, sqlx::Error> {
-        let members = self.db().members(&c.cid).await?;
         let rows = self.db().messages(&c.cid, page).await?;
         let messages = self.messages_json(&rows).await?;
         let mut read = Vec::with_capacity(members.len());
-        for m in &members {
+        for m in members {
             let unread = self.db().unread(&c.cid, &m.user_id, m.last_read).await?;
             let mut entry = json!({
                 "user": self.user_json(&m.user_id),
@@ -1141,31 +1149,30 @@ async fn query_channels(
     let watch = body.get("watch").and_then(Value::as_bool).unwrap_or(false);
     let mut found = Vec::new();
     for c in relay.db().channels_of(&user).await? {
-        let members = relay.member_ids(&c.cid).await?;
-        if relay.channel_matches(&filter, &c, &members)? {
-            found.push(c);
+        let members = relay.db().members(&c.cid).await?;
+        let ids: Vec<String> = members.iter().map(|m| m.user_id.clone()).collect();
+        if relay.channel_matches(&filter, &c, &ids)? {
+            found.push((c, members));
         }
     }
     sort_channels(&mut found, body.get("sort"))?;
     let mut channels = Vec::new();
-    for c in found.into_iter().skip(offset).take(limit) {
-        if watch
-            && relay
-                .hub
-                .watch(conn.connection_id.as_deref(), &user, &c.cid)
-        {
-            relay.watching_changed(&user, &c.cid, true).await;
-        }
-        channels.push(
+    for (c, members) in found.into_iter().skip(offset).take(limit) {
+        if watch {
             relay
-                .channel_state(&c, &user, Page::Latest(message_limit.clamp(0, 300)))
-                .await?,
-        );
+                .start_watching(conn.connection_id.as_deref(), &user, &c.cid)
+                .await;
+        }
+        let page = Page::Latest(message_limit.clamp(0, 300));
+        channels.push(relay.channel_state(&c, &members, &user, page).await?);
     }
     Ok(Json(json!({ "channels": channels, "duration": "0.00ms" })))
 }
 
-fn sort_channels(channels: &mut [ChannelRow], sort: Option<&Value>) -> Result<(), StreamError> {
+fn sort_channels<T>(
+    channels: &mut [(ChannelRow, T)],
+    sort: Option<&Value>,
+) -> Result<(), StreamError> {
     let mut keys: Vec<(String, i64)> = Vec::new();
     match sort {
         None | Some(Value::Null) => {}
@@ -1204,7 +1211,7 @@ fn sort_channels(channels: &mut [ChannelRow], sort: Option<&Value>) -> Result<()
             _ => c.last_message_at.unwrap_or(0).max(c.updated_at),
         }
     };
-    channels.sort_by(|a, b| {
+    channels.sort_by(|(a, _), (b, _)| {
         for (field, direction) in &keys {
             let order = value(a, field).cmp(&value(b, field));
             let order = if *direction < 0 {
@@ -1311,16 +1318,16 @@ async fn query_or_create(
         }
     }
     let (channel, _) = relay.member_channel(&kind, &id, &user).await?;
-    let watch = body.get("watch").and_then(Value::as_bool).unwrap_or(false);
-    if watch
-        && relay
-            .hub
-            .watch(conn.connection_id.as_deref(), &user, &channel.cid)
-    {
-        relay.watching_changed(&user, &channel.cid, true).await;
+    if body.get("watch").and_then(Value::as_bool).unwrap_or(false) {
+        relay
+            .start_watching(conn.connection_id.as_deref(), &user, &channel.cid)
+            .await;
     }
     let page = page_of(relay, body.get("messages"), 25).await?;
-    Ok(Json(relay.channel_state(&channel, &user, page).await?))
+    let members = relay.db().members(&channel.cid).await?;
+    Ok(Json(
+        relay.channel_state(&channel, &members, &user, page).await?,
+    ))
 }
 
 async fn update_channel(
