@@ -97,6 +97,12 @@ async function openConversation(page, peer) {
   }
   await page.getByTestId("peer-input").fill(peer);
   await page.getByTestId("peer-open").click();
+  await opened(page, peer);
+}
+
+/** Waits until the conversation shown is `title` (not the one before it) and can be written in. */
+async function opened(page, title) {
+  await page.locator(".str-chat__channel-header__data__title").getByText(title, { exact: true }).waitFor({ timeout: 15_000 });
   await composer(page).waitFor({ timeout: 15_000 });
 }
 
@@ -202,10 +208,11 @@ describe("the demo", () => {
       await a.page.getByTestId("group-name").fill("Care team");
       await a.page.getByTestId("group-members").fill(`${bob}, ${dave}`);
       await a.page.getByTestId("group-create").click();
-      await composer(a.page).waitFor();
+      await opened(a.page, "Care team");
       await send(a.page, texts.group);
       // Dave is told of the new channel (notification.added_to_channel) and opens it from his list.
       await d.page.locator(".str-chat__channel-list").getByText("Care team").first().click();
+      await opened(d.page, "Care team");
       await expectText(d.page, texts.group);
       await shot(d.page, "05-dave-group.png");
     } finally {
