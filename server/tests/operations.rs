@@ -318,6 +318,67 @@ async fn demo_backend_issues_sessions_and_credentials() {
     assert!(s.logs().contains("INSECURE BY DESIGN"), "{}", s.logs());
 }
 
+#[tokio::test]
+async fn demo_with_stream_keys_mints_stream_tokens_and_no_relay() {
+    let dir = support::TempDir::new();
+    let db = format!("sqlite://{}", dir.0.join("demo.db").display());
+    let args: Vec<String> = ["demo", "--listen", "127.0.0.1:0", "--db", &db]
+        .map(String::from)
+        .to_vec();
+    let secret = "a-stream-app-secret-for-the-test";
+    let s = Server::spawn_with_env(
+        &args,
+        &[
+            ("STREAM_API_KEY", "stream-key-1"),
+            ("STREAM_API_SECRET", secret),
+        ],
+    )
+    .await;
+    let (_, body) = s
+        .call(
+            "POST",
+            "/v1/authenticate",
+            None,
+            Some(&json!({"identity": "alice"})),
+        )
+        .await;
+    let session = body["authToken"].as_str().unwrap().to_owned();
+    let (status, body) = s
+        .call("POST", "/v1/stream-credentials", Some(&session), None)
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["apiKey"], "stream-key-1");
+    assert_eq!(
+        body["baseUrl"],
+        Value::Null,
+        "Stream's cloud, not a local relay"
+    );
+    // The token is Stream's: HS256 over {user_id}, signed with the app's secret.
+    let token = body["token"].as_str().unwrap();
+    let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::HS256);
+    validation.required_spec_claims.clear();
+    let claims = jsonwebtoken::decode::<Value>(
+        token,
+        &jsonwebtoken::DecodingKey::from_secret(secret.as_bytes()),
+        &validation,
+    )
+    .expect("signed with STREAM_API_SECRET")
+    .claims;
+    assert_eq!(claims["user_id"], "alice");
+    // No relay: Stream's paths are not served here.
+    let (status, _) = s.call("POST", "/channels", Some(token), None).await;
+    assert_eq!(status, 404);
+    let (status, _) = s
+        .call(
+            "GET",
+            "/v1/relay/channels/messaging/x/stored",
+            Some(&session),
+            None,
+        )
+        .await;
+    assert_eq!(status, 404);
+}
+
 fn run(args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
     let mut cmd = Command::new(BIN);
     cmd.args(args)
