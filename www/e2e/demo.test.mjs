@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { readFileSync, existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { createRequire } from "node:module";
 import { chromium } from "playwright-core";
 import { ChatSeal, ChatSealError } from "chatseal";
 
@@ -119,6 +120,29 @@ async function send(page, text) {
 
 async function expectText(page, text, timeout = 15_000) {
   await messageTexts(page).getByText(text, { exact: true }).first().waitFor({ timeout });
+}
+
+const axeSource = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
+
+/** axe-core's serious and critical findings on the page as it is now (WCAG 2 A/AA rules). */
+async function accessibility(page) {
+  await page.addScriptTag({ content: axeSource });
+  const found = await page.evaluate(async () => {
+    const result = await window.axe.run(document, {
+      runOnly: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"],
+      // An experimental rule: stream-chat-react's channel row is named in words ("bob. 1 unread
+      // message. Last message from bob: …") and leaves out the avatar's initials and the badge.
+      rules: { "label-content-name-mismatch": { enabled: false } },
+    });
+    return result.violations
+      .filter((v) => v.impact === "serious" || v.impact === "critical")
+      .map((v) => {
+        const node = v.nodes[0];
+        const why = node?.any?.[0]?.message ?? node?.all?.[0]?.message ?? "";
+        return `${v.id} (${v.impact}): ${v.nodes.length} × ${node?.target.join(" ")}: ${why}`;
+      });
+  });
+  return found;
 }
 
 /** The stored rows of the relay's messages table, read from the database file. */
@@ -337,6 +361,27 @@ describe("the demo", () => {
       await shot(fresh.page, "08-restored-history.png");
     } finally {
       await fresh.context.close();
+    }
+  });
+
+  e2e("no serious accessibility problem on the sign-in, keys and chat screens (axe-core, WCAG 2.1 AA)", async () => {
+    const p = await person("accessibility", { width: 375, height: 780 });
+    try {
+      await p.page.goto(url);
+      await p.page.getByTestId("login-input").waitFor();
+      const found = { login: await accessibility(p.page) };
+      await p.page.getByTestId("login-input").fill(`erin-${run}`);
+      await p.page.getByTestId("login-submit").click();
+      await p.page.getByTestId("backup-password").waitFor();
+      found.backup = await accessibility(p.page);
+      await p.page.getByTestId("backup-skip").click();
+      await inChat(p.page);
+      await openConversation(p.page, bob);
+      found.chatPhone = await accessibility(p.page);
+      found.chatDesktop = await accessibility(a.page);
+      assert.deepEqual(found, { login: [], backup: [], chatPhone: [], chatDesktop: [] });
+    } finally {
+      await p.context.close();
     }
   });
 

@@ -118,7 +118,29 @@ function ListHeader() {
   );
 }
 
-const overrides = { ...chatSealComponents, ChannelListHeader: ListHeader };
+/**
+ * stream-chat-react's empty states (a `ChannelList` prop, and a component override for the
+ * message list), with roles that fit where they are shown: its own puts a
+ * `listitem` outside any list and leaves the channel list's `listbox` without an option
+ * (axe-core: aria-required-parent / aria-required-children, both critical).
+ */
+function EmptyStateIndicator({ listType }) {
+  if (listType === "thread") return null;
+  if (listType === "channel") {
+    return (
+      <div className="str-chat__channel-list-empty" role="option" aria-disabled="true" aria-selected="false">
+        <p>No conversations yet</p>
+      </div>
+    );
+  }
+  return (
+    <div className="str-chat__empty-channel">
+      <p className="str-chat__empty-channel-text">Send a message to start the conversation</p>
+    </div>
+  );
+}
+
+const overrides = { ...chatSealComponents, ChannelListHeader: ListHeader, EmptyStateIndicator };
 
 // This app lays out channels itself, without <ChatView>; stream-chat-react 14's thread
 // header still asks which view is active (and warns on every render without an answer).
@@ -284,6 +306,7 @@ function ChatLayout({ identity, backend, seal, client, onSignOut }) {
               sort={sort}
               options={options}
               getLatestMessagePreview={getEncryptedLatestMessagePreview}
+              EmptyStateIndicator={EmptyStateIndicator}
             />
           </aside>
           {drawer && cid && <button type="button" className="scrim" aria-label="Close the conversation list" onClick={closeList} />}
