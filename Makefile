@@ -10,7 +10,9 @@
 #                 headless Chromium against a real directory, and the demo end to end.
 #   make demo     the tutorial's encrypted chat app on http://127.0.0.1:8787 (no accounts)
 #   make server   the chatseal-server binary, optimised (target/server/chatseal-server)
-#   make bench    criterion benchmarks of the protocol core (prints figures; asserts nothing)
+#   make bench    chatseal side by side with virgil-crypto and libsodium-wrappers in headless
+#                 Chromium and Node 20 (prints the ratio table; asserts nothing)
+#   make bench-proto  criterion benchmarks of the protocol core, native
 #   make bench-server  load benchmark of the directory with wrk (prints figures)
 #   make vectors  regenerate tests/vectors/*.json from their fixed inputs (review the diff)
 
@@ -32,7 +34,7 @@ space := $(empty) $(empty)
 PKG_TARGETS := $(shell sed -n 's/^targets *= *\[\(.*\)\]/\1/p' wasm-pack.toml | tr -d '",')
 WASM_OPT_FLAGS := $(shell sed -n 's/^wasm-opt *= *"\(.*\)"/\1/p' wasm-pack.toml)
 
-.PHONY: demo www-build e2e-test test setup rust-setup py-setup browser-setup web-test wasm-bindgen-cli node-tools fmt-check clippy unit-tests cli-walkthrough doc-check independent wasm pkg node-test pkg-test stream-test server bench bench-server vectors clean
+.PHONY: demo www-build e2e-test test setup rust-setup py-setup browser-setup web-test wasm-bindgen-cli node-tools fmt-check clippy unit-tests cli-walkthrough doc-check independent wasm pkg node-test pkg-test stream-test server bench bench-server vectors bench-proto clean
 
 test: setup fmt-check clippy unit-tests cli-walkthrough doc-check independent pkg node-test pkg-test stream-test web-test e2e-test
 	@echo "make test: all checks passed"
@@ -105,7 +107,7 @@ $(NODE_STAMP):
 # chatseal.standalone.js (one ES module with the WebAssembly inside, for pages without a
 # bundler). `npm pack ./pkg` gives the tarball users install.
 PKG_FILES := package.json index.js index.mjs index.cjs index.d.ts facade.js react.js react.d.ts \
-  element.js element.d.ts labels.js stream.js stream.d.ts
+  element.js element.d.ts labels.js stream.js stream.d.ts matrix.js matrix.d.ts
 # Rebuilt only when its inputs change (pkg/.built), so `make demo` starts again in seconds.
 PKG_INPUTS := $(shell find src pkg-template -type f) Cargo.toml Cargo.lock wasm-pack.toml README.md
 pkg: pkg/.built
@@ -197,7 +199,15 @@ www/node_modules/.installed: www/package.json www/package-lock.json pkg/.built
 www/dist/index.html: www/node_modules/.installed $(WWW_INPUTS)
 	cd www && npm run build --silent
 
-bench:
+# The side-by-side benchmark (benches/browser): chatseal, virgil-crypto 5.1.2 and
+# libsodium-wrappers in headless Chromium and Node 20, the decrypt queue's longest task and
+# the download sizes; prints the ratio table (also target/bench/browser.md and .json).
+bench: pkg browser-setup
+	$(CARGO) build -p chatseal-server
+	benches/browser/run.sh target/debug/chatseal-server
+
+# criterion benchmarks of the protocol core, native.
+bench-proto:
 	$(CARGO) bench -p chatseal --bench proto
 
 # Card lookups (2 identities per request) from wrk against the SQLite default.

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# The whole benchmark, with a real key directory for the ChatSeal long-task measurement:
+# installs the pinned packages when needed (and again when pkg/ has a new build), starts
+# `chatseal-server demo` through tests/with-directory.sh, and runs run.mjs against it.
+# Usage: benches/browser/run.sh PATH/TO/chatseal-server [run.mjs options, e.g. --quick]
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+server=$(realpath "${1:?usage: run.sh PATH/TO/chatseal-server [--quick] [run.mjs options]}")
+shift
+[[ -f "$root/pkg/web/chatseal_bg.wasm" ]] || { echo "run.sh: no pkg/ (build it with \`make pkg\`)" >&2; exit 1; }
+if [[ ! -d "$here/node_modules" ]] ||
+    ! cmp -s "$root/pkg/web/chatseal_bg.wasm" "$here/node_modules/chatseal/web/chatseal_bg.wasm"; then
+    (cd "$here" && npm ci --no-audit --no-fund)
+fi
+exec "$root/tests/with-directory.sh" "$server" node "$here/run.mjs" "$@"
