@@ -6,7 +6,8 @@
 #                 server's tests against SQLite and a throwaway PostgreSQL (installed from
 #                 Debian when absent), the CLI walkthrough, the wasm32 packages (make pkg)
 #                 with the low-level API tested in Node 20, the packaging tests, the
-#                 stream-chat-react adapter against the demo's chat relay, ChatSeal in
+#                 stream-chat-react adapter against the demo's chat relay, the Matrix
+#                 adapter against a local Synapse (from PyPI), ChatSeal in
 #                 headless Chromium against a real directory, and the demo end to end.
 #   make demo     the tutorial's encrypted chat app on http://127.0.0.1:8787 (no accounts)
 #   make server   the chatseal-server binary, optimised (target/server/chatseal-server)
@@ -34,9 +35,9 @@ space := $(empty) $(empty)
 PKG_TARGETS := $(shell sed -n 's/^targets *= *\[\(.*\)\]/\1/p' wasm-pack.toml | tr -d '",')
 WASM_OPT_FLAGS := $(shell sed -n 's/^wasm-opt *= *"\(.*\)"/\1/p' wasm-pack.toml)
 
-.PHONY: demo www-build e2e-test test setup rust-setup py-setup browser-setup web-test wasm-bindgen-cli node-tools fmt-check clippy unit-tests cli-walkthrough doc-check independent wasm pkg node-test pkg-test stream-test server bench bench-server vectors bench-proto clean
+.PHONY: demo www-build e2e-test matrix-test test setup rust-setup py-setup browser-setup web-test wasm-bindgen-cli node-tools fmt-check clippy unit-tests cli-walkthrough doc-check independent wasm pkg node-test pkg-test stream-test server bench bench-server vectors bench-proto clean
 
-test: setup fmt-check clippy unit-tests cli-walkthrough doc-check independent pkg node-test pkg-test stream-test web-test e2e-test
+test: setup fmt-check clippy unit-tests cli-walkthrough doc-check independent pkg node-test pkg-test stream-test matrix-test web-test e2e-test
 	@echo "make test: all checks passed"
 
 setup: rust-setup py-setup
@@ -164,6 +165,12 @@ node-test: pkg
 stream-test: pkg
 	$(CARGO) build -p chatseal-server
 	tests/js/stream/run.sh target/debug/chatseal-server
+
+# chatseal/matrix with matrix-js-sdk 36.2.0 (Node 20) against a real Synapse homeserver on
+# loopback (matrix-synapse from PyPI, installed once into .tools/synapse) and a real directory.
+matrix-test: pkg
+	$(CARGO) build -p chatseal-server
+	tests/js/matrix/run.sh target/debug/chatseal-server
 
 # The npm package as users get it: `npm pack`, installed into fresh Node, Vite + React
 # apps (tests/pkg/fixtures), built, and checked in headless Chromium.
