@@ -12,6 +12,7 @@ import { join } from "node:path";
 import { createRequire } from "node:module";
 import { chromium } from "playwright-core";
 import { ChatSeal, ChatSealError } from "chatseal";
+import { streamCredentials, tokenGetter } from "../../tests/js/demo-backend.js";
 
 const url = process.env.CHATSEAL_TEST_DIRECTORY;
 const dbPath = process.env.CHATSEAL_TEST_DB;
@@ -286,16 +287,7 @@ describe("the demo", () => {
   e2e("someone who is not a member can neither fetch the channel nor decrypt its messages", async () => {
     const cid = storedMessages().find((r) => r.user_id === bob).cid;
     const [type, id] = cid.split(":");
-    const post = async (path, token, body) => {
-      const r = await fetch(url + path, {
-        method: "POST",
-        headers: { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) },
-        body: body ? JSON.stringify(body) : undefined,
-      });
-      return { status: r.status, body: await r.json() };
-    };
-    const session = (await post("/v1/authenticate", null, { identity: carol })).body.authToken;
-    const stream = (await post("/v1/stream-credentials", session)).body;
+    const stream = await streamCredentials(url, carol);
     const r = await fetch(`${url}/channels/${type}/${encodeURIComponent(id)}/query`, {
       method: "POST",
       headers: { "content-type": "application/json", authorization: stream.token },
@@ -306,7 +298,7 @@ describe("the demo", () => {
     const seal = await ChatSeal.open({
       identity: carol,
       directoryUrl: url,
-      getToken: async () => (await post("/v1/chatseal-credentials", session)).body.token,
+      getToken: tokenGetter(url, carol),
       storage: "memory",
     });
     await seal.register();

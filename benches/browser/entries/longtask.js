@@ -3,24 +3,7 @@
 // while a PerformanceObserver records long tasks (the runner also traces the main thread).
 import { ChatSeal } from "chatseal";
 import { message, CONTEXT } from "../workloads.js";
-
-/** The demo server's token flow (as tests/js/stream/harness.jsx does it). */
-function tokenGetter(base, identity) {
-  return async () => {
-    const post = async (path, token) => {
-      const r = await fetch(base + path, {
-        method: "POST",
-        headers: { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) },
-        body: token ? undefined : JSON.stringify({ identity }),
-      });
-      if (!r.ok) throw new Error(`${path}: HTTP ${r.status}`);
-      return r.json();
-    };
-    const { authToken } = await post("/v1/authenticate", null);
-    const { token } = await post("/v1/chatseal-credentials", authToken);
-    return token;
-  };
-}
+import { tokenGetter } from "../../../tests/js/demo-backend.js";
 
 let state = null;
 

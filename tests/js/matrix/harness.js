@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { ChatSeal } from "chatseal";
 import { ClientEvent, createClient } from "matrix-js-sdk";
 import loglevel from "loglevel";
+import { tokenGetter as directoryTokenGetter } from "../demo-backend.js";
 
 // matrix-js-sdk logs through loglevel, one logger per module: all of them quiet.
 for (const log of Object.values(loglevel.getLoggers())) log.setLevel("silent", false);
@@ -25,22 +26,7 @@ const password = env("MATRIX_TEST_PASSWORD");
 export const userId = (name) => `@${name}:localhost`;
 
 /** The directory token for `identity` (the demo backend's two steps). */
-export function tokenGetter(identity) {
-  return async () => {
-    const post = async (path, token, body) => {
-      const r = await fetch(directory + path, {
-        method: "POST",
-        headers: { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) },
-        body: body ? JSON.stringify(body) : undefined,
-      });
-      if (!r.ok) throw new Error(`${path}: HTTP ${r.status}`);
-      return r.json();
-    };
-    const { authToken } = await post("/v1/authenticate", null, { identity });
-    const { token } = await post("/v1/chatseal-credentials", authToken);
-    return token;
-  };
-}
+export const tokenGetter = (identity) => directoryTokenGetter(directory, identity);
 
 /** An open ChatSeal for a Matrix user (keys in memory), registered unless told not to. */
 export async function openSeal(name, { register = true } = {}) {

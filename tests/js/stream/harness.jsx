@@ -8,6 +8,7 @@ import { Channel, Chat, MessageComposer, MessageList, Thread, Window, WithCompon
 import { ChatSeal } from "chatseal";
 import { ChatSealProvider } from "chatseal/react";
 import { streamCredentials } from "./relay.js";
+import { tokenGetter } from "../demo-backend.js";
 
 export function directoryUrl() {
   const url = process.env.CHATSEAL_TEST_DIRECTORY;
@@ -15,23 +16,7 @@ export function directoryUrl() {
   return url;
 }
 
-/** `getToken` for `identity`, through the demo backend's two endpoints. */
-export function tokenGetter(base, identity) {
-  return async () => {
-    const post = async (path, token, body) => {
-      const r = await fetch(base + path, {
-        method: "POST",
-        headers: { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) },
-        body: body ? JSON.stringify(body) : undefined,
-      });
-      if (!r.ok) throw new Error(`${path}: HTTP ${r.status}`);
-      return r.json();
-    };
-    const { authToken } = await post("/v1/authenticate", null, { identity });
-    const { token } = await post("/v1/chatseal-credentials", authToken);
-    return token;
-  };
-}
+export { tokenGetter };
 
 let counter = 0;
 /** A fresh identity per test (the directory lives for the whole run). */

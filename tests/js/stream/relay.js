@@ -4,6 +4,7 @@
 // protocol: it copies bytes, and keeps a copy of each HTTP request.
 import { createServer, request as httpRequest } from "node:http";
 import { connect } from "node:net";
+import * as backend from "../demo-backend.js";
 
 const base = () => {
   const url = process.env.CHATSEAL_TEST_DIRECTORY;
@@ -11,25 +12,11 @@ const base = () => {
   return url;
 };
 
-async function post(path, token, body) {
-  const r = await fetch(base() + path, {
-    method: "POST",
-    headers: { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) },
-    body: body ? JSON.stringify(body) : undefined,
-  });
-  if (!r.ok) throw new Error(`${path}: HTTP ${r.status} ${await r.text()}`);
-  return r.json();
-}
-
-/** A demo session token for `identity` (the demo backend signs anyone in). */
-export async function sessionToken(identity) {
-  return (await post("/v1/authenticate", null, { identity })).authToken;
-}
+/** A demo session token for `identity`. */
+export const sessionToken = (identity) => backend.sessionToken(base(), identity);
 
 /** `{ apiKey, token, user, baseUrl }` from the demo backend, as an app gets them. */
-export async function streamCredentials(identity) {
-  return post("/v1/stream-credentials", await sessionToken(identity));
-}
+export const streamCredentials = (identity) => backend.streamCredentials(base(), identity);
 
 export async function startRelay() {
   const upstream = new URL(base());
