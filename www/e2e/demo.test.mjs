@@ -127,6 +127,16 @@ const axeSource = readFileSync(createRequire(import.meta.url).resolve("axe-core/
 
 /** axe-core's serious and critical findings on the page as it is now (WCAG 2 A/AA rules). */
 async function accessibility(page) {
+  // Let fade-ins finish first (stream-chat-react fades a header subtitle in over 0.2 s; halfway
+  // through, its text is paler than it will be). Endless ones (the typing dots) are skipped.
+  await page.waitForFunction(
+    () =>
+      document
+        .getAnimations()
+        .every((a) => a.playState !== "running" || a.effect?.getComputedTiming().iterations === Infinity),
+    null,
+    { timeout: 5_000 },
+  );
   await page.addScriptTag({ content: axeSource });
   const found = await page.evaluate(async () => {
     const result = await window.axe.run(document, {
