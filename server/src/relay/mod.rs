@@ -475,8 +475,7 @@ impl Relay {
         } else {
             "user.watching.stop"
         };
-        let event = self.event(&channel, kind, Some(user), json!({}));
-        self.broadcast(&members, &channel, &event);
+        self.announce(&members, &channel, kind, Some(user), json!({}));
     }
 
     /// Tells everyone who shares a channel with `user` that they came online or left
@@ -595,6 +594,22 @@ impl Relay {
             }
         }
         Value::Object(out)
+    }
+
+    /// One message as JSON, with the message it quotes.
+    async fn message_one(&self, row: MessageRow) -> Result<Value, sqlx::Error> {
+        let mut one = self.messages_json(std::slice::from_ref(&row)).await?;
+        Ok(one.pop().unwrap_or(Value::Null))
+    }
+
+    /// The message `id` as stored now (after the write that made or changed it), as JSON.
+    async fn stored_message(&self, id: &str) -> Result<Value, StreamError> {
+        let row = self
+            .db()
+            .message(id)
+            .await?
+            .ok_or_else(|| StreamError::not_found("the message vanished"))?;
+        Ok(self.message_one(row).await?)
     }
 
     /// Messages as JSON, with the messages they quote.
@@ -760,9 +775,20 @@ impl Relay {
         event
     }
 
-    fn broadcast(&self, users: &[String], c: &ChannelRow, event: &Value) {
+    /// Sends the event of `kind` in `c` (as [`Relay::event`] makes it) to every connection
+    /// of `to`; returns it.
+    fn announce(
+        &self,
+        to: &[String],
+        c: &ChannelRow,
+        kind: &str,
+        user: Option<&str>,
+        extra: Value,
+    ) -> Value {
+        let event = self.event(c, kind, user, extra);
         let text = event.to_string();
-        self.hub.send(users, Some(&c.cid), |_| Some(text.clone()));
+        self.hub.send(to, Some(&c.cid), |_| Some(text.clone()));
+        event
     }
 
     /// Whether the user's own channels match a query-channels filter.
@@ -1307,13 +1333,10 @@ async fn query_or_create(
             let others: Vec<String> = members.iter().filter(|m| **m != user).cloned().collect();
             let channel = relay.channel_json(&row, members.len());
             for other in &others {
-                let event = relay.event(
-                    &row,
-                    "notification.added_to_channel",
+                relay.announce(std::slice::from_ref(other), &row, "notification.added_to_channel",
                     None,
                     json!({ "channel": channel, "member": { "user_id": other, "user": relay.user_json(other) } }),
                 );
-                relay.broadcast(std::slice::from_ref(other), &row, &event);
             }
         }
     }
@@ -1360,46 +1383,46 @@ async fn update_channel(
     let channel_json = relay.channel_json(&channel, after.len());
     for id in &added {
         let member = json!({ "user_id": id, "user": relay.user_json(id) });
-        let event = relay.event(
+        relay.announce(
+            &everyone,
             &channel,
             "member.added",
             Some(&user),
             json!({ "member": member }),
         );
-        relay.broadcast(&everyone, &channel, &event);
-        let note = relay.event(
+        relay.announce(
+            std::slice::from_ref(id),
             &channel,
             "notification.added_to_channel",
             None,
             json!({ "channel": channel_json, "member": member }),
         );
-        relay.broadcast(std::slice::from_ref(id), &channel, &note);
     }
     for id in &removed {
         let member = json!({ "user_id": id, "user": relay.user_json(id) });
-        let event = relay.event(
+        relay.announce(
+            &everyone,
             &channel,
             "member.removed",
             Some(&user),
             json!({ "member": member }),
         );
-        relay.broadcast(&everyone, &channel, &event);
-        let note = relay.event(
+        relay.announce(
+            std::slice::from_ref(id),
             &channel,
             "notification.removed_from_channel",
             None,
             json!({ "channel": channel_json }),
         );
-        relay.broadcast(std::slice::from_ref(id), &channel, &note);
     }
     if body.get("data").is_some() {
-        let event = relay.event(
+        relay.announce(
+            &after,
             &channel,
             "channel.updated",
             Some(&user),
             json!({ "channel": channel_json }),
         );
-        relay.broadcast(&after, &channel, &event);
     }
     let members: Vec<Value> = relay
         .db()
@@ -1528,16 +1551,7 @@ async fn send_message(
         }
         Err(InsertError::Database(e)) => return Err(e.into()),
     }
-    let stored = relay
-        .db()
-        .message(&row.id)
-        .await?
-        .ok_or_else(|| StreamError::not_found("the message vanished"))?;
-    let message = relay
-        .messages_json(std::slice::from_ref(&stored))
-        .await?
-        .pop()
-        .unwrap_or(Value::Null);
+    let message = relay.stored_message(&row.id).await?;
     let channel = relay.db().channel(&channel.cid).await?.unwrap_or(channel);
     let new = relay
         .event(
@@ -1562,20 +1576,16 @@ async fn send_message(
             notification.clone()
         })
     });
-    if let Some(parent) = &stored.parent_id {
+    if let Some(parent) = &row.parent_id {
         if let Some(parent_row) = relay.db().message(parent).await? {
-            let parent_json = relay
-                .messages_json(&[parent_row])
-                .await?
-                .pop()
-                .unwrap_or(Value::Null);
-            let event = relay.event(
+            let parent_json = relay.message_one(parent_row).await?;
+            relay.announce(
+                &members,
                 &channel,
                 "message.updated",
                 Some(&user),
                 json!({ "message": parent_json }),
             );
-            relay.broadcast(&members, &channel, &event);
         }
     }
     Ok(Json(json!({ "message": message, "duration": "0.00ms" })))
@@ -1587,11 +1597,7 @@ async fn get_message(
     Path(id): Path<String>,
 ) -> Answer {
     let (message, _, _) = relay.member_message(&id, &user).await?;
-    let message = relay
-        .messages_json(&[message])
-        .await?
-        .pop()
-        .unwrap_or(Value::Null);
+    let message = relay.message_one(message).await?;
     Ok(Json(json!({ "message": message, "duration": "0.00ms" })))
 }
 
@@ -1618,23 +1624,14 @@ async fn update_message(
         .db()
         .update_message(&id, &text, quoted, &message_extra(input)?, now_ms())
         .await?;
-    let stored = relay
-        .db()
-        .message(&id)
-        .await?
-        .ok_or_else(|| StreamError::not_found("the message vanished"))?;
-    let message = relay
-        .messages_json(&[stored])
-        .await?
-        .pop()
-        .unwrap_or(Value::Null);
-    let event = relay.event(
+    let message = relay.stored_message(&id).await?;
+    relay.announce(
+        &members,
         &channel,
         "message.updated",
         Some(&user),
         json!({ "message": message }),
     );
-    relay.broadcast(&members, &channel, &event);
     Ok(Json(json!({ "message": message, "duration": "0.00ms" })))
 }
 
@@ -1658,11 +1655,7 @@ async fn delete_message(
     let hard = params.hard.unwrap_or(false);
     relay.db().delete_message(&id, hard, now_ms()).await?;
     let answer = match relay.db().message(&id).await? {
-        Some(row) => relay
-            .messages_json(&[row])
-            .await?
-            .pop()
-            .unwrap_or(Value::Null),
+        Some(row) => relay.message_one(row).await?,
         None => {
             let mut gone = message;
             gone.text = String::new();
@@ -1671,13 +1664,13 @@ async fn delete_message(
             relay.message_json(&gone, None)
         }
     };
-    let event = relay.event(
+    relay.announce(
+        &members,
         &channel,
         "message.deleted",
         Some(&user),
         json!({ "message": answer, "hard_delete": hard }),
     );
-    relay.broadcast(&members, &channel, &event);
     Ok(Json(json!({ "message": answer, "duration": "0.00ms" })))
 }
 
@@ -1737,13 +1730,13 @@ async fn mark_read(
         .db()
         .mark_read(&channel.cid, &user, last.as_deref(), now_ms())
         .await?;
-    let event = relay.event(
+    let event = relay.announce(
+        &members,
         &channel,
         "message.read",
         Some(&user),
         json!({ "last_read_message_id": last }),
     );
-    relay.broadcast(&members, &channel, &event);
     Ok(Json(json!({ "event": event, "duration": "0.00ms" })))
 }
 
@@ -1790,8 +1783,7 @@ async fn send_event(
     ] {
         extra.remove(reserved);
     }
-    let event = relay.event(&channel, kind, Some(&user), Value::Object(extra));
-    relay.broadcast(&members, &channel, &event);
+    let event = relay.announce(&members, &channel, kind, Some(&user), Value::Object(extra));
     Ok(Json(json!({ "event": event, "duration": "0.00ms" })))
 }
 
