@@ -212,14 +212,14 @@ async fn sigterm_finishes_cleanly_and_keeps_the_data() {
     assert_eq!(body["cards"]["alice"], json!(card));
 }
 
-#[tokio::test]
-async fn demo_backend_issues_sessions_and_credentials() {
+/// `chatseal-server demo` on a fresh SQLite file with `env`, and a session for alice.
+async fn demo_with_alice(env: &[(&str, &str)]) -> (support::TempDir, Server, String) {
     let dir = support::TempDir::new();
     let db = format!("sqlite://{}", dir.0.join("demo.db").display());
     let args: Vec<String> = ["demo", "--listen", "127.0.0.1:0", "--db", &db]
         .map(String::from)
         .to_vec();
-    let s = Server::spawn(&args).await;
+    let s = Server::spawn_with_env(&args, env).await;
     let (status, body) = s
         .call(
             "POST",
@@ -230,6 +230,12 @@ async fn demo_backend_issues_sessions_and_credentials() {
         .await;
     assert_eq!(status, 200);
     let session = body["authToken"].as_str().unwrap().to_owned();
+    (dir, s, session)
+}
+
+#[tokio::test]
+async fn demo_backend_issues_sessions_and_credentials() {
+    let (_dir, s, session) = demo_with_alice(&[]).await;
     // A session token is not a directory token.
     let (status, _) = s
         .call(
@@ -320,29 +326,12 @@ async fn demo_backend_issues_sessions_and_credentials() {
 
 #[tokio::test]
 async fn demo_with_stream_keys_mints_stream_tokens_and_no_relay() {
-    let dir = support::TempDir::new();
-    let db = format!("sqlite://{}", dir.0.join("demo.db").display());
-    let args: Vec<String> = ["demo", "--listen", "127.0.0.1:0", "--db", &db]
-        .map(String::from)
-        .to_vec();
     let secret = "a-stream-app-secret-for-the-test";
-    let s = Server::spawn_with_env(
-        &args,
-        &[
-            ("STREAM_API_KEY", "stream-key-1"),
-            ("STREAM_API_SECRET", secret),
-        ],
-    )
+    let (_dir, s, session) = demo_with_alice(&[
+        ("STREAM_API_KEY", "stream-key-1"),
+        ("STREAM_API_SECRET", secret),
+    ])
     .await;
-    let (_, body) = s
-        .call(
-            "POST",
-            "/v1/authenticate",
-            None,
-            Some(&json!({"identity": "alice"})),
-        )
-        .await;
-    let session = body["authToken"].as_str().unwrap().to_owned();
     let (status, body) = s
         .call("POST", "/v1/stream-credentials", Some(&session), None)
         .await;
