@@ -61,6 +61,20 @@ fn messages() {
 }
 
 #[test]
+fn group_messages() {
+    let vectors: Vec<GroupVector> = load("group_messages.json");
+    assert!(vectors.len() >= 4);
+    for index in [0, 1] {
+        assert!(vectors.iter().any(|v| v.index == index), "index {index}");
+    }
+    assert!(vectors.iter().any(|v| v.index > 10_000), "a large index");
+    assert!(vectors
+        .iter()
+        .any(|v| !hex::decode(&v.data).unwrap().is_ascii() && v.content_type == 1));
+    vectors.iter().for_each(check_group_message);
+}
+
+#[test]
 fn backups() {
     let vectors: Vec<BackupVector> = load("backups.json");
     assert!(vectors.len() >= 3);
@@ -99,7 +113,7 @@ fn invalid_inputs_fail_with_their_named_error() {
             .or_default() += 1;
     }
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
-    // Every error name of §2–§4 is exercised.
+    // Every error name of §2–§4 and §9 is exercised.
     for (kind, error) in [
         ("card", "Malformed"),
         ("card", "BadSignature"),
@@ -112,6 +126,12 @@ fn invalid_inputs_fail_with_their_named_error() {
         ("message", "ContextMismatch"),
         ("backup", "Malformed"),
         ("backup", "Integrity"),
+        ("group", "Malformed"),
+        ("group", "Integrity"),
+        ("group", "NoSessionKey"),
+        ("group", "BadSignature"),
+        ("group", "SenderMismatch"),
+        ("group", "ContextMismatch"),
     ] {
         assert!(
             by_error.contains_key(&(kind.into(), error.into())),

@@ -308,7 +308,6 @@ pub fn seal_with(
     if has_duplicates(recipients.iter().map(|c| c.id())) {
         return Err(Error::InvalidArgument("a recipient card is listed twice"));
     }
-    let fields = content.encode_fields()?;
     let sender_card_id = sender.card().id();
     let stanzas = recipients
         .iter()
@@ -320,14 +319,29 @@ pub fn seal_with(
         stanzas,
     }
     .encode()?;
-    let sig = sender.keys().sign(&[SIG_LABEL, &header, &fields].concat());
+    sign_and_seal(TEXT_PREFIX, SIG_LABEL, header, sender.keys(), content, cek)
+}
+
+/// `prefix || b64u(header || body)` where `body` seals `fields || sig || pad` under `key`
+/// with `aad = header`, and `sig` signs `label || header || fields`: the shared second
+/// half of a §3 envelope and a §9 group message.
+pub(crate) fn sign_and_seal(
+    prefix: &str,
+    label: &[u8],
+    header: Vec<u8>,
+    signer: &IdentityKeys,
+    content: &Content<'_>,
+    key: &[u8; 32],
+) -> Result<String, Error> {
+    let fields = content.encode_fields()?;
+    let sig = signer.sign(&[label, &header, &fields].concat());
     let unpadded = fields.len().saturating_add(sig.len());
     let pad = (PAD_BLOCK - unpadded % PAD_BLOCK) % PAD_BLOCK;
     let mut payload = Zeroizing::new(fields);
     payload.reserve(sig.len() + pad + TAG_LEN);
     payload.extend_from_slice(&sig);
     payload.resize(unpadded.saturating_add(pad), 0);
-    seal_payload(header, payload, cek)
+    seal_text(prefix, header, payload, key)
 }
 
 /// Encrypts `content` to the `to` cards and to the sender's own card (first), skipping
@@ -354,6 +368,17 @@ pub fn encrypt(
 #[doc(hidden)]
 pub fn seal_payload(
     header: Vec<u8>,
+    payload: Zeroizing<Vec<u8>>,
+    cek: &[u8; 32],
+) -> Result<String, Error> {
+    seal_text(TEXT_PREFIX, header, payload, cek)
+}
+
+/// [`seal_payload`] with the text prefix of the object (`csm1.` or `csg1.`).
+#[doc(hidden)]
+pub fn seal_text(
+    prefix: &str,
+    header: Vec<u8>,
     mut payload: Zeroizing<Vec<u8>>,
     cek: &[u8; 32],
 ) -> Result<String, Error> {
@@ -364,7 +389,7 @@ pub fn seal_payload(
     envelope.reserve(payload.len() + TAG_LEN);
     envelope.extend_from_slice(&payload);
     envelope.extend_from_slice(&tag);
-    Ok(to_text(TEXT_PREFIX, &envelope))
+    Ok(to_text(prefix, &envelope))
 }
 
 /// A parsed envelope (step 1 done): its header is readable, its body still sealed.
@@ -418,62 +443,78 @@ impl Envelope {
             &self.header.sender_card_id,
             &self.header.msg_id,
         )?;
-
-        // buf = label || header || body, decrypted in place: the signed message of step 6
-        // is then a prefix of `buf`, with no further copy.
-        let mut buf = Zeroizing::new(Vec::with_capacity(SIG_LABEL.len() + self.bytes.len()));
-        buf.extend_from_slice(SIG_LABEL);
-        buf.extend_from_slice(&self.bytes);
-        let payload_start = SIG_LABEL.len().saturating_add(self.header_len);
-        let tag_start = buf
-            .len()
-            .checked_sub(TAG_LEN)
-            .filter(|&t| t >= payload_start)
-            .ok_or(Error::Integrity)?;
-        {
-            let (signed_head, rest) = buf.split_at_mut(payload_start);
-            let aad = signed_head.get(SIG_LABEL.len()..).ok_or(Error::Integrity)?;
-            let (payload, tag) = rest.split_at_mut(tag_start.saturating_sub(payload_start));
-            ChaCha20Poly1305::new(cek.as_ref().into())
-                .decrypt_in_place_detached(
-                    &Nonce::from(ZERO_NONCE),
-                    aad,
-                    payload,
-                    Tag::from_slice(tag),
-                )
-                .map_err(|_| Error::Integrity)?;
-        }
-        buf.truncate(tag_start);
-
-        let payload = buf.get(payload_start..).ok_or(Error::Integrity)?;
-        let mut r = Reader::new(payload, "message payload");
-        let content_type = ContentType::from_u8(r.u8()?)
-            .ok_or(Error::Malformed("message payload: unknown content type"))?;
-        let sent_at = r.u64()?;
-        let context = r.vec16()?;
-        let context = std::str::from_utf8(context)
-            .map_err(|_| Error::Malformed("message payload: context is not UTF-8"))?
-            .to_owned();
-        let data_len = r.vec32()?.len();
-        let fields_len = payload.len().saturating_sub(r.remaining());
-        let sig: [u8; 64] = r.array()?;
-        let pad = r.rest();
-        if pad.len() > MAX_PAD || pad.iter().any(|&b| b != 0) {
-            return Err(Error::Malformed("message payload: bad padding"));
-        }
-        let signed_len = payload_start.saturating_add(fields_len);
-        Ok(Opened {
-            buf,
-            signed_len,
-            data: signed_len.saturating_sub(data_len)..signed_len,
-            sig: Signature::from_bytes(&sig),
-            content_type,
-            sent_at,
-            context,
-            sender_card_id: self.header.sender_card_id,
-            msg_id: self.header.msg_id,
-        })
+        open_body(
+            SIG_LABEL,
+            &self.bytes,
+            self.header_len,
+            &cek,
+            self.header.sender_card_id,
+            self.header.msg_id,
+        )
     }
+}
+
+/// Opens `bytes = header || body` (the header is `bytes[..header_len]`) under `key` with
+/// `aad = header` (`Integrity`) and parses the payload (`Malformed`): the shared second
+/// half of opening a §3 envelope and a §9 group message. `label` is what the sender's
+/// signature covers before the header.
+pub(crate) fn open_body(
+    label: &[u8],
+    bytes: &[u8],
+    header_len: usize,
+    key: &[u8; 32],
+    sender_card_id: CardId,
+    msg_id: [u8; 16],
+) -> Result<Opened, Error> {
+    // buf = label || header || body, decrypted in place: the signed message of step 6
+    // is then a prefix of `buf`, with no further copy.
+    let mut buf = Zeroizing::new(Vec::with_capacity(label.len() + bytes.len()));
+    buf.extend_from_slice(label);
+    buf.extend_from_slice(bytes);
+    let payload_start = label.len().saturating_add(header_len);
+    let tag_start = buf
+        .len()
+        .checked_sub(TAG_LEN)
+        .filter(|&t| t >= payload_start)
+        .ok_or(Error::Integrity)?;
+    {
+        let (signed_head, rest) = buf.split_at_mut(payload_start);
+        let aad = signed_head.get(label.len()..).ok_or(Error::Integrity)?;
+        let (payload, tag) = rest.split_at_mut(tag_start.saturating_sub(payload_start));
+        ChaCha20Poly1305::new(key.into())
+            .decrypt_in_place_detached(&Nonce::from(ZERO_NONCE), aad, payload, Tag::from_slice(tag))
+            .map_err(|_| Error::Integrity)?;
+    }
+    buf.truncate(tag_start);
+
+    let payload = buf.get(payload_start..).ok_or(Error::Integrity)?;
+    let mut r = Reader::new(payload, "message payload");
+    let content_type = ContentType::from_u8(r.u8()?)
+        .ok_or(Error::Malformed("message payload: unknown content type"))?;
+    let sent_at = r.u64()?;
+    let context = r.vec16()?;
+    let context = std::str::from_utf8(context)
+        .map_err(|_| Error::Malformed("message payload: context is not UTF-8"))?
+        .to_owned();
+    let data_len = r.vec32()?.len();
+    let fields_len = payload.len().saturating_sub(r.remaining());
+    let sig: [u8; 64] = r.array()?;
+    let pad = r.rest();
+    if pad.len() > MAX_PAD || pad.iter().any(|&b| b != 0) {
+        return Err(Error::Malformed("message payload: bad padding"));
+    }
+    let signed_len = payload_start.saturating_add(fields_len);
+    Ok(Opened {
+        buf,
+        signed_len,
+        data: signed_len.saturating_sub(data_len)..signed_len,
+        sig: Signature::from_bytes(&sig),
+        content_type,
+        sent_at,
+        context,
+        sender_card_id,
+        msg_id,
+    })
 }
 
 impl fmt::Debug for Envelope {

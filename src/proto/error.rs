@@ -35,6 +35,11 @@ pub enum Error {
     /// The message is bound to another context (e.g. another channel) than expected.
     #[error("context mismatch: the message belongs to a different conversation")]
     ContextMismatch,
+    /// A group message (§9) names a session this device holds no share for, or an index
+    /// before the one its share starts at: it was sent before this member joined, or the
+    /// directory withheld the share.
+    #[error("no session key: this device has no key for this group message (sent before this member joined, or its share is missing)")]
+    NoSessionKey,
     /// The caller asked for something the format cannot express (too many recipients,
     /// an invalid identity string, a context over 65,535 bytes, a secret key that does
     /// not match its card, …). Never caused by received data.
@@ -54,6 +59,7 @@ impl Error {
             Error::UnknownSender => "UnknownSender",
             Error::SenderMismatch => "SenderMismatch",
             Error::ContextMismatch => "ContextMismatch",
+            Error::NoSessionKey => "NoSessionKey",
             Error::InvalidArgument(_) => "InvalidArgument",
         }
     }

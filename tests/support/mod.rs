@@ -15,6 +15,7 @@
 use std::collections::BTreeMap;
 
 use chatseal::proto::envelope::{self, Content, Header, Stanza};
+use chatseal::proto::group::{self, ChainKey, GroupHeader, SessionId, Share};
 use chatseal::proto::{
     backup, safety, Card, CardId, ContentType, IdentityKeys, Keyring, KeyringEntry,
 };
@@ -75,6 +76,19 @@ pub struct MessageVector {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GroupVector {
+    pub sender: Key,
+    pub session_id: String,
+    pub chain_key: String,
+    pub index: u32,
+    pub content_type: u8,
+    pub sent_at: u64,
+    pub context: String,
+    pub data: String,
+    pub text: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BackupVector {
     pub password: String,
     pub m_kib: u32,
@@ -107,6 +121,15 @@ pub struct InvalidVector {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum Needs {
+    /// A group message (§9): what a message needs, plus the shares (§3 texts) the
+    /// directory returns for its session. First: an untagged `Message` would match too.
+    Group {
+        keyring: Vec<Key>,
+        directory: Vec<Key>,
+        shares: Vec<String>,
+        from: Option<String>,
+        context: Option<String>,
+    },
     Message {
         keyring: Vec<Key>,
         directory: Vec<Key>,
@@ -204,6 +227,25 @@ pub fn make_envelope(v: &MessageVector) -> String {
     .unwrap();
     assert!(rng.is_exhausted(), "one ikm_e per stanza, no more");
     text
+}
+
+/// Computes `text` from the other fields of `v`.
+pub fn make_group_message(v: &GroupVector) -> String {
+    let data = hex::decode(&v.data).unwrap();
+    let chain_key = ChainKey::from_bytes(hex32(&v.chain_key)).advance(v.index);
+    group::seal(
+        &v.sender.entry(),
+        SessionId(hex_n(&v.session_id)),
+        v.index,
+        &chain_key,
+        &Content {
+            content_type: ContentType::from_u8(v.content_type).unwrap(),
+            sent_at: v.sent_at,
+            context: &v.context,
+            data: &data,
+        },
+    )
+    .unwrap()
 }
 
 pub fn make_backup(v: &BackupVector) -> String {
@@ -388,6 +430,64 @@ pub fn messages(c: &Cast) -> Vec<MessageVector> {
             1_782_864_002_000,
             "",
             b"seventeen bytes!!",
+        ),
+    ]
+}
+
+pub fn group_messages(c: &Cast) -> Vec<GroupVector> {
+    let mut g = Gen::new(5);
+    let mut make =
+        |sender: &Key, index: u32, ct: ContentType, sent_at: u64, context: &str, data: &[u8]| {
+            let mut v = GroupVector {
+                sender: sender.clone(),
+                session_id: hex::encode(g.bytes::<16>()),
+                chain_key: hex::encode(g.bytes::<32>()),
+                index,
+                content_type: ct.to_u8(),
+                sent_at,
+                context: context.into(),
+                data: hex::encode(data),
+                text: String::new(),
+            };
+            v.text = make_group_message(&v);
+            v
+        };
+    vec![
+        // Index 0: the session's first message.
+        make(
+            &c.alice,
+            0,
+            ContentType::Text,
+            1_767_500_200_000,
+            "team:nurses",
+            b"Shift handover at 19:00 in room 4.",
+        ),
+        // Index 1.
+        make(
+            &c.bob,
+            1,
+            ContentType::Text,
+            1_767_500_201_000,
+            "team:nurses",
+            b"On my way.",
+        ),
+        // A large index: 99,999 ratchet steps.
+        make(
+            &c.alice2,
+            99_999,
+            ContentType::Json,
+            1_782_864_100_000,
+            "team:ward-7",
+            br#"{"type":"handover","beds":[3,4,9]}"#,
+        ),
+        // Non-ASCII text, empty context.
+        make(
+            &c.zoe,
+            7,
+            ContentType::Text,
+            1_767_500_300_000,
+            "",
+            "Zoë: résultats prêts — 検査結果 🩺".as_bytes(),
         ),
     ]
 }
@@ -1114,17 +1214,360 @@ pub fn invalid_vectors(
     out
 }
 
+/// Invalid group messages (§9): one or more for every rejection rule. alice sends
+/// message 3 of session S in "team:nurses"; bob reads it with the share alice made him.
+pub fn invalid_group_vectors(c: &Cast) -> Vec<InvalidVector> {
+    let mut g = Gen::new(6);
+    let mut out = Vec::new();
+    let context = "team:nurses";
+    let session_id = SessionId(g.bytes());
+    let ck0 = ChainKey::from_bytes(g.bytes());
+    let alice = c.alice.entry();
+    let sent_at = 1_767_500_400_000;
+    let message = |index: u32, context: &str, data: &[u8]| {
+        group::seal(
+            &alice,
+            session_id,
+            index,
+            &ck0.advance(index),
+            &Content {
+                content_type: ContentType::Text,
+                sent_at,
+                context,
+                data,
+            },
+        )
+        .unwrap()
+    };
+    let m3 = message(3, context, b"Room 4 is free.");
+    let m3_bytes = unb64(&m3, "csg1.");
+    let share = |index: u32| Share {
+        session_id,
+        index,
+        chain_key: ck0.advance(index),
+    };
+    let sealed_share = |g: &mut Gen, from: &Key, to: &[&Key], ct: ContentType, data: &[u8]| {
+        let mut rng = ChaCha20Rng::from_seed(g.bytes());
+        let cards: Vec<Card> = to.iter().map(|k| k.card()).collect();
+        let refs: Vec<&Card> = cards.iter().collect();
+        envelope::seal(
+            &mut rng,
+            &from.entry(),
+            &refs,
+            &Content {
+                content_type: ct,
+                sent_at,
+                context,
+                data,
+            },
+        )
+        .unwrap()
+    };
+    let good_share = sealed_share(
+        &mut g,
+        &c.alice,
+        &[&c.bob],
+        ContentType::SessionShare,
+        &share(0).encode(),
+    );
+    let bob_reads = |shares: Vec<String>, from: Option<&str>, context: Option<&str>| Needs::Group {
+        keyring: vec![c.bob.clone()],
+        directory: vec![c.alice.clone(), c.carol.clone()],
+        shares,
+        from: from.map(Into::into),
+        context: context.map(Into::into),
+    };
+    let from_alice = Some("alice@clinic-a");
+    let std = || bob_reads(vec![good_share.clone()], from_alice, Some(context));
+    let mut v = |d: &str, input: String, e: &str, with: Needs| {
+        out.push(invalid("group", d, input, e, with))
+    };
+
+    // Step 1: the text and the header.
+    v(
+        "wrong text prefix (csm1.)",
+        m3.replacen("csg1.", "csm1.", 1),
+        "Malformed",
+        std(),
+    );
+    let mut bad = m3_bytes.clone();
+    bad[3] = b'2';
+    v(
+        "wrong magic (CSG2)",
+        format!("csg1.{}", b64(&bad)),
+        "Malformed",
+        std(),
+    );
+    v(
+        "truncated inside the header",
+        format!("csg1.{}", b64(&m3_bytes[..30])),
+        "Malformed",
+        std(),
+    );
+    v(
+        "index over 100000 steps past the share",
+        message(100_001, context, b"far"),
+        "Malformed",
+        std(),
+    );
+
+    // The session: the share that opens it.
+    v(
+        "no share for the session",
+        m3.clone(),
+        "NoSessionKey",
+        bob_reads(vec![], from_alice, Some(context)),
+    );
+    let late = sealed_share(
+        &mut g,
+        &c.alice,
+        &[&c.bob],
+        ContentType::SessionShare,
+        &share(4).encode(),
+    );
+    v(
+        "index before the share's (joined at 4)",
+        m3.clone(),
+        "NoSessionKey",
+        bob_reads(vec![late], from_alice, Some(context)),
+    );
+    let by_carol = sealed_share(
+        &mut g,
+        &c.carol,
+        &[&c.bob],
+        ContentType::SessionShare,
+        &share(0).encode(),
+    );
+    v(
+        "the only share is signed by another card (carol's)",
+        m3.clone(),
+        "NoSessionKey",
+        bob_reads(vec![by_carol], from_alice, Some(context)),
+    );
+    let other_session = Share {
+        session_id: SessionId(g.bytes()),
+        index: 0,
+        chain_key: ck0.clone(),
+    };
+    let other = sealed_share(
+        &mut g,
+        &c.alice,
+        &[&c.bob],
+        ContentType::SessionShare,
+        &other_session.encode(),
+    );
+    v(
+        "the only share names another session",
+        m3.clone(),
+        "NoSessionKey",
+        bob_reads(vec![other], from_alice, Some(context)),
+    );
+    let as_bytes = sealed_share(
+        &mut g,
+        &c.alice,
+        &[&c.bob],
+        ContentType::Bytes,
+        &share(0).encode(),
+    );
+    v(
+        "the only share is content type 3, not 4",
+        m3.clone(),
+        "NoSessionKey",
+        bob_reads(vec![as_bytes], from_alice, Some(context)),
+    );
+    let two = sealed_share(
+        &mut g,
+        &c.alice,
+        &[&c.bob, &c.zoe],
+        ContentType::SessionShare,
+        &share(0).encode(),
+    );
+    v(
+        "the only share has two stanzas",
+        m3.clone(),
+        "NoSessionKey",
+        bob_reads(vec![two], from_alice, Some(context)),
+    );
+    let to_zoe = sealed_share(
+        &mut g,
+        &c.alice,
+        &[&c.zoe],
+        ContentType::SessionShare,
+        &share(0).encode(),
+    );
+    v(
+        "the only share is addressed to another member",
+        m3.clone(),
+        "NoSessionKey",
+        bob_reads(vec![to_zoe], from_alice, Some(context)),
+    );
+    let short = sealed_share(
+        &mut g,
+        &c.alice,
+        &[&c.bob],
+        ContentType::SessionShare,
+        &share(0).encode()[..55],
+    );
+    v(
+        "the only share's data is 55 bytes, not 56",
+        m3.clone(),
+        "NoSessionKey",
+        bob_reads(vec![short], from_alice, Some(context)),
+    );
+    {
+        // A share in alice's name, signed by carol: a forgery.
+        let msg_id: [u8; 16] = g.bytes();
+        let cek: [u8; 32] = g.bytes();
+        let mut rng = ChaCha20Rng::from_seed(g.bytes());
+        let alice_id = c.alice.card().id();
+        let header = Header {
+            sender_card_id: alice_id,
+            msg_id,
+            stanzas: vec![Stanza::seal(&mut rng, &c.bob.card(), &alice_id, &msg_id, &cek).unwrap()],
+        };
+        let fields = Content {
+            content_type: ContentType::SessionShare,
+            sent_at,
+            context,
+            data: &share(0).encode(),
+        }
+        .encode_fields()
+        .unwrap();
+        let pad = vec![0u8; (32 - (fields.len() + 64) % 32) % 32];
+        let forged = raw_envelope(&header, raw_payload(&c.carol, &header, &fields, &pad), &cek);
+        v(
+            "the only share is signed by a key that is not its sender card's",
+            m3.clone(),
+            "BadSignature",
+            bob_reads(vec![forged], from_alice, Some(context)),
+        );
+    }
+
+    // The body.
+    let mut flipped = m3_bytes.clone();
+    let last = flipped.len() - 20;
+    flipped[last] ^= 1;
+    v(
+        "one bit of the body flipped",
+        format!("csg1.{}", b64(&flipped)),
+        "Integrity",
+        std(),
+    );
+    let mut moved = m3_bytes.clone();
+    moved[group::HEADER_LEN - 1] = 4;
+    v(
+        "the header's index changed from 3 to 4",
+        format!("csg1.{}", b64(&moved)),
+        "Integrity",
+        std(),
+    );
+    v(
+        "the body is shorter than a tag",
+        format!("csg1.{}", b64(&m3_bytes[..group::HEADER_LEN + 10])),
+        "Integrity",
+        std(),
+    );
+
+    // Hand-built payloads under the right message key.
+    let header = GroupHeader {
+        sender_card_id: c.alice.card().id(),
+        session_id,
+        index: 3,
+    };
+    let raw = |signer: &Key, fields: &[u8], pad: &[u8]| {
+        let head = header.encode();
+        let sk = ed25519_dalek::SigningKey::from_bytes(&hex32(&signer.sign_seed));
+        let sig = sk.sign(&[b"chatseal/v1/group\x00".as_slice(), &head, fields].concat());
+        let payload = [fields, &sig.to_bytes(), pad].concat();
+        envelope::seal_text(
+            "csg1.",
+            head,
+            Zeroizing::new(payload),
+            &ck0.advance(3).message_key(),
+        )
+        .unwrap()
+    };
+    let fields = |ct: u8, data: &[u8]| {
+        let mut f = vec![ct];
+        f.extend_from_slice(&sent_at.to_be_bytes());
+        f.extend_from_slice(&(context.len() as u16).to_be_bytes());
+        f.extend_from_slice(context.as_bytes());
+        f.extend_from_slice(&(data.len() as u32).to_be_bytes());
+        f.extend_from_slice(data);
+        f
+    };
+    let text = fields(1, b"Room 4 is free.");
+    let pad = vec![0u8; (32 - (text.len() + 64) % 32) % 32];
+    assert_eq!(
+        raw(&c.alice, &text, &pad),
+        m3,
+        "the hand-built message is the real one"
+    );
+    v(
+        "signed by another key (carol's)",
+        raw(&c.carol, &text, &pad),
+        "BadSignature",
+        std(),
+    );
+    let mut bad_pad = pad.clone();
+    bad_pad.extend_from_slice(&[0; 31]);
+    bad_pad.push(1);
+    v(
+        "non-zero padding (signed, sealed)",
+        raw(&c.alice, &text, &bad_pad),
+        "Malformed",
+        std(),
+    );
+    let unknown = fields(9, b"Room 4 is free.");
+    v(
+        "unknown content type 9 (signed, sealed)",
+        raw(&c.alice, &unknown, &pad),
+        "Malformed",
+        std(),
+    );
+
+    // Steps 5–7.
+    v(
+        "sender mismatch: the chat names another sender",
+        m3.clone(),
+        "SenderMismatch",
+        bob_reads(
+            vec![good_share.clone()],
+            Some("mallory@clinic-a"),
+            Some(context),
+        ),
+    );
+    v(
+        "context mismatch: replayed into another channel",
+        m3.clone(),
+        "ContextMismatch",
+        bob_reads(vec![good_share.clone()], from_alice, Some("team:other")),
+    );
+    v(
+        "context mismatch: the message's context is not the one its session was shared for",
+        message(3, "team:other", b"Room 4 is free."),
+        "ContextMismatch",
+        bob_reads(vec![good_share.clone()], from_alice, None),
+    );
+    out
+}
+
 /// Every vector file, as the generator writes it.
 pub fn generate_all() -> BTreeMap<&'static str, String> {
     let c = cast();
     let msgs = messages(&c);
     let baks = backups(&c);
-    let inv = invalid_vectors(&c, &msgs, &baks);
+    let mut inv = invalid_vectors(&c, &msgs, &baks);
+    inv.extend(invalid_group_vectors(&c));
     let json = |v: serde_json::Value| serde_json::to_string_pretty(&v).unwrap() + "\n";
     BTreeMap::from([
         ("cards.json", json(serde_json::to_value(cards(&c)).unwrap())),
         ("messages.json", json(serde_json::to_value(&msgs).unwrap())),
         ("backups.json", json(serde_json::to_value(&baks).unwrap())),
+        (
+            "group_messages.json",
+            json(serde_json::to_value(group_messages(&c)).unwrap()),
+        ),
         (
             "safety_numbers.json",
             json(serde_json::to_value(safety_numbers(&c)).unwrap()),
@@ -1194,6 +1637,47 @@ pub fn check_message(v: &MessageVector) {
     }
 }
 
+pub fn check_group_message(v: &GroupVector) {
+    assert_eq!(make_group_message(v), v.text, "inputs → group message");
+    let message = group::GroupMessage::parse(&v.text).unwrap();
+    let header = message.header();
+    let sender_card = v.sender.card();
+    assert_eq!(header.sender_card_id, sender_card.id());
+    assert_eq!(header.session_id.to_string(), v.session_id);
+    assert_eq!(header.index, v.index);
+    let bytes = unb64(&v.text, "csg1.");
+    assert_eq!(
+        (bytes.len() - group::HEADER_LEN - 16) % 32,
+        0,
+        "senders pad the payload to a multiple of 32"
+    );
+    // Read through a share at index 0 (as a member since the start) and one at the
+    // message's own index (a member who joined just then).
+    let ck0 = ChainKey::from_bytes(hex32(&v.chain_key));
+    for from in [0, v.index] {
+        let share = Share {
+            session_id: header.session_id,
+            index: from,
+            chain_key: ck0.advance(from),
+        };
+        let msg = message
+            .open(&share.chain_key_at(v.index).unwrap())
+            .unwrap()
+            .verify(
+                Some(&sender_card),
+                Some(&v.sender.identity),
+                Some(&v.context),
+            )
+            .unwrap();
+        assert_eq!(msg.content_type.to_u8(), v.content_type);
+        assert_eq!(hex::encode(&msg.data), v.data);
+        assert_eq!(msg.sender, v.sender.identity);
+        assert_eq!(msg.sent_at, v.sent_at);
+        assert_eq!(msg.context, v.context);
+        assert_eq!(msg.msg_id, header.msg_id());
+    }
+}
+
 pub fn check_backup(v: &BackupVector) {
     assert_eq!(make_backup(v), v.backup, "inputs → backup");
     let nfc: String = v.password.nfc().collect();
@@ -1240,6 +1724,29 @@ pub fn decode_invalid(v: &InvalidVector) -> String {
             .map(drop)
         }
         ("backup", Needs::Backup { password }) => backup::open(&v.input, password).map(drop),
+        (
+            "group",
+            Needs::Group {
+                keyring,
+                directory,
+                shares,
+                from,
+                context,
+            },
+        ) => {
+            let keyring = Keyring::from_entries(keyring.iter().map(Key::entry).collect()).unwrap();
+            let directory: Vec<Card> = directory.iter().map(Key::card).collect();
+            let shares: Vec<&str> = shares.iter().map(String::as_str).collect();
+            group::decrypt(
+                &v.input,
+                &keyring,
+                &shares,
+                |id| directory.iter().find(|c| c.id() == *id),
+                from.as_deref(),
+                context.as_deref(),
+            )
+            .map(drop)
+        }
         (kind, _) => panic!("invalid vector of kind {kind} without what it needs"),
     };
     match result {
