@@ -393,9 +393,9 @@ pub fn earliest<'a>(
 }
 
 /// All of §9's decryption for a caller that holds the session's shares (§3 texts, as
-/// the directory returns them) and resolves cards synchronously. A share that fails its
-/// §3 checks is skipped; if none is usable the error is `BadSignature` when a share's
-/// signature failed (a forged share), else `NoSessionKey`.
+/// the directory returns them) and resolves cards synchronously. A share that fails any
+/// of its checks is not accepted; with no accepted share for the message's session and
+/// sender card, the error is `NoSessionKey` (a forged share is the same as none).
 pub fn decrypt<C: Borrow<Card>>(
     text: &str,
     keyring: &Keyring,
@@ -405,20 +405,11 @@ pub fn decrypt<C: Borrow<Card>>(
     context: Option<&str>,
 ) -> Result<Message, Error> {
     let message = GroupMessage::parse(text)?;
-    let mut accepted = Vec::new();
-    let mut forged = false;
-    for share in shares {
-        match open_share(share, keyring, &resolve) {
-            Ok(s) => accepted.push(s),
-            Err(Error::BadSignature) => forged = true,
-            Err(_) => {}
-        }
-    }
-    let share = match earliest(&accepted, message.header()) {
-        Ok(share) => share,
-        Err(_) if forged => return Err(Error::BadSignature),
-        Err(e) => return Err(e),
-    };
+    let accepted: Vec<AcceptedShare> = shares
+        .iter()
+        .filter_map(|share| open_share(share, keyring, &resolve).ok())
+        .collect();
+    let share = earliest(&accepted, message.header())?;
     let chain_key = share.share.chain_key_at(message.header().index)?;
     let opened = message.open(&chain_key)?;
     let card = resolve(&opened.sender_card_id());

@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Independent check of the chatseal v1 test vectors against PROTOCOL.md §1-§5.
+"""Independent check of the chatseal v1 test vectors against PROTOCOL.md §1-§5
+and §9 (group sessions: group_messages.json, and the "group" cases of invalid.json).
 
 Written from /work/shared/spec/PROTOCOL.md (and RFC 9180 / RFC 8032 / RFC 7748 /
 RFC 9106) only, without reading the Rust sources, so that a disagreement between
@@ -32,6 +33,14 @@ rejects what a non-strict verifier accepts.
 HPKE (RFC 9180 mode_base, DHKEM(X25519, HKDF-SHA256), HKDF-SHA256,
 ChaCha20Poly1305) is implemented here from the RFC on top of HMAC-SHA256, X25519
 and ChaCha20Poly1305, and self-tested against RFC 9180 Appendix A.2.1.
+
+§9's chain-key ratchet is HMAC-SHA256 (Python's hmac/hashlib, self-tested against
+RFC 4231 test cases 1 and 2). A group case of invalid.json is decrypted with the
+shares it lists (what the directory returns for the session), each share opened
+with this file's §3 decryption. One rule of the group decoder is not in §9's text:
+when no share is accepted and one of them failed its §3 checks with BadSignature,
+the error is BadSignature rather than NoSessionKey (the rule names say so, and -v
+shows where it decides a case).
 """
 
 import base64
@@ -59,7 +68,8 @@ VERBOSE = False
 
 
 ERROR_NAMES = ("Malformed", "BadSignature", "NotARecipient", "Integrity",
-               "UnknownSender", "SenderMismatch", "ContextMismatch")
+               "UnknownSender", "SenderMismatch", "ContextMismatch",
+               "NoSessionKey")  # §9
 
 
 class ProtoError(Exception):
@@ -79,7 +89,7 @@ def fail(name, rule, detail=""):
 
 # Every rule this decoder can reject with, so that invalid.json's coverage can be
 # reported (§8: "invalid.json holds at least one case for every rejection rule
-# named in §2-§4").
+# named in §2-§4"; §9's are reported the same way).
 RULES_FIRED = set()
 
 # ----------------------------------------------------------------- encoding helpers
@@ -598,6 +608,152 @@ def safety_number(id_a, pk_a, id_b, pk_b):
     return min(a, b) + max(a, b)
 
 
+# ------------------------------------------------------------------------------ §9
+
+GROUP_SIG_CONTEXT = b"chatseal/v1/group\x00"
+GHEADER_LEN = 4 + 16 + 16 + 4
+SHARE_LEN = 4 + 16 + 4 + 32
+SHARE_CONTENT_TYPE = 4
+MAX_RATCHET_STEPS = 100000
+
+
+def hmac_sha256(key, msg):
+    return hmac.new(key, msg, hashlib.sha256).digest()
+
+
+def message_key(ck):
+    return hmac_sha256(ck, b"\x01")
+
+
+def next_ck(ck):
+    return hmac_sha256(ck, b"\x02")
+
+
+def ratchet(ck, steps):
+    for _ in range(steps):
+        ck = next_ck(ck)
+    return ck
+
+
+def parse_group(text):
+    """§9 (§3 step 1): text and gheader (Malformed); the body is everything after."""
+    raw = b64u_decode(strip_prefix(text, "csg1."))
+    r = Reader(raw, "gheader")
+    if r.take(4) != b"CSG1":
+        fail("Malformed", "§9 bad magic")
+    sender_card_id = r.take(16)
+    session_id = r.take(16)
+    index = r.u32()
+    gheader = raw[:r.i]
+    return {"raw": raw, "gheader": gheader, "body": r.rest(), "sender_card_id": sender_card_id,
+            "session_id": session_id, "index": index}
+
+
+# The rules by which find_session refused a share, for the coverage note.
+SHARE_RULES_FIRED = set()
+
+
+def find_session(g, shares, keyring, directory):
+    """§9 in place of §3 steps 2-3: the lowest-index share that is accepted.
+    A share is accepted only if it decrypts as a §3 message for this keyring with
+    every §3 check passing (steps 1-6: no sender name is imposed on the share, its
+    sender card is compared with the gheader's below; its context is compared with
+    the message's at the very end), has content type 4, exactly one stanza, data
+    that is a 56-byte share, the gheader's session id and the gheader's
+    sender_card_id."""
+    accepted, refused = [], []   # refused: (share number, §3 error name or None, rule, detail)
+    for n, share_text in enumerate(shares):
+        try:
+            m = decrypt_message(share_text, keyring, directory, None, None)
+        except ProtoError as e:
+            refused.append((n, e.name, f"share fails §3 with {e.name}", e.rule))
+            continue
+        s, bad = None, None
+        if m["content_type"] != SHARE_CONTENT_TYPE:
+            bad = ("share content type is not 4", str(m["content_type"]))
+        elif len(m["env"]["stanzas"]) != 1:
+            bad = ("share has more than one stanza", f"{len(m['env']['stanzas'])} stanzas")
+        elif len(m["data"]) != SHARE_LEN:
+            bad = ("share data is not 56 bytes", f"{len(m['data'])} bytes")
+        elif m["data"][:4] != b"CSS1":
+            bad = ("share data magic is not CSS1", repr(m["data"][:4]))
+        else:
+            s = {"session_id": m["data"][4:20], "index": struct.unpack(">I", m["data"][20:24])[0],
+                 "chain_key": m["data"][24:56]}
+            if s["session_id"] != g["session_id"]:
+                bad = ("share names another session", f"{h(s['session_id'])} != {h(g['session_id'])}")
+            elif m["sender_card_id"] != g["sender_card_id"]:
+                bad = ("share's sender card is not the gheader's sender_card_id",
+                       f"{h(m['sender_card_id'])} != {h(g['sender_card_id'])}")
+        if bad is not None:
+            refused.append((n, None) + bad)
+            continue
+        accepted.append((s["index"], n, s["chain_key"], m["context"]))
+    for _, _, rule, _ in refused:
+        SHARE_RULES_FIRED.add(rule)
+    detail = "; ".join(f"share {n}: {rule} ({d})" for n, _, rule, d in refused)
+    if not accepted:
+        fail("NoSessionKey", "§9 no accepted share for the session", detail or "no shares")
+    share_index, n, ck, context = min(accepted)
+    return {"index": share_index, "share_number": n, "chain_key": ck, "context": context,
+            "refused": refused}
+
+
+def open_group(g, share_index, share_ck, directory, sender_name=None, expected_context=None):
+    """§9 from the session's chain key at share_index on: the index rules, the
+    message key, the body, then §3 steps 4-7 with the group signature."""
+    if g["index"] < share_index:
+        fail("NoSessionKey", "§9 index below the share's", f"{g['index']} < {share_index}")
+    if g["index"] - share_index > MAX_RATCHET_STEPS:
+        fail("Malformed", "§9 jump of more than 100000 steps", f"{g['index']} - {share_index}")
+    mk = message_key(ratchet(share_ck, g["index"] - share_index))
+    payload = chacha_open(mk, g["gheader"], g["body"])
+    if payload is None:
+        fail("Integrity", "§9 body open failed", f"body {len(g['body'])} bytes")
+    p = parse_payload(payload)                                              # 4
+    card = directory.get(g["sender_card_id"])                              # 5
+    if card is None:
+        fail("UnknownSender", "§9 sender_card_id not in the directory")
+    if sender_name is not None and card["identity"] != sender_name:
+        fail("SenderMismatch", "§9 sender card's identity is not the named sender",
+             f"{card['identity']!r} != {sender_name!r}")
+    if not ed25519_verify_strict(card["sign_pk"], GROUP_SIG_CONTEXT + g["gheader"] + p["fields"], p["sig"]):
+        fail("BadSignature", "§9 message signature fails verify_strict")  # 6
+    if expected_context is not None and p["context"] != expected_context:
+        fail("ContextMismatch", "§9 context differs from the expected one",  # 7
+             f"{p['context']!r} != {expected_context!r}")
+    return {"g": g, "payload": payload, "message_key": mk, "sender_identity": card["identity"],
+            "sender_card_id": g["sender_card_id"], "session_id": g["session_id"], "index": g["index"],
+            "content_type": p["content_type"], "sent_at": p["sent_at"], "context": p["context"],
+            "data": p["data"], "sig": p["sig"], "fields": p["fields"], "pad": p["pad"]}
+
+
+def decrypt_group(text, keyring, directory, shares, sender_name=None, expected_context=None):
+    """§9 decryption: shares are the §3 texts the directory returns for the session."""
+    g = parse_group(text)                                                   # 1
+    s = find_session(g, shares, keyring, directory)                        # in place of 2-3
+    res = open_group(g, s["index"], s["chain_key"], directory, sender_name, expected_context)
+    if res["context"] != s["context"]:
+        fail("ContextMismatch", "§9 context differs from the share's",
+             f"message {res['context']!r}, share {s['context']!r}")
+    res["share"] = s
+    return res
+
+
+def build_group(sender, session_id, ck0, index, content_type, sent_at, context, data):
+    """The sender side, independently: chain key at index 0 ratcheted `index` times,
+    the minimum zero pad that makes len(payload) a multiple of 32."""
+    s_id = card_id_of_tbs(card_tbs_from_key(sender))
+    gheader = b"CSG1" + s_id + session_id + u32(index)
+    ctx = context.encode("utf-8")
+    fields = bytes([content_type]) + u64(sent_at) + u16(len(ctx)) + ctx + u32(len(data)) + data
+    sig = ed25519_sign(bytes.fromhex(sender["sign_seed"]), GROUP_SIG_CONTEXT + gheader + fields)
+    unpadded = len(fields) + len(sig)
+    payload = fields + sig + bytes(-unpadded % 32)
+    mk = message_key(ratchet(ck0, index))
+    return "csg1." + b64u_encode(gheader + chacha_seal(mk, gheader, payload))
+
+
 # ------------------------------------------------------------------------- checking
 
 
@@ -665,6 +821,18 @@ def envelope_region(offset, n):
         k, o = divmod(offset - 38, STANZA_LEN)
         part = "recipient_card_id" if o < 16 else "enc" if o < 48 else "wrapped"
         return f"stanza {k} {part}"
+    return "body"
+
+
+def gmessage_region(offset):
+    if offset < 4:
+        return "magic"
+    if offset < 20:
+        return "sender_card_id"
+    if offset < 36:
+        return "session_id"
+    if offset < GHEADER_LEN:
+        return "index"
     return "body"
 
 
@@ -807,6 +975,46 @@ def check_safety(v, item):
     v.eq("safety_number with the parties swapped", got, got_ba)
 
 
+@labelled(lambda i, it: f"({it['sender']['identity']!r}, session {it['session_id'][:8]}.., index {it['index']}, context {it['context']!r})")
+def check_group(v, item):
+    sender = item["sender"]
+    session_id = bytes.fromhex(item["session_id"])
+    ck0 = bytes.fromhex(item["chain_key"])
+    data = bytes.fromhex(item["data"])
+    index = item["index"]
+    tbs = card_tbs_from_key(sender)
+    s_id = card_id_of_tbs(tbs)
+    rebuilt = build_group(sender, session_id, ck0, index, item["content_type"], item["sent_at"],
+                          item["context"], data)
+    v.eq("csg1. text (rebuilt from the inputs)", item["text"], rebuilt, REBUILT)
+    g = parse_group(item["text"])
+    if rebuilt != item["text"]:
+        b = b64u_decode(strip_prefix(rebuilt, "csg1."))
+        off = first_diff(g["raw"], b)
+        v.problems.append(
+            f"rebuilt group message differs: first differing byte at offset {off} "
+            f"({gmessage_region(off)}); vector {len(g['raw'])} bytes, rebuilt {len(b)} bytes; "
+            f"vector bytes there {g['raw'][off:off + 16].hex()}, rebuilt {b[off:off + 16].hex()}")
+    v.eq("gheader sender_card_id = SHA-256(card_tbs)[0..16]", s_id, g["sender_card_id"])
+    v.eq("gheader session_id", session_id, g["session_id"])
+    v.eq("gheader index", index, g["index"])
+    v.true("§9 index within 100000 steps of the chain key at index 0", index <= MAX_RATCHET_STEPS, str(index))
+    # Open it as a receiver holding the chain key at index 0 (a share of index 0),
+    # with the sender's card resolvable, the sender named and the context expected.
+    res = open_group(g, 0, ck0, directory_of([sender]), sender["identity"], item["context"])
+    v.eq("decrypted content_type", item["content_type"], res["content_type"])
+    v.eq("decrypted sent_at", item["sent_at"], res["sent_at"])
+    v.eq("decrypted context", item["context"], res["context"])
+    v.eq("decrypted data", data, res["data"])
+    v.eq("decrypted sender identity", sender["identity"], res["sender_identity"])
+    v.true("§9 signature over \"chatseal/v1/group\\x00\" || gheader || fields (verify_strict)",
+           ed25519_verify_strict(ed25519_public(bytes.fromhex(sender["sign_seed"])),
+                                 GROUP_SIG_CONTEXT + g["gheader"] + res["fields"], res["sig"]))
+    plen, pad = len(res["payload"]), res["pad"]
+    v.true("§3 len(payload) is a multiple of 32", plen % 32 == 0, f"len(payload) = {plen}")
+    v.true("§3 padding is zero bytes, at most 255", len(pad) <= 255 and not any(pad), f"{len(pad)} bytes")
+
+
 @labelled(lambda i, it: f"({it['kind']}: {it['description']})")
 def check_invalid(v, item):
     kind, want = item["kind"], item["error"]
@@ -819,6 +1027,9 @@ def check_invalid(v, item):
                             item["from"], item["context"])
         elif kind == "backup":
             decode_backup(item["input"], item["password"])
+        elif kind == "group":
+            decrypt_group(item["input"], keyring_of(item["keyring"]), directory_of(item["directory"]),
+                          item["shares"], item["from"], item["context"])
         else:
             v.problems.append(f"unknown kind {kind!r}")
             return
@@ -854,6 +1065,24 @@ EXPECTED_RULES = [
     ("backup", "§4 backup does not open (wrong password or tampered)"), ("backup", "§4 keyring bad magic"),
     ("backup", "§4 keyring count 0"), ("backup", "trailing bytes"),
     ("backup", "§4 keyring card does not match sign_sk"), ("backup", "§4 keyring card does not match enc_sk"),
+    ("group", "text: wrong prefix"), ("group", "§9 bad magic"), ("group", "length runs past the end"),
+    ("group", "§9 no accepted share for the session"), ("group", "§9 index below the share's"),
+    ("group", "§9 jump of more than 100000 steps"), ("group", "§9 body open failed"),
+    ("group", "§3 unknown content_type"), ("group", "§3 context not UTF-8"),
+    ("group", "§3 padding over 255 bytes"), ("group", "§3 non-zero padding"),
+    ("group", "§9 sender_card_id not in the directory"),
+    ("group", "§9 sender card's identity is not the named sender"),
+    ("group", "§9 message signature fails verify_strict"), ("group", "§9 context differs from the expected one"),
+    ("group", "§9 context differs from the share's"),
+]
+
+# The reasons §9 gives a receiver to refuse a share; the group cases of invalid.json
+# should make each one decide some case.
+EXPECTED_SHARE_RULES = [
+    "share fails §3 with NotARecipient", "share fails §3 with BadSignature",
+    "share content type is not 4", "share has more than one stanza", "share data is not 56 bytes",
+    "share data magic is not CSS1", "share names another session",
+    "share's sender card is not the gheader's sender_card_id",
 ]
 
 
@@ -876,8 +1105,19 @@ RFC9180_A21 = {
 }
 
 
+# RFC 4231 §4.2 and §4.3, HMAC-SHA-256.
+RFC4231 = [
+    ("0b" * 20, b"Hi There".hex(), "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7"),
+    (b"Jefe".hex(), b"what do ya want for nothing?".hex(),
+     "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"),
+]
+
+
 def self_test():
     problems = []
+    for n, (key, data, mac) in enumerate(RFC4231, 1):
+        if hmac_sha256(bytes.fromhex(key), bytes.fromhex(data)).hex() != mac:
+            problems.append(f"RFC 4231 test case {n}, HMAC-SHA-256")
     t = {k: bytes.fromhex(x) for k, x in RFC9180_A21.items()}
     sk_e, pk_e = derive_key_pair(t["ikmE"])
     if sk_e != t["skEm"] or pk_e != t["pkEm"]:
@@ -934,7 +1174,7 @@ def main(argv):
     passed = failed = 0
 
     st = self_test()
-    print(f"self-test (RFC 9180 A.2.1, Ed25519 strictness, low-order, base64url): "
+    print(f"self-test (RFC 9180 A.2.1, RFC 4231, Ed25519 strictness, low-order, base64url): "
           f"{'1 ok' if not st else '0 ok, 1 failed'}")
     for p in st:
         print(f"  MISMATCH self-test: {p}")
@@ -942,7 +1182,7 @@ def main(argv):
 
     for name, fn in (("cards.json", check_card), ("messages.json", check_message),
                      ("backups.json", check_backup), ("safety_numbers.json", check_safety),
-                     ("invalid.json", check_invalid)):
+                     ("group_messages.json", check_group), ("invalid.json", check_invalid)):
         path = os.path.join(vdir, name)
         if not os.path.exists(path):
             print(f"{name}: missing")
@@ -958,6 +1198,11 @@ def main(argv):
           f"rejection rules of this decoder exercised")
     for m in missing:
         print(f"  NOTE not exercised by any invalid.json case: {m}")
+    missing_sr = [r for r in EXPECTED_SHARE_RULES if r not in SHARE_RULES_FIRED]
+    print(f"invalid.json share coverage: {len(EXPECTED_SHARE_RULES) - len(missing_sr)} of "
+          f"{len(EXPECTED_SHARE_RULES)} §9 reasons to refuse a share exercised")
+    for m in missing_sr:
+        print(f"  NOTE no group case refuses a share because: {m}")
     print(f"runtime: {time.monotonic() - start:.2f} s")
     print(f"{passed} passed, {failed} failed")
     return 1 if failed else 0

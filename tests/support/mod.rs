@@ -1414,6 +1414,33 @@ pub fn invalid_group_vectors(c: &Cast) -> Vec<InvalidVector> {
         "NoSessionKey",
         bob_reads(vec![short], from_alice, Some(context)),
     );
+    let mut bad_magic = share(0).encode().to_vec();
+    bad_magic[3] = b'2';
+    let css2 = sealed_share(
+        &mut g,
+        &c.alice,
+        &[&c.bob],
+        ContentType::SessionShare,
+        &bad_magic,
+    );
+    v(
+        "the only share's data has the magic CSS2",
+        m3.clone(),
+        "NoSessionKey",
+        bob_reads(vec![css2], from_alice, Some(context)),
+    );
+    v(
+        "the directory has no card for the sender (its share cannot be verified)",
+        m3.clone(),
+        "NoSessionKey",
+        Needs::Group {
+            keyring: vec![c.bob.clone()],
+            directory: vec![c.carol.clone()],
+            shares: vec![good_share.clone()],
+            from: from_alice.map(Into::into),
+            context: Some(context.into()),
+        },
+    );
     {
         // A share in alice's name, signed by carol: a forgery.
         let msg_id: [u8; 16] = g.bytes();
@@ -1436,9 +1463,9 @@ pub fn invalid_group_vectors(c: &Cast) -> Vec<InvalidVector> {
         let pad = vec![0u8; (32 - (fields.len() + 64) % 32) % 32];
         let forged = raw_envelope(&header, raw_payload(&c.carol, &header, &fields, &pad), &cek);
         v(
-            "the only share is signed by a key that is not its sender card's",
+            "the only share is signed by a key that is not its sender card's (a forgery is no share)",
             m3.clone(),
-            "BadSignature",
+            "NoSessionKey",
             bob_reads(vec![forged], from_alice, Some(context)),
         );
     }
