@@ -93,9 +93,9 @@ export function makeApi(load, now) {
     }
   }
 
-  /** True when `text` is a chatseal message (`csm1.`); works before the module loads. */
+  /** True when `text` is a chatseal message (`csm1.` or `csg1.`); works before the module loads. */
   function isEncrypted(text) {
-    return typeof text === "string" && text.startsWith("csm1.");
+    return typeof text === "string" && (text.startsWith("csm1.") || text.startsWith("csg1."));
   }
 
   return {

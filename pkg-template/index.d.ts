@@ -9,6 +9,7 @@ export type ErrorCode =
   | "UnknownSender"
   | "SenderMismatch"
   | "ContextMismatch"
+  | "NoSessionKey"
   | "InvalidArgument"
   | "NoLocalKey"
   | "AlreadyRegistered"
@@ -33,6 +34,19 @@ export interface OpenOptions {
   storage?: "indexeddb" | "memory";
   /** The IndexedDB database name (default `"chatseal"`). */
   database?: string;
+  /**
+   * Channels of more members than this (the sender included; default 10) are encrypted
+   * through a group session (PROTOCOL §9: one share per member through the directory,
+   * then messages of constant size); smaller ones per message (§3).
+   */
+  groupThreshold?: number;
+}
+
+export interface MembersOptions extends Signal {
+  /** Everyone now in the channel. */
+  to: string[];
+  /** The channel's context, as given to `encrypt`. */
+  context: string;
 }
 
 export interface Signal {
@@ -81,6 +95,12 @@ export interface Stats {
   lookups: number;
   cacheHits: number;
   keyChanges: number;
+  /** Group-session shares sent to the directory. */
+  sharesSent: number;
+  /** Group-session shares received and accepted. */
+  sharesAccepted: number;
+  /** Requests made to the directory for shares. */
+  shareRequests: number;
 }
 
 export interface KeyChangedDetail {
@@ -108,6 +128,14 @@ export declare class ChatSeal {
   decrypt(text: string, options?: DecryptOptions): Promise<Decrypted>;
   decryptBytes(text: string, options?: DecryptOptions): Promise<Decrypted & { data: Uint8Array }>;
   acceptKeyChange(identity: string): Promise<boolean>;
+  /**
+   * The channel `context` now has the members `to`: a member who left ends this device's
+   * group session there (the next message starts one the leaver cannot read); a member
+   * who joined is given it now. Chat adapters call it on membership events.
+   */
+  updateMembers(options: MembersOptions): Promise<void>;
+  /** Pulls the group-session shares sent to this identity since the last pull (`open` does it once); resolves to the number of new sessions. */
+  syncShares(options?: Signal): Promise<number>;
   rotate(options?: Signal): Promise<string>;
   backup(password: string, options?: Signal): Promise<void>;
   restore(password: string, options?: Signal): Promise<string>;

@@ -155,6 +155,25 @@ const streamChat9 = {
     };
   },
 
+  /**
+   * Calls `listener(channel, event)` for `member.added` and `member.removed` events of a
+   * channel this client holds. Returns the function that stops listening.
+   */
+  onMembership(client, listener) {
+    const subscriptions = ["member.added", "member.removed"].map((type) =>
+      client.on(type, (event) => {
+        const channel = event?.cid ? client.activeChannels?.[event.cid] : undefined;
+        if (channel) listener(channel, event);
+      }),
+    );
+    return () => subscriptions.forEach((s) => s.unsubscribe());
+  },
+
+  /** The user a membership event is about. */
+  memberOf(event) {
+    return event?.member?.user_id ?? event?.member?.user?.id ?? event?.user?.id;
+  },
+
   memberIds(channel) {
     return Object.values(channel.state?.members ?? {})
       .map((member) => member.user_id ?? member.user?.id)
@@ -220,7 +239,12 @@ function uniqueStrings(list) {
  */
 export function encryptComposer(client, seal, options = {}) {
   const shim = shimFor(client);
-  if (!seal || typeof seal.encrypt !== "function" || typeof seal.decrypt !== "function") {
+  if (
+    !seal ||
+    typeof seal.encrypt !== "function" ||
+    typeof seal.decrypt !== "function" ||
+    typeof seal.updateMembers !== "function"
+  ) {
     throw new TypeError("encryptComposer(client, seal): seal must be an open ChatSeal");
   }
   const recipients = options.recipients;
@@ -228,6 +252,24 @@ export function encryptComposer(client, seal, options = {}) {
     throw new TypeError("encryptComposer: options.recipients must be a function(channel) → identities");
   }
   const refuseUpload = options.plaintextAttachments ? null : makeUploadRefuser();
+
+  // Membership changes reach the seal at once, so that a group session (PROTOCOL §9) is
+  // ended when someone leaves and given to whoever joins. A failure here costs nothing
+  // lasting: the next message checks the members again before it is encrypted.
+  const offMembership = shim.onMembership(client, (channel, event) => {
+    const members = async () => {
+      if (recipients) return recipients(channel);
+      // The event may reach us before or after the channel's state has taken it in.
+      const ids = new Set(shim.memberIds(channel));
+      const who = shim.memberOf(event);
+      if (event.type === "member.removed") ids.delete(who);
+      else if (who) ids.add(who);
+      return [...ids];
+    };
+    members()
+      .then((list) => seal.updateMembers({ to: uniqueStrings(list), context: channel.cid }))
+      .catch(() => {});
+  });
 
   let stopped = false;
   const ours = new WeakSet();
@@ -256,6 +298,7 @@ export function encryptComposer(client, seal, options = {}) {
     if (stopped) return;
     stopped = true;
     removeHook();
+    offMembership();
     const current = shim.currentSetup(client);
     if (ours.has(current)) shim.setSetup(client, current.appSetup);
   };

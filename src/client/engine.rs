@@ -5,20 +5,39 @@
 //! an IndexedDB store; native tests provide in-memory ones. No `RefCell` borrow is held
 //! across an `.await`, so a re-entrant call from JS cannot alias state.
 
-use std::cell::RefCell;
-use std::collections::{HashMap, HashSet};
+use std::cell::{Cell, RefCell};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::rc::Rc;
 
 use futures_util::future::{try_join_all, FutureExt, LocalBoxFuture, Shared, WeakShared};
+use futures_util::lock::Mutex;
 
 use rand_core::CryptoRngCore;
 use zeroize::Zeroizing;
 
+use super::groups::{Outbound, Sessions};
 use super::{CardCache, Decrypted, Error, Identity, Observation, Trust};
+use crate::proto::envelope::{Content, Envelope};
+use crate::proto::group::{self, AcceptedShare, GroupMessage, SessionId};
 use crate::proto::{self, backup, safety, Card, CardId, ContentType, Keyring};
 
 /// How long a looked-up current card is reused before asking the directory again.
 pub const LOOKUP_TTL_MS: u64 = 5 * 60 * 1000;
+
+/// Channels of more members than this (the sender included) use group sessions (§9);
+/// smaller ones per-message stanzas (§3). [`Engine::set_group_threshold`] changes it.
+pub const DEFAULT_GROUP_THRESHOLD: usize = 10;
+
+/// After the directory had no share for a session, messages of that session fail with
+/// `NoSessionKey` without asking again for this long (a history of one unknown session
+/// costs one request, not one per message).
+pub const MISSING_SHARE_TTL_MS: u64 = 30 * 1000;
+
+/// The most shares one `POST /v1/shares` carries (§7).
+pub const MAX_SHARES_PER_POST: usize = 1000;
+
+/// One share for the directory: (recipient identity, session, the share's §3 text).
+pub type ShareOut = (String, SessionId, String);
 
 /// What a publish did at the directory.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -49,6 +68,14 @@ pub trait Directory {
     async fn get_backup(&self) -> Result<Option<String>, Error>;
     /// Deletes the caller's backup.
     async fn delete_backup(&self) -> Result<(), Error>;
+    /// Stores group-session shares (at most [`MAX_SHARES_PER_POST`]), each readable only
+    /// by its recipient.
+    async fn post_shares(&self, shares: &[ShareOut]) -> Result<(), Error>;
+    /// The caller's shares (§3 texts) of one session.
+    async fn session_shares(&self, session: &SessionId) -> Result<Vec<String>, Error>;
+    /// One page of the caller's shares stored after `cursor` (`""`: from the start), and
+    /// the cursor to ask from next.
+    async fn shares_after(&self, cursor: &str) -> Result<(Vec<String>, String), Error>;
 }
 
 /// Local storage of one identity's keyring (CSK1 bytes). Implementations seal it at
@@ -61,6 +88,11 @@ pub enum Record {
     /// The pinned cards of other identities (trust on first use), so a key change
     /// between two visits is still noticed.
     Pins,
+    /// This device's outbound group sessions (chain keys): written only by a sender
+    /// holding the send lock, so that no index is ever used twice.
+    Outbound,
+    /// The inbound group sessions (shares held) and the share cursor.
+    Inbound,
 }
 
 /// Where a device keeps its records. The web store seals them; bytes go in and come
@@ -92,6 +124,12 @@ pub struct Stats {
     pub cache_hits: u64,
     /// Key changes seen (cards that do not follow the pinned one).
     pub key_changes: u64,
+    /// Group-session shares sent to the directory.
+    pub shares_sent: u64,
+    /// Group-session shares accepted from the directory.
+    pub shares_accepted: u64,
+    /// Requests made to the directory for shares.
+    pub share_requests: u64,
 }
 
 /// A key change, as told to the listener set with [`Engine::on_key_change`]: the
@@ -114,6 +152,8 @@ pub type KeyChangeListener = Rc<dyn Fn(&KeyChange)>;
 /// aborts its `fetch`).
 type Flight = Shared<FlightFuture>;
 type FlightFuture = LocalBoxFuture<'static, Result<Vec<(String, String)>, Error>>;
+/// One request for a session's shares, shared the same way.
+type ShareFlight = LocalBoxFuture<'static, Result<Vec<String>, Error>>;
 
 /// A looked-up card and what the engine concluded about it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -136,6 +176,11 @@ struct State {
     /// Card ids already reported as key changes (one report per new card).
     reported: HashSet<CardId>,
     stats: Stats,
+    sessions: Sessions,
+    /// Sessions the directory had no share for, and when it said so (ms).
+    missing: HashMap<SessionId, u64>,
+    /// session → the share request in flight for it.
+    share_flights: HashMap<SessionId, WeakShared<ShareFlight>>,
 }
 
 /// One identity's client.
@@ -145,7 +190,15 @@ pub struct Engine<D, S> {
     store: S,
     state: RefCell<State>,
     key_change_listener: RefCell<Option<KeyChangeListener>>,
+    group_threshold: Cell<usize>,
+    clock: RefCell<Clock>,
+    /// Held by every change of an outbound session (this instance; the web layer adds a
+    /// Web Lock across tabs).
+    send_lock: Mutex<()>,
 }
+
+/// The time in unix milliseconds.
+pub type Clock = Rc<dyn Fn() -> u64>;
 
 /// The keys `store` holds for `identity`, checked.
 async fn load_keys(store: &impl Store, identity: &str) -> Result<Option<Identity>, Error> {
@@ -168,6 +221,8 @@ impl<D: Directory + Clone + 'static, S: Store> Engine<D, S> {
         proto::keys::validate_identity(identity)?;
         let keys = load_keys(&store, identity).await?;
         let trust = load_pins(&store, identity).await?;
+        let mut sessions = Sessions::default();
+        load_sessions(&store, identity, &mut sessions).await?;
         let engine = Engine {
             identity: identity.to_owned(),
             directory,
@@ -175,9 +230,13 @@ impl<D: Directory + Clone + 'static, S: Store> Engine<D, S> {
             state: RefCell::new(State {
                 keys,
                 trust,
+                sessions,
                 ..State::default()
             }),
             key_change_listener: RefCell::new(None),
+            group_threshold: Cell::new(DEFAULT_GROUP_THRESHOLD),
+            clock: RefCell::new(Rc::new(|| 0)),
+            send_lock: Mutex::new(()),
         };
         Ok(engine)
     }
@@ -187,10 +246,31 @@ impl<D: Directory + Clone + 'static, S: Store> Engine<D, S> {
     pub async fn reload(&self) -> Result<(), Error> {
         let keys = load_keys(&self.store, &self.identity).await?;
         let trust = load_pins(&self.store, &self.identity).await?;
+        let mut sessions = self.state.borrow().sessions.clone();
+        load_sessions(&self.store, &self.identity, &mut sessions).await?;
         let mut state = self.state.borrow_mut();
         state.keys = keys;
         state.trust = trust;
+        state.sessions = sessions;
         Ok(())
+    }
+
+    /// Sets the member count above which `encrypt` uses group sessions (default
+    /// [`DEFAULT_GROUP_THRESHOLD`]).
+    pub fn set_group_threshold(&self, members: usize) {
+        self.group_threshold.set(members);
+    }
+
+    /// Sets the clock (unix ms) used to expire remembered missing shares. The default
+    /// clock reads 0: a missing share is then asked for again only after
+    /// [`Engine::sync_shares`].
+    pub fn set_clock(&self, clock: Clock) {
+        *self.clock.borrow_mut() = clock;
+    }
+
+    fn now(&self) -> u64 {
+        let clock = self.clock.borrow().clone();
+        clock()
     }
 
     /// Stores the pins after they moved. Best effort: a failure keeps them in memory for
@@ -488,8 +568,9 @@ impl<D: Directory + Clone + 'static, S: Store> Engine<D, S> {
     }
 
     /// Encrypts to the current cards of `to` (and this device's own card), bound to
-    /// `context`. Refuses (`Directory`) to encrypt to a card that is a key change not yet
-    /// accepted.
+    /// `context`: with per-message stanzas (§3), or through this device's group session
+    /// for `context` (§9) when [`Engine::uses_group_session`] says so. Refuses
+    /// (`Directory`) to encrypt to a card that is a key change not yet accepted.
     pub async fn encrypt(
         &self,
         rng: &mut impl CryptoRngCore,
@@ -502,11 +583,28 @@ impl<D: Directory + Clone + 'static, S: Store> Engine<D, S> {
         if !self.has_local_key() {
             return Err(Error::NoLocalKey);
         }
-        let others: Vec<String> = to
+        if self.uses_group_session(to, context) {
+            return self
+                .group_encrypt(rng, content_type, data, to, context, now_ms)
+                .await;
+        }
+        let looked = self.members(to, now_ms).await?;
+        let cards: Vec<&Card> = looked.iter().map(|l| &l.card).collect();
+        let state = self.state.borrow();
+        let keys = state.keys.as_ref().ok_or(Error::NoLocalKey)?;
+        keys.encrypt(rng, &cards, content_type, data, context, now_ms)
+    }
+
+    /// The current cards of `to` other than this identity, refusing any key change not
+    /// yet accepted.
+    async fn members(&self, to: &[String], now_ms: u64) -> Result<Vec<Looked>, Error> {
+        let mut others: Vec<String> = to
             .iter()
             .filter(|i| **i != self.identity)
             .cloned()
             .collect();
+        others.sort_unstable();
+        others.dedup();
         let looked = self.lookup(&others, now_ms).await?;
         if let Some(changed) = looked.iter().find(|l| l.key_changed) {
             return Err(Error::Directory(format!(
@@ -514,10 +612,325 @@ impl<D: Directory + Clone + 'static, S: Store> Engine<D, S> {
                 changed.card.identity()
             )));
         }
-        let cards: Vec<&Card> = looked.iter().map(|l| &l.card).collect();
-        let state = self.state.borrow();
-        let keys = state.keys.as_ref().ok_or(Error::NoLocalKey)?;
-        keys.encrypt(rng, &cards, content_type, data, context, now_ms)
+        Ok(looked)
+    }
+
+    /// True when a message to `to` in `context` goes through a group session: a
+    /// non-empty context and more members (this identity included) than the threshold.
+    pub fn uses_group_session(&self, to: &[String], context: &str) -> bool {
+        let mut members: Vec<&String> = to.iter().filter(|i| **i != self.identity).collect();
+        members.sort_unstable();
+        members.dedup();
+        !context.is_empty() && members.len() + 1 > self.group_threshold.get()
+    }
+
+    /// §9 sending: the session for `context` (started, rotated or shared to new members
+    /// as §9 says), one message at its index, the index moved on and stored before the
+    /// text is returned.
+    async fn group_encrypt(
+        &self,
+        rng: &mut impl CryptoRngCore,
+        content_type: ContentType,
+        data: &[u8],
+        to: &[String],
+        context: &str,
+        now_ms: u64,
+    ) -> Result<String, Error> {
+        let _held = self.send_lock.lock().await;
+        let mut session = self
+            .prepare_session(rng, to, context, now_ms, true)
+            .await?
+            .ok_or(Error::NoLocalKey)?;
+        let text = {
+            let state = self.state.borrow();
+            let keys = state.keys.as_ref().ok_or(Error::NoLocalKey)?;
+            group::seal(
+                keys.keyring().current(),
+                session.session_id,
+                session.index,
+                &session.chain_key,
+                &Content {
+                    content_type,
+                    sent_at: now_ms,
+                    context,
+                    data,
+                },
+            )?
+        };
+        // The index is spent whether or not the store takes the new one: never reuse it.
+        session.chain_key = session.chain_key.next();
+        session.index = session.index.saturating_add(1);
+        self.state
+            .borrow_mut()
+            .sessions
+            .outbound
+            .insert(context.to_owned(), session);
+        self.save_outbound().await?;
+        Ok(text)
+    }
+
+    /// The channel `context` now has the members `to`: when this device has a group
+    /// session there, a member who left ends it (the next message starts a new one that
+    /// the leaver gets no share of) and a member who joined gets the current chain key
+    /// now, so reads from the next message on. Does nothing below the threshold or
+    /// without a session.
+    pub async fn update_members(
+        &self,
+        rng: &mut impl CryptoRngCore,
+        to: &[String],
+        context: &str,
+        now_ms: u64,
+    ) -> Result<(), Error> {
+        if !self.has_local_key() || !self.uses_group_session(to, context) {
+            return Ok(());
+        }
+        let _held = self.send_lock.lock().await;
+        if let Some(session) = self
+            .prepare_session(rng, to, context, now_ms, false)
+            .await?
+        {
+            self.state
+                .borrow_mut()
+                .sessions
+                .outbound
+                .insert(context.to_owned(), session);
+        }
+        self.save_outbound().await
+    }
+
+    /// The outbound session for `context` that may carry the next message to `to`,
+    /// shared with every member who lacks it (the directory has the shares when this
+    /// returns). A session that §9's rules end is dropped; a new one is started only when
+    /// `start`. Call with the send lock held.
+    async fn prepare_session(
+        &self,
+        rng: &mut impl CryptoRngCore,
+        to: &[String],
+        context: &str,
+        now_ms: u64,
+        start: bool,
+    ) -> Result<Option<Outbound>, Error> {
+        // Another tab may have sent in the meantime: the stored sessions are the truth.
+        self.reload_outbound().await?;
+        let looked = self.members(to, now_ms).await?;
+        let own = self.own_card()?;
+        let mut cards: Vec<&Card> = looked.iter().map(|l| &l.card).collect();
+        cards.push(&own);
+        let members: BTreeMap<String, CardId> = cards
+            .iter()
+            .map(|c| (c.identity().to_owned(), c.id()))
+            .collect();
+        let current = self.state.borrow().sessions.outbound.get(context).cloned();
+        let mut session = match current {
+            Some(s) if s.expired(own.id(), &members, now_ms).is_none() => s,
+            Some(_) | None if !start => {
+                self.state.borrow_mut().sessions.outbound.remove(context);
+                return Ok(None);
+            }
+            _ => Outbound::start(rng, own.id(), now_ms),
+        };
+        let needed: Vec<&Card> = cards
+            .into_iter()
+            .filter(|c| session.members.get(c.identity()) != Some(&c.id()))
+            .collect();
+        if !needed.is_empty() {
+            let share = session.share();
+            let sealed: Vec<ShareOut> = {
+                let state = self.state.borrow();
+                let keys = state.keys.as_ref().ok_or(Error::NoLocalKey)?;
+                needed
+                    .iter()
+                    .map(|card| {
+                        let text =
+                            share.seal_to(rng, keys.keyring().current(), card, context, now_ms)?;
+                        Ok((card.identity().to_owned(), share.session_id, text))
+                    })
+                    .collect::<Result<_, Error>>()?
+            };
+            for chunk in sealed.chunks(MAX_SHARES_PER_POST) {
+                self.directory.post_shares(chunk).await?;
+            }
+            let mut state = self.state.borrow_mut();
+            state.stats.shares_sent += sealed.len() as u64;
+            for card in &needed {
+                session
+                    .members
+                    .insert(card.identity().to_owned(), card.id());
+            }
+            if needed.iter().any(|c| c.id() == own.id()) {
+                // This device reads its own messages without asking the directory.
+                state.sessions.insert(AcceptedShare {
+                    share,
+                    sender_card_id: own.id(),
+                    sender: self.identity.clone(),
+                    context: context.to_owned(),
+                });
+            }
+        }
+        Ok(Some(session))
+    }
+
+    async fn reload_outbound(&self) -> Result<(), Error> {
+        let outbound = match self.store.load(&self.identity, Record::Outbound).await? {
+            Some(bytes) => Sessions::decode_outbound(&bytes)
+                .map_err(|_| Error::Storage("the stored group sessions are damaged".into()))?,
+            None => HashMap::new(),
+        };
+        self.state.borrow_mut().sessions.outbound = outbound;
+        Ok(())
+    }
+
+    async fn save_outbound(&self) -> Result<(), Error> {
+        let bytes = self.state.borrow().sessions.encode_outbound()?;
+        self.store
+            .save(&self.identity, Record::Outbound, &bytes)
+            .await
+    }
+
+    /// Stores the inbound sessions. Best effort: shares can be fetched again.
+    async fn save_inbound(&self) {
+        let bytes = self.state.borrow().sessions.encode_inbound();
+        if let Ok(bytes) = bytes {
+            let _ = self
+                .store
+                .save(&self.identity, Record::Inbound, &bytes)
+                .await;
+        }
+    }
+
+    /// Verifies shares (§3 texts from the directory) and keeps those that pass §9's
+    /// checks, each at its earliest index; stores the inbound sessions when one was new.
+    /// A share that fails is skipped: only messages it would have opened fail, with
+    /// `NoSessionKey`.
+    async fn ingest_shares(&self, texts: &[String]) -> usize {
+        let mut kept = 0;
+        for text in texts {
+            let Ok(accepted) = self.open_share(text).await else {
+                continue;
+            };
+            let mut state = self.state.borrow_mut();
+            state.stats.shares_accepted += 1;
+            state.missing.remove(&accepted.share.session_id);
+            if state.sessions.insert(accepted) {
+                kept += 1;
+            }
+        }
+        if kept > 0 {
+            self.save_inbound().await;
+        }
+        kept
+    }
+
+    async fn open_share(&self, text: &str) -> Result<AcceptedShare, Error> {
+        let envelope = Envelope::parse(text)?;
+        let opened = {
+            let state = self.state.borrow();
+            let keys = state.keys.as_ref().ok_or(Error::NoLocalKey)?;
+            envelope.open(keys.keyring())?
+        };
+        let card = self.sender_card(&opened.sender_card_id()).await?;
+        let message = opened.verify(card.as_ref(), None, None)?;
+        Ok(group::accept_share(&envelope, message)?)
+    }
+
+    /// Pulls every share stored for this identity since the last pull (the `after`
+    /// cursor), so that channels open with their sessions known. Resolves to the number
+    /// of new sessions.
+    pub async fn sync_shares(&self) -> Result<usize, Error> {
+        if !self.has_local_key() {
+            return Err(Error::NoLocalKey);
+        }
+        let mut kept = 0;
+        loop {
+            let cursor = self.state.borrow().sessions.cursor.clone();
+            let (texts, next) = self.directory.shares_after(&cursor).await?;
+            self.state.borrow_mut().stats.share_requests += 1;
+            kept += self.ingest_shares(&texts).await;
+            let done = texts.is_empty() || next == cursor;
+            self.state.borrow_mut().sessions.cursor = next;
+            if done {
+                break;
+            }
+        }
+        self.state.borrow_mut().missing.clear();
+        self.save_inbound().await;
+        Ok(kept)
+    }
+
+    /// Asks the directory for the shares of `session` (one request however many messages
+    /// wait for it) and keeps those that pass.
+    async fn fetch_session(&self, session: SessionId) -> Result<(), Error> {
+        let now = self.now();
+        let flight = {
+            let mut state = self.state.borrow_mut();
+            if state
+                .missing
+                .get(&session)
+                .is_some_and(|at| now.saturating_sub(*at) < MISSING_SHARE_TTL_MS)
+            {
+                return Err(proto::Error::NoSessionKey.into());
+            }
+            state.share_flights.retain(|_, f| f.upgrade().is_some());
+            match state
+                .share_flights
+                .get(&session)
+                .and_then(WeakShared::upgrade)
+            {
+                Some(flight) => flight,
+                None => {
+                    let directory = self.directory.clone();
+                    let flight = async move { directory.session_shares(&session).await }
+                        .boxed_local()
+                        .shared();
+                    if let Some(weak) = flight.downgrade() {
+                        state.share_flights.insert(session, weak);
+                    }
+                    state.stats.share_requests += 1;
+                    flight
+                }
+            }
+        };
+        let texts = flight.await?;
+        self.ingest_shares(&texts).await;
+        let mut state = self.state.borrow_mut();
+        if !state.sessions.inbound.keys().any(|(id, _)| *id == session) {
+            state.missing.insert(session, now);
+        }
+        Ok(())
+    }
+
+    /// §9 reading: the session's chain key at the message's index (its shares fetched
+    /// when unknown), the body, then §3's steps 5–7 and the session's context.
+    async fn group_decrypt(
+        &self,
+        text: &str,
+        from: Option<&str>,
+        context: Option<&str>,
+    ) -> Result<Decrypted, Error> {
+        let message = GroupMessage::parse(text)?;
+        if !self.has_local_key() {
+            return Err(Error::NoLocalKey);
+        }
+        let header = *message.header();
+        let key = (header.session_id, header.sender_card_id);
+        let known = self.state.borrow().sessions.inbound.contains_key(&key);
+        if !known {
+            self.fetch_session(header.session_id).await?;
+        }
+        let (chain_key, share) = {
+            let mut state = self.state.borrow_mut();
+            let inbound = state
+                .sessions
+                .inbound
+                .get_mut(&key)
+                .ok_or(proto::Error::NoSessionKey)?;
+            (inbound.chain_key_at(header.index)?, inbound.share.clone())
+        };
+        let opened = message.open(&chain_key)?;
+        let card = self.sender_card(&opened.sender_card_id()).await?;
+        let verified = opened.verify(card.as_ref(), from, context)?;
+        group::check_session_context(&verified, &share)?;
+        self.finish_decrypt(verified, card).await
     }
 
     /// A sender card by id: memory first, then the directory (old cards stay reachable
@@ -539,14 +952,18 @@ impl<D: Directory + Clone + 'static, S: Store> Engine<D, S> {
         }
     }
 
-    /// Decrypts and verifies `text`; the result says `key_changed` when the sender's card
-    /// does not follow the one this client pinned for them.
+    /// Decrypts and verifies `text` (a §3 `csm1.` message or a §9 `csg1.` group
+    /// message); the result says `key_changed` when the sender's card does not follow the
+    /// one this client pinned for them.
     pub async fn decrypt(
         &self,
         text: &str,
         from: Option<&str>,
         context: Option<&str>,
     ) -> Result<Decrypted, Error> {
+        if text.starts_with(group::TEXT_PREFIX) {
+            return self.group_decrypt(text, from, context).await;
+        }
         // Parse and open before any network: a message not for us costs no request.
         let envelope = proto::Envelope::parse(text)?;
         let opened = {
@@ -556,6 +973,15 @@ impl<D: Directory + Clone + 'static, S: Store> Engine<D, S> {
         };
         let card = self.sender_card(&opened.sender_card_id()).await?;
         let message = opened.verify(card.as_ref(), from, context)?;
+        self.finish_decrypt(message, card).await
+    }
+
+    /// The result of a verified message, with the trust check of its sender's card.
+    async fn finish_decrypt(
+        &self,
+        message: proto::Message,
+        card: Option<Card>,
+    ) -> Result<Decrypted, Error> {
         let mut result = Decrypted::from_message(message)?;
         if let Some(card) = card {
             if card.identity() != self.identity {
@@ -686,6 +1112,8 @@ impl<D: Directory + Clone + 'static, S: Store> Engine<D, S> {
             state.current.clear();
             state.reported.clear();
             state.cards = CardCache::new();
+            state.sessions = Sessions::default();
+            state.missing.clear();
         }
         self.store.wipe().await
     }
@@ -700,6 +1128,24 @@ impl<D: Directory + Clone + 'static, S: Store> Engine<D, S> {
             .ok_or_else(|| Error::Directory(format!("{other:?} has no card")))?;
         Ok(safety::safety_number(&own, &theirs))
     }
+}
+
+/// Merges the group sessions `store` holds for `identity` into `sessions`. Damaged
+/// records are dropped, not fatal: a new outbound session is started (never an index
+/// reused) and shares are fetched again.
+async fn load_sessions(
+    store: &impl Store,
+    identity: &str,
+    sessions: &mut Sessions,
+) -> Result<(), Error> {
+    sessions.outbound = match store.load(identity, Record::Outbound).await? {
+        Some(bytes) => Sessions::decode_outbound(&bytes).unwrap_or_default(),
+        None => HashMap::new(),
+    };
+    if let Some(bytes) = store.load(identity, Record::Inbound).await? {
+        let _ = sessions.merge_inbound(&bytes);
+    }
+    Ok(())
 }
 
 /// The pins `store` holds for `identity`'s client (none yet: empty).

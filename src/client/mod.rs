@@ -6,23 +6,25 @@
 pub mod cards;
 pub mod engine;
 pub mod error;
+pub mod groups;
 pub mod identity;
 pub mod trust;
 
 pub use cards::CardCache;
 pub use engine::{
-    Directory, Engine, KeyChange, KeyChangeListener, Looked, MemoryStore, Publish, Record, Stats,
-    Store,
+    Clock, Directory, Engine, KeyChange, KeyChangeListener, Looked, MemoryStore, Publish, Record,
+    ShareOut, Stats, Store,
 };
 pub use error::Error;
 pub use identity::{Decrypted, Identity};
 pub use trust::{Observation, Trust};
 
-/// True when `text` looks like a chatseal message (`csm1.` text), so that a chat UI can
-/// pass plaintext of mixed histories through untouched. It does not check the message;
-/// `decrypt` does.
+/// True when `text` looks like a chatseal message (`csm1.` or `csg1.` text), so that a
+/// chat UI can pass plaintext of mixed histories through untouched. It does not check the
+/// message; `decrypt` does.
 pub fn is_encrypted(text: &str) -> bool {
     text.starts_with(crate::proto::envelope::TEXT_PREFIX)
+        || text.starts_with(crate::proto::group::TEXT_PREFIX)
 }
 
 #[cfg(test)]
@@ -30,6 +32,7 @@ mod tests {
     #[test]
     fn is_encrypted_is_a_prefix_check() {
         assert!(super::is_encrypted("csm1.AAAA"));
+        assert!(super::is_encrypted("csg1.AAAA"));
         assert!(!super::is_encrypted("hello"));
         assert!(!super::is_encrypted("csc1.AAAA"));
         assert!(!super::is_encrypted(""));

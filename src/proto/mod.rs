@@ -16,7 +16,7 @@ pub mod group;
 pub mod keyring;
 pub mod keys;
 pub mod safety;
-mod wire;
+pub(crate) mod wire;
 
 pub use card::{Card, CardId};
 pub use envelope::{ContentType, Envelope, Message};

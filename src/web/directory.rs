@@ -14,7 +14,8 @@ use js_sys::{Array, Function, Object};
 use wasm_bindgen::prelude::*;
 
 use super::js::{fetch_fn, get, resolve, set};
-use crate::client::{Directory, Error, Publish};
+use crate::client::{Directory, Error, Publish, ShareOut};
+use crate::proto::group::SessionId;
 use crate::proto::CardId;
 
 /// How long one request may take before it is aborted (ms).
@@ -309,5 +310,55 @@ impl Directory for FetchDirectory {
     async fn delete_backup(&self) -> Result<(), Error> {
         let (status, json) = self.call("DELETE", "/v1/backup", None).await?;
         expect(status, &[204, 404], "delete backup", &json)
+    }
+
+    async fn post_shares(&self, shares: &[ShareOut]) -> Result<(), Error> {
+        let list: Array = shares
+            .iter()
+            .map(|(to, session, share)| {
+                let entry = Object::new();
+                set(&entry, "to", &JsValue::from_str(to));
+                set(
+                    &entry,
+                    "session_id",
+                    &JsValue::from_str(&session.to_string()),
+                );
+                set(&entry, "share", &JsValue::from_str(share));
+                JsValue::from(entry)
+            })
+            .collect();
+        let body = Object::new();
+        set(&body, "shares", &list);
+        let (status, json) = self.call("POST", "/v1/shares", Some(&body)).await?;
+        expect(status, &[200, 201], "storing group-session shares", &json)
+    }
+
+    async fn session_shares(&self, session: &SessionId) -> Result<Vec<String>, Error> {
+        let (status, json) = self
+            .call("GET", &format!("/v1/shares?session_id={session}"), None)
+            .await?;
+        expect(status, &[200], "fetching a group session's shares", &json)?;
+        Ok(strings(&get(&json, "shares")))
+    }
+
+    async fn shares_after(&self, cursor: &str) -> Result<(Vec<String>, String), Error> {
+        let path = format!(
+            "/v1/shares?after={}",
+            String::from(js_sys::encode_uri_component(cursor))
+        );
+        let (status, json) = self.call("GET", &path, None).await?;
+        expect(status, &[200], "fetching group-session shares", &json)?;
+        let shares = get(&json, "shares")
+            .dyn_ref::<Array>()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|s| get(&s, "share").as_string())
+                    .collect()
+            })
+            .unwrap_or_default();
+        let next = get(&json, "next")
+            .as_string()
+            .unwrap_or_else(|| cursor.to_owned());
+        Ok((shares, next))
     }
 }

@@ -230,8 +230,10 @@ impl ChatSeal {
         ))
     }
 
-    /// `ChatSeal.open({ identity, directoryUrl, getToken, storage, database })`: loads
-    /// this device's keys for `identity`, if any. `storage` is `"indexeddb"` (the
+    /// `ChatSeal.open({ identity, directoryUrl, getToken, storage, database,
+    /// groupThreshold })`: loads this device's keys for `identity`, if any. Channels of
+    /// more than `groupThreshold` members (default 10, the sender included) are encrypted
+    /// through group sessions (PROTOCOL §9), smaller ones per message (§3). `storage` is `"indexeddb"` (the
     /// default where IndexedDB exists: keys sealed under a non-extractable WebCrypto key
     /// in the database `database`, default `"chatseal"`) or `"memory"` (the default
     /// elsewhere, e.g. Node: keys gone with the page or process).
@@ -265,11 +267,34 @@ impl ChatSeal {
                     ))
                 }
             };
+            let threshold = get(&options, "groupThreshold");
+            let threshold = match threshold.as_f64() {
+                None if threshold.is_undefined() => None,
+                Some(n) if n.fract() == 0.0 && (1.0..=1000.0).contains(&n) => Some(n as usize),
+                _ => {
+                    return Err(type_error(
+                        "options.groupThreshold must be a whole number of members, 1 to 1000",
+                    ))
+                }
+            };
             let directory = FetchDirectory::new(&url, get_token);
             let engine = Engine::open(&identity, directory, store)
                 .await
                 .map_err(|e| to_js(&e))?;
-            Ok(ChatSeal::new_with(engine, lock, channel).into())
+            engine.set_clock(Rc::new(now_ms));
+            if let Some(threshold) = threshold {
+                engine.set_group_threshold(threshold);
+            }
+            let seal = ChatSeal::new_with(engine, lock, channel);
+            if seal.engine.has_local_key() {
+                // Sessions shared while this device was away, pulled in the background; a
+                // failure costs nothing (a message of an unknown session fetches its own).
+                let engine = Rc::clone(&seal.engine);
+                spawn_local(async move {
+                    let _ = engine.sync_shares().await;
+                });
+            }
+            Ok(seal.into())
         })
     }
 
@@ -330,9 +355,10 @@ impl ChatSeal {
     /// this device.
     pub fn encrypt(&self, text: JsValue, options: JsValue) -> Promise {
         let engine = Rc::clone(&self.engine);
+        let lock = self.lock.clone();
         future_to_promise(async move {
             let text = Zeroizing::new(string_arg(&text, "text")?);
-            seal(&engine, ContentType::Text, text.as_bytes(), &options).await
+            seal(&engine, lock, ContentType::Text, text.as_bytes(), &options).await
         })
     }
 
@@ -340,13 +366,14 @@ impl ChatSeal {
     #[wasm_bindgen(js_name = "encryptBytes")]
     pub fn encrypt_bytes(&self, bytes: JsValue, options: JsValue) -> Promise {
         let engine = Rc::clone(&self.engine);
+        let lock = self.lock.clone();
         future_to_promise(async move {
             let bytes = bytes
                 .dyn_ref::<Uint8Array>()
                 .ok_or_else(|| type_error("bytes must be a Uint8Array"))?
                 .to_vec();
             let data = Zeroizing::new(bytes);
-            seal(&engine, ContentType::Bytes, &data, &options).await
+            seal(&engine, lock, ContentType::Bytes, &data, &options).await
         })
     }
 
@@ -361,6 +388,52 @@ impl ChatSeal {
     #[wasm_bindgen(js_name = "decryptBytes")]
     pub fn decrypt_bytes(&self, text: JsValue, options: JsValue) -> Promise {
         self.enqueue(text, options, true)
+    }
+
+    /// `updateMembers({ to, context, signal })`: the channel `context` now has the members
+    /// `to`. When this device sends to it through a group session (PROTOCOL §9), a member
+    /// who left ends the session (the next message starts one the leaver cannot read)
+    /// and a member who joined is given the session now, to read from the next message
+    /// on. Below the group threshold, or before this device's first message there, it
+    /// does nothing. Chat adapters call it on membership events.
+    #[wasm_bindgen(js_name = "updateMembers")]
+    pub fn update_members(&self, options: JsValue) -> Promise {
+        let engine = Rc::clone(&self.engine);
+        let lock = self.lock.clone();
+        future_to_promise(async move {
+            if !options.is_object() {
+                return Err(type_error("updateMembers takes { to, context }"));
+            }
+            let to = string_list(&get(&options, "to"), "options.to")?;
+            let context = option_string(&options, "context", "options")?.unwrap_or_default();
+            check_signal(&engine, &options)?;
+            let work = async move {
+                engine
+                    .update_members(&mut OsRng, &to, &context, now_ms())
+                    .await
+                    .map(|()| JsValue::UNDEFINED)
+                    .map_err(|e| to_js(&e))
+            };
+            match lock {
+                Some(name) => locked(&name, work).await,
+                None => work.await,
+            }
+        })
+    }
+
+    /// `syncShares()`: fetches the group-session shares addressed to this identity since
+    /// the last call (done once by `open` in the background); resolves to the number of
+    /// sessions new to this device.
+    #[wasm_bindgen(js_name = "syncShares")]
+    pub fn sync_shares(&self, options: JsValue) -> Promise {
+        let engine = Rc::clone(&self.engine);
+        future_to_promise(async move {
+            let kept = cancellable(&engine, &options, async {
+                engine.sync_shares().await.map_err(|e| to_js(&e))
+            })
+            .await?;
+            Ok(JsValue::from_f64(kept as f64))
+        })
     }
 
     /// `acceptKeyChange(identity)`: the application accepts `identity`'s changed key
@@ -488,12 +561,14 @@ impl ChatSeal {
     #[wasm_bindgen(js_name = "wrapSend")]
     pub fn wrap_send(&self, send: JsValue, options: JsValue) -> Result<JsValue, JsValue> {
         let engine = Rc::clone(&self.engine);
+        let lock = self.lock.clone();
         let encrypt = Closure::<dyn Fn(JsValue, JsValue) -> Promise>::new(
             move |text: JsValue, options: JsValue| {
                 let engine = Rc::clone(&engine);
+                let lock = lock.clone();
                 future_to_promise(async move {
                     let text = Zeroizing::new(string_arg(&text, "text")?);
-                    seal(&engine, ContentType::Text, text.as_bytes(), &options).await
+                    seal(&engine, lock, ContentType::Text, text.as_bytes(), &options).await
                 })
             },
         );
@@ -530,7 +605,8 @@ impl ChatSeal {
         }
     }
 
-    /// `{ decrypted, cancelled, lookups, cacheHits, keyChanges }`.
+    /// `{ decrypted, cancelled, lookups, cacheHits, keyChanges, sharesSent,
+    /// sharesAccepted, shareRequests }`.
     pub fn stats(&self) -> JsValue {
         let s = self.engine.stats();
         let out = Object::new();
@@ -540,6 +616,9 @@ impl ChatSeal {
             ("lookups", s.lookups),
             ("cacheHits", s.cache_hits),
             ("keyChanges", s.key_changes),
+            ("sharesSent", s.shares_sent),
+            ("sharesAccepted", s.shares_accepted),
+            ("shareRequests", s.share_requests),
         ] {
             set(&out, key, &JsValue::from_f64(value as f64));
         }
@@ -561,7 +640,8 @@ fn string_list(value: &JsValue, what: &str) -> Result<Vec<String>, JsValue> {
 }
 
 async fn seal(
-    engine: &WebEngine,
+    engine: &Rc<WebEngine>,
+    lock: Option<String>,
     content_type: ContentType,
     data: &[u8],
     options: &JsValue,
@@ -572,10 +652,27 @@ async fn seal(
     let to = string_list(&get(options, "to"), "options.to")?;
     let context = option_string(options, "context", "options")?.unwrap_or_default();
     let text = cancellable(engine, options, async {
-        engine
-            .encrypt(&mut OsRng, content_type, data, &to, &context, now_ms())
-            .await
-            .map_err(|e| to_js(&e))
+        match lock {
+            // A group session's index must never be used twice, by any tab: its sends
+            // run one at a time under the Web Lock, each reading the stored index.
+            Some(name) if engine.uses_group_session(&to, &context) => {
+                let engine = Rc::clone(engine);
+                let data = Zeroizing::new(data.to_vec());
+                let sent = locked(&name, async move {
+                    engine
+                        .encrypt(&mut OsRng, content_type, &data, &to, &context, now_ms())
+                        .await
+                        .map(|text| JsValue::from_str(&text))
+                        .map_err(|e| to_js(&e))
+                })
+                .await?;
+                Ok(sent.as_string().unwrap_or_default())
+            }
+            _ => engine
+                .encrypt(&mut OsRng, content_type, data, &to, &context, now_ms())
+                .await
+                .map_err(|e| to_js(&e)),
+        }
     })
     .await?;
     Ok(JsValue::from_str(&text))

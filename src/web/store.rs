@@ -27,6 +27,9 @@ use crate::client::{Error, MemoryStore, Record, Store};
 const KEYRINGS: &str = "keyrings";
 /// The object store of sealed pins (key: identity).
 const PINS: &str = "pins";
+/// The object stores of sealed group sessions (key: identity): outbound and inbound.
+const OUTBOUND: &str = "outbound";
+const INBOUND: &str = "inbound";
 /// The object store of the wrapping key (key: [`WRAP_KEY`]).
 const WRAPPING: &str = "wrapping";
 const WRAP_KEY: &str = "aes-gcm-256";
@@ -46,6 +49,8 @@ fn store_of(record: Record) -> &'static str {
     match record {
         Record::Keyring => KEYRINGS,
         Record::Pins => PINS,
+        Record::Outbound => OUTBOUND,
+        Record::Inbound => INBOUND,
     }
 }
 
@@ -54,6 +59,8 @@ fn aad(identity: &str, record: Record) -> Vec<u8> {
     let mut out = match record {
         Record::Keyring => b"chatseal keyring v1\0".to_vec(),
         Record::Pins => b"chatseal pins v1\0".to_vec(),
+        Record::Outbound => b"chatseal outbound sessions v1\0".to_vec(),
+        Record::Inbound => b"chatseal inbound sessions v1\0".to_vec(),
     };
     out.extend_from_slice(identity.as_bytes());
     out
@@ -80,9 +87,12 @@ impl IdbStore {
             ));
         }
         let db = Rexie::builder(name)
-            .version(1)
+            // Version 2 added the group sessions (§9).
+            .version(2)
             .add_object_store(ObjectStore::new(KEYRINGS))
             .add_object_store(ObjectStore::new(PINS))
+            .add_object_store(ObjectStore::new(OUTBOUND))
+            .add_object_store(ObjectStore::new(INBOUND))
             .add_object_store(ObjectStore::new(WRAPPING))
             .build()
             .await
@@ -193,6 +203,7 @@ impl Store for IdbStore {
             let what = match kind {
                 Record::Keyring => "keyring",
                 Record::Pins => "list of trusted cards",
+                Record::Outbound | Record::Inbound => "group sessions",
             };
             Error::Storage(format!(
                 "the {what} of {identity:?} in IndexedDB cannot be unsealed: it was altered, or its wrapping key is gone (wipeLocal, then restore from the backup)"
@@ -229,10 +240,10 @@ impl Store for IdbStore {
         // WebCrypto copies the plaintext at the call: no JS-side copy is left behind.
         let promise = subtle()?
             .encrypt_with_object_and_u8_array(&gcm(&iv, identity, kind), &key, bytes)
-            .map_err(webcrypto("sealing the keyring"))?;
+            .map_err(webcrypto("sealing a record"))?;
         let sealed = JsFuture::from(promise)
             .await
-            .map_err(webcrypto("sealing the keyring"))?;
+            .map_err(webcrypto("sealing a record"))?;
         let record = Object::new();
         set(&record, "v", &JsValue::from_f64(RECORD_V));
         set(&record, "iv", &Uint8Array::from(iv.as_slice()));
@@ -247,16 +258,22 @@ impl Store for IdbStore {
             .await
             .map_err(storage("saving"))?;
         tx.done().await.map_err(storage("saving"))?;
-        self.announce(Some(identity));
+        // Other tabs reload keys and pins; sessions are reloaded where they are used.
+        if matches!(kind, Record::Keyring | Record::Pins) {
+            self.announce(Some(identity));
+        }
         Ok(())
     }
 
     async fn wipe(&self) -> Result<(), Error> {
         let tx = self
             .db
-            .transaction(&[KEYRINGS, PINS, WRAPPING], TransactionMode::ReadWrite)
+            .transaction(
+                &[KEYRINGS, PINS, OUTBOUND, INBOUND, WRAPPING],
+                TransactionMode::ReadWrite,
+            )
             .map_err(storage("wiping"))?;
-        for name in [KEYRINGS, PINS, WRAPPING] {
+        for name in [KEYRINGS, PINS, OUTBOUND, INBOUND, WRAPPING] {
             tx.store(name)
                 .map_err(storage("wiping"))?
                 .clear()
