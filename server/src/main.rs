@@ -12,7 +12,8 @@ use chatseal_server::relay::Relay;
 use chatseal_server::store::Store;
 use clap::{Args, Parser, Subcommand};
 
-/// chatseal's key directory: public cards with history, opaque key backups, app JWTs.
+/// chatseal's key directory: public cards with history, opaque key backups, group-session
+/// shares, app JWTs.
 #[derive(Parser)]
 #[command(name = "chatseal-server", version, about, long_about = None)]
 struct Cli {
@@ -22,7 +23,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run the directory (PROTOCOL §7).
+    /// Run the directory (PROTOCOL §7): cards, key backups and group-session shares.
     Serve {
         #[command(flatten)]
         common: Common,
@@ -89,6 +90,10 @@ struct Common {
     /// Authenticated requests per second allowed for one identity (bursts of 4x); 0 = no limit.
     #[arg(long, default_value_t = 50)]
     rate_identity: u32,
+    /// Delete group-session shares (POST /v1/shares) this many days after they were
+    /// stored, checked hourly; 0 = keep them forever.
+    #[arg(long, env = "CHATSEAL_SHARE_RETENTION_DAYS", default_value_t = 0)]
+    share_retention_days: u32,
 }
 
 fn main() -> ExitCode {
@@ -233,7 +238,15 @@ fn run(
         tracing::info!(app_keys = ?app_keys.iter().map(|k| k.kid.as_str()).collect::<Vec<_>>(), "trusting app keys");
         let demo = extra.is_some();
         let router = api::router(state.clone(), &cors, extra);
-        match chatseal_server::serve(common.listen, router, &state, demo).await {
+        let served = chatseal_server::serve(
+            common.listen,
+            router,
+            &state,
+            demo,
+            common.share_retention_days,
+        )
+        .await;
+        match served {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("error: cannot serve on {}: {e}", common.listen);

@@ -85,6 +85,36 @@ pub struct NewCard<'a> {
     pub text: &'a str,
 }
 
+/// A group-session share to store (PROTOCOL §7 `POST /v1/shares`), already checked.
+#[derive(Debug, Clone)]
+pub struct NewShare<'a> {
+    /// The identity that may read it.
+    pub recipient: &'a str,
+    /// The session it is for, 32 lowercase hex digits.
+    pub session_id: &'a str,
+    /// The `csm1.` text.
+    pub share: &'a str,
+    /// Lowercase hex SHA-256 of `share`.
+    pub share_hash: String,
+}
+
+/// A stored share as the `after` feed answers it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredShare {
+    /// Its id: the feed's cursor.
+    pub id: i64,
+    /// The session it is for.
+    pub session_id: String,
+    /// The `csm1.` text.
+    pub share: String,
+}
+
+/// The most shares one read answers with.
+pub const SHARES_PAGE: i64 = 100;
+/// Rows per INSERT statement when storing shares (7 parameters each; SQLite allows
+/// 32,766 parameters a statement, PostgreSQL 65,535).
+const SHARES_PER_INSERT: usize = 100;
+
 /// The directory's database.
 pub struct Store {
     pool: AnyPool,
@@ -372,5 +402,137 @@ impl Store {
             .execute(&self.pool)
             .await?;
         Ok(done.rows_affected() > 0)
+    }
+
+    /// Stores `shares` from `sender` in one transaction; the same share for the same
+    /// recipient is stored once (also within `shares`). Returns how many rows are new.
+    pub async fn put_shares(
+        &self,
+        sender: &str,
+        shares: &[NewShare<'_>],
+        now: i64,
+    ) -> Result<u64, sqlx::Error> {
+        let mut seen = std::collections::HashSet::with_capacity(shares.len());
+        let unique: Vec<&NewShare<'_>> = shares
+            .iter()
+            .filter(|s| seen.insert((s.recipient, s.share_hash.as_str())))
+            .collect();
+        if unique.is_empty() {
+            return Ok(0);
+        }
+        let _turn = self.write_turn().await;
+        let mut tx = self.pool.begin().await?;
+        // Takes the ids and locks the counter row until commit (see the migration).
+        let (last,): (i64,) =
+            sqlx::query_as("UPDATE share_ids SET last_id = last_id + $1 RETURNING last_id")
+                .bind(unique.len() as i64)
+                .fetch_one(&mut *tx)
+                .await?;
+        let mut next_id = last - unique.len() as i64 + 1;
+        let mut stored = 0;
+        for chunk in unique.chunks(SHARES_PER_INSERT) {
+            let rows: Vec<String> = (0..chunk.len())
+                .map(|r| {
+                    let p = r * 7;
+                    format!(
+                        "(${}, ${}, ${}, ${}, ${}, ${}, ${})",
+                        p + 1,
+                        p + 2,
+                        p + 3,
+                        p + 4,
+                        p + 5,
+                        p + 6,
+                        p + 7
+                    )
+                })
+                .collect();
+            let sql = format!(
+                "INSERT INTO shares (id, recipient, sender, session_id, share, share_hash, created_at) \
+                 VALUES {} ON CONFLICT (recipient, share_hash) DO NOTHING",
+                rows.join(", ")
+            );
+            let mut query = sqlx::query(&sql);
+            for share in chunk {
+                query = query
+                    .bind(next_id)
+                    .bind(share.recipient)
+                    .bind(sender)
+                    .bind(share.session_id)
+                    .bind(share.share)
+                    .bind(share.share_hash.as_str())
+                    .bind(now);
+                next_id += 1;
+            }
+            stored += query.execute(&mut *tx).await?.rows_affected();
+        }
+        tx.commit().await?;
+        Ok(stored)
+    }
+
+    /// The identity a card (by lowercase hex id) belongs to, current or not.
+    pub async fn card_identity(&self, card_id: &str) -> Result<Option<String>, sqlx::Error> {
+        let row: Option<(String,)> =
+            sqlx::query_as("SELECT identity FROM cards WHERE card_id = $1")
+                .bind(card_id)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(row.map(|(identity,)| identity))
+    }
+
+    /// The shares addressed to `recipient` for `session_id`, oldest first, at most
+    /// [`SHARES_PAGE`].
+    pub async fn session_shares(
+        &self,
+        recipient: &str,
+        session_id: &str,
+    ) -> Result<Vec<String>, sqlx::Error> {
+        let rows: Vec<(String,)> = sqlx::query_as(
+            "SELECT share FROM shares WHERE recipient = $1 AND session_id = $2 \
+             ORDER BY id LIMIT $3",
+        )
+        .bind(recipient)
+        .bind(session_id)
+        .bind(SHARES_PAGE)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.into_iter().map(|(share,)| share).collect())
+    }
+
+    /// The shares addressed to `recipient` with an id above `after`, oldest first, at
+    /// most [`SHARES_PAGE`].
+    pub async fn shares_after(
+        &self,
+        recipient: &str,
+        after: i64,
+    ) -> Result<Vec<StoredShare>, sqlx::Error> {
+        let rows: Vec<(i64, String, String)> = sqlx::query_as(
+            "SELECT id, session_id, share FROM shares WHERE recipient = $1 AND id > $2 \
+             ORDER BY id LIMIT $3",
+        )
+        .bind(recipient)
+        .bind(after)
+        .bind(SHARES_PAGE)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, session_id, share)| StoredShare {
+                id,
+                session_id,
+                share,
+            })
+            .collect())
+    }
+
+    /// Deletes the shares stored more than `retention_days` days before `now` (unix
+    /// seconds); returns how many. `--share-retention-days` runs it hourly.
+    pub async fn expire_shares(&self, now: i64, retention_days: u32) -> Result<u64, sqlx::Error> {
+        let cutoff = now.saturating_sub(i64::from(retention_days) * 86_400);
+        let _turn = self.write_turn().await;
+        let done = sqlx::query("DELETE FROM shares WHERE created_at < $1")
+            .bind(cutoff)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected())
     }
 }

@@ -9,7 +9,10 @@
 
 mod support;
 
-use chatseal::client::{Directory, Engine, Error, MemoryStore, Publish};
+use std::time::Instant;
+
+use chatseal::client::{Directory, Engine, Error, MemoryStore, Publish, ShareOut};
+use chatseal::proto::group::{GroupMessage, SessionId};
 use chatseal::proto::{CardId, ContentType};
 use rand_core::OsRng;
 use serde_json::{json, Value};
@@ -108,6 +111,46 @@ impl Directory for HttpDirectory {
     }
     async fn delete_backup(&self) -> Result<(), Error> {
         self.call("DELETE", "/v1/backup", None).await.map(|_| ())
+    }
+    async fn post_shares(&self, shares: &[ShareOut]) -> Result<(), Error> {
+        let list: Vec<Value> = shares
+            .iter()
+            .map(|(to, session, share)| {
+                json!({"to": to, "session_id": session.to_string(), "share": share})
+            })
+            .collect();
+        let (status, body) = self
+            .call("POST", "/v1/shares", Some(json!({ "shares": list })))
+            .await?;
+        match status {
+            200 | 201 => Ok(()),
+            _ => Err(Error::Directory(format!("{status} {body}"))),
+        }
+    }
+    async fn session_shares(&self, session: &SessionId) -> Result<Vec<String>, Error> {
+        let (status, body) = self
+            .call("GET", &format!("/v1/shares?session_id={session}"), None)
+            .await?;
+        assert_eq!(status, 200, "{body}");
+        Ok(body["shares"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s.as_str().unwrap().to_owned())
+            .collect())
+    }
+    async fn shares_after(&self, cursor: &str) -> Result<(Vec<String>, String), Error> {
+        let (status, body) = self
+            .call("GET", &format!("/v1/shares?after={cursor}"), None)
+            .await?;
+        assert_eq!(status, 200, "{body}");
+        let shares = body["shares"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["share"].as_str().unwrap().to_owned())
+            .collect();
+        Ok((shares, body["next"].as_str().unwrap().to_owned()))
     }
 }
 
@@ -259,4 +302,199 @@ async fn two_users_rotation_key_change_and_backup_through_the_real_directory() {
         "the device that knew the old key sees the change"
     );
     assert_eq!(bob.stats().key_changes, 1);
+}
+
+/// PROTOCOL §9 at the size of a care team: 500 members with cards generated here, one
+/// real directory. Prints the message size and the times next to per-message stanzas
+/// for 50 members (run with `--nocapture` to see them).
+#[tokio::test(flavor = "current_thread")]
+async fn a_500_member_channel_through_the_real_directory() {
+    let db = TestDb::new(Backend::Sqlite).await.unwrap();
+    let app = App::new();
+    let server = Server::start(&db.url, &app, &[]).await;
+    let open = |identity: String, store: MemoryStore| {
+        let dir = HttpDirectory {
+            base: server.base.clone(),
+            token: app.token(&identity),
+            http: reqwest::Client::new(),
+        };
+        async move { Engine::open(&identity, dir, store).await.unwrap() }
+    };
+    let names: Vec<String> = (0..501).map(|i| format!("nurse-{i:03}@ward-7")).collect();
+    let started = Instant::now();
+    let mut members = Vec::new();
+    for name in &names {
+        let engine = open(name.clone(), MemoryStore::default()).await;
+        engine.register(&mut OsRng, now_ms()).await.unwrap();
+        members.push(engine);
+    }
+    let registered = started.elapsed();
+    let team: Vec<String> = names[..500].to_vec();
+    let sender = &members[0];
+    let send = |to: &[String], text: &str| {
+        let to = to.to_vec();
+        let text = text.to_owned();
+        async move {
+            sender
+                .encrypt(
+                    &mut OsRng,
+                    ContentType::Text,
+                    text.as_bytes(),
+                    &to,
+                    "messaging:ward-7",
+                    now_ms(),
+                )
+                .await
+                .unwrap()
+        }
+    };
+    let text = "Handover: bed 4 needs a dressing change at 14:00.";
+
+    let t = Instant::now();
+    let first = send(&team, text).await;
+    let first_time = t.elapsed();
+    assert!(first.starts_with("csg1."));
+    assert_eq!(sender.stats().shares_sent, 500);
+    let t = Instant::now();
+    let mut steady = String::new();
+    for _ in 0..20 {
+        steady = send(&team, text).await;
+    }
+    let steady_time = t.elapsed() / 20;
+    assert_eq!(
+        sender.stats().shares_sent,
+        500,
+        "no share for the next messages"
+    );
+
+    // Every member reads both; the first read of a session fetches its share.
+    let t = Instant::now();
+    for (member, name) in members[1..500].iter().zip(&names[1..500]) {
+        let got = member
+            .decrypt(&first, Some(&names[0]), Some("messaging:ward-7"))
+            .await
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(got.text.as_deref(), Some(text));
+    }
+    let first_reads = t.elapsed() / 499;
+    let t = Instant::now();
+    for member in &members[1..500] {
+        let got = member
+            .decrypt(&steady, Some(&names[0]), Some("messaging:ward-7"))
+            .await
+            .unwrap();
+        assert_eq!(got.text.as_deref(), Some(text));
+    }
+    let steady_reads = t.elapsed() / 499;
+
+    // Per-message stanzas for 50 members, for comparison.
+    sender.set_group_threshold(1000);
+    let t = Instant::now();
+    let stanzas_50 = send(&team[..50], text).await;
+    let stanzas_time = t.elapsed();
+    assert!(stanzas_50.starts_with("csm1."));
+    sender.set_group_threshold(10);
+
+    // Someone leaves: the next message is a new session they cannot read.
+    let without_7: Vec<String> = team.iter().filter(|n| **n != names[7]).cloned().collect();
+    sender
+        .update_members(&mut OsRng, &without_7, "messaging:ward-7", now_ms())
+        .await
+        .unwrap();
+    let after_leave = send(&without_7, "after nurse-007 left").await;
+    assert_eq!(
+        members[7]
+            .decrypt(&after_leave, Some(&names[0]), Some("messaging:ward-7"))
+            .await
+            .unwrap_err()
+            .code(),
+        "NoSessionKey"
+    );
+    // Someone joins: reads from the join on, not before.
+    let mut with_500 = without_7.clone();
+    with_500.push(names[500].clone());
+    sender
+        .update_members(&mut OsRng, &with_500, "messaging:ward-7", now_ms())
+        .await
+        .unwrap();
+    let after_join = send(&with_500, "after nurse-500 joined").await;
+    let newcomer = &members[500];
+    assert_eq!(
+        newcomer
+            .decrypt(&after_leave, Some(&names[0]), Some("messaging:ward-7"))
+            .await
+            .unwrap_err()
+            .code(),
+        "NoSessionKey"
+    );
+    assert_eq!(
+        newcomer
+            .decrypt(&after_join, Some(&names[0]), Some("messaging:ward-7"))
+            .await
+            .unwrap()
+            .text
+            .as_deref(),
+        Some("after nurse-500 joined")
+    );
+    assert_eq!(
+        members[12]
+            .decrypt(&after_join, Some(&names[0]), Some("messaging:ward-7"))
+            .await
+            .unwrap()
+            .text
+            .as_deref(),
+        Some("after nurse-500 joined")
+    );
+
+    // The sender on a new device: restore, pull the shares, read the whole history.
+    sender
+        .backup(
+            &mut OsRng,
+            "pw",
+            chatseal::proto::backup::Params {
+                m_kib: 19456,
+                t: 2,
+                p: 1,
+            },
+        )
+        .await
+        .unwrap();
+    let restored = open(names[0].clone(), MemoryStore::default()).await;
+    restored.restore("pw").await.unwrap();
+    assert_eq!(
+        restored.sync_shares().await.unwrap(),
+        2,
+        "the two sessions it started"
+    );
+    for (message, expected) in [
+        (&first, text),
+        (&after_leave, "after nurse-007 left"),
+        (&after_join, "after nurse-500 joined"),
+    ] {
+        let got = restored
+            .decrypt(message, Some(&names[0]), Some("messaging:ward-7"))
+            .await
+            .unwrap();
+        assert_eq!(got.text.as_deref(), Some(expected));
+    }
+    assert_eq!(
+        GroupMessage::parse(&after_join).unwrap().header().index,
+        1,
+        "the join kept the session"
+    );
+
+    println!(
+        "group-500: {} characters a message (per-message stanzas for 50 members: {}); \
+         first message {:.1} ms (500 shares sealed and stored), then {:.2} ms a message; \
+         a member's first read {:.2} ms (share fetched), then {:.2} ms; \
+         stanzas for 50: {:.1} ms; 501 registrations {:.1} s",
+        steady.len(),
+        stanzas_50.len(),
+        first_time.as_secs_f64() * 1e3,
+        steady_time.as_secs_f64() * 1e3,
+        first_reads.as_secs_f64() * 1e3,
+        steady_reads.as_secs_f64() * 1e3,
+        stanzas_time.as_secs_f64() * 1e3,
+        registered.as_secs_f64(),
+    );
 }

@@ -697,7 +697,9 @@ async fn bad_input_is_always_a_4xx(backend: Backend) {
         ("PATCH", "/v1/cards", json_ct, b"{}".to_vec(), 405),
         ("GET", "/v1/cards", None, vec![], 405),
         ("GET", "/v2/cards", None, vec![], 404),
-        ("POST", "/v1/shares", json_ct, b"{}".to_vec(), 404),
+        ("POST", "/v1/shares", json_ct, b"{}".to_vec(), 400),
+        ("GET", "/v1/shares", None, vec![], 400),
+        ("PUT", "/v1/shares", json_ct, b"{}".to_vec(), 405),
     ];
     for (method, path, ct, body, expected) in cases {
         let (status, resp) = s.raw(method, path, Some(&t), ct, body).await;

@@ -179,12 +179,22 @@ async fn health_and_openapi_describe_the_api() {
         "/v1/cards/{identity}/history",
         "/v1/cards/by-id/{card_id}",
         "/v1/backup",
+        "/v1/shares",
         "/healthz",
     ] {
         assert!(paths.contains(&path), "{path} missing from {paths:?}");
     }
     let backup = &doc["paths"]["/v1/backup"];
     assert!(backup["get"].is_object() && backup["put"].is_object() && backup["delete"].is_object());
+    let shares = &doc["paths"]["/v1/shares"];
+    assert!(shares["get"].is_object() && shares["post"].is_object());
+    let query: Vec<(&str, &str)> = shares["get"]["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p["name"].as_str().unwrap(), p["in"].as_str().unwrap()))
+        .collect();
+    assert_eq!(query, [("session_id", "query"), ("after", "query")]);
     assert!(doc["components"]["securitySchemes"]["bearer"].is_object());
 }
 
