@@ -128,6 +128,26 @@ export async function timeHistory(seal, texts, from) {
   const all = await Promise.all(texts.map((t) => seal.decrypt(t, { from })));
   return { ms: performance.now() - start, ok: all.filter((m) => typeof m.text === "string").length };
 }
+// A database as chatseal 0.1 (IndexedDB version 1) left it, with one marker record.
+export async function makeV1Database(name) {
+  const db = await new Promise((ok, fail) => {
+    const req = indexedDB.open(name, 1);
+    req.onupgradeneeded = () => {
+      for (const s of ["keyrings", "pins", "wrapping"]) req.result.createObjectStore(s);
+    };
+    req.onsuccess = () => ok(req.result);
+    req.onerror = () => fail(req.error);
+  });
+  await new Promise((ok) => { const r = db.transaction("pins", "readwrite").objectStore("pins").put("v1 marker", "marker"); r.onsuccess = ok; });
+  db.close();
+}
+export async function databaseInfo(name) {
+  const db = await new Promise((ok) => { const r = indexedDB.open(name); r.onsuccess = () => ok(r.result); });
+  const marker = await new Promise((ok) => { const r = db.transaction("pins").objectStore("pins").get("marker"); r.onsuccess = () => ok(r.result); });
+  const info = { version: db.version, stores: [...db.objectStoreNames].join(","), marker };
+  db.close();
+  return info;
+}
 export function unique(name) { return name + "-" + Math.random().toString(36).slice(2, 10) + "@clinic"; }
 export function abortedSignal() { const c = new AbortController(); c.abort(); return c.signal; }
 export async function queueAndAbort(seal, texts, from, keep) {
@@ -169,6 +189,10 @@ extern "C" {
     fn recorder() -> js_sys::Function;
     #[wasm_bindgen(js_name = "timeHistory")]
     fn time_history(seal: ChatSeal, texts: &js_sys::Array, from: &str) -> Promise;
+    #[wasm_bindgen(js_name = "makeV1Database")]
+    fn make_v1_database(name: &str) -> Promise;
+    #[wasm_bindgen(js_name = "databaseInfo")]
+    fn database_info(name: &str) -> Promise;
 }
 
 fn obj(pairs: &[(&str, JsValue)]) -> JsValue {
@@ -836,4 +860,140 @@ async fn decrypt_and_verify_timing_in_this_browser() {
         if cfg!(debug_assertions) { "debug" } else { "release" },
         ms * 1000.0 / 200.0
     );
+}
+
+#[wasm_bindgen_test]
+async fn group_sessions_across_two_tabs_on_a_database_from_version_1() {
+    // A database as the previous release left it is upgraded in place.
+    let db = unique("db");
+    wait(make_v1_database(&db)).await.unwrap();
+    let names: Vec<String> = (0..12).map(|i| unique(&format!("m{i}"))).collect();
+    let tab_a = try_open(&names[0], &Object::new(), Some(&db))
+        .await
+        .unwrap();
+    let info = wait(database_info(&db)).await.unwrap();
+    assert_eq!(field(&info, "version").as_f64(), Some(2.0));
+    assert_eq!(
+        field(&info, "marker").as_string().as_deref(),
+        Some("v1 marker")
+    );
+    assert!(field(&info, "stores")
+        .as_string()
+        .unwrap()
+        .contains("outbound"));
+    wait(tab_a.register(JsValue::UNDEFINED)).await.unwrap();
+    let tab_b = try_open(&names[0], &Object::new(), Some(&db))
+        .await
+        .unwrap();
+    let mut others = Vec::new();
+    for name in &names[1..] {
+        let seal = open(name, &Object::new()).await;
+        wait(seal.register(JsValue::UNDEFINED)).await.unwrap();
+        others.push(seal);
+    }
+    let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+    let to = list(&refs);
+    let options = || obj(&[("to", to.clone()), ("context", "team:ward-7".into())]);
+
+    // Both tabs send at once: six messages, six different indices of one session.
+    let sends: Vec<Promise> = (0..6)
+        .map(|i| {
+            let tab = if i % 2 == 0 { &tab_a } else { &tab_b };
+            tab.encrypt(format!("message {i}").into(), options())
+        })
+        .collect();
+    let mut texts = Vec::new();
+    for p in sends {
+        texts.push(wait(p).await.unwrap().as_string().unwrap());
+    }
+    let headers: Vec<_> = texts
+        .iter()
+        .map(|t| {
+            *chatseal::proto::group::GroupMessage::parse(t)
+                .unwrap()
+                .header()
+        })
+        .collect();
+    let mut indices: Vec<u32> = headers.iter().map(|h| h.index).collect();
+    indices.sort_unstable();
+    assert_eq!(
+        indices,
+        vec![0, 1, 2, 3, 4, 5],
+        "no index used twice across tabs"
+    );
+    assert!(headers
+        .iter()
+        .all(|h| h.session_id == headers[0].session_id));
+
+    // A member reads them all, with one share request.
+    let reader = &others[3];
+    for (i, t) in texts.iter().enumerate() {
+        let got = wait(reader.decrypt(
+            t.as_str().into(),
+            obj(&[
+                ("from", names[0].as_str().into()),
+                ("context", "team:ward-7".into()),
+            ]),
+        ))
+        .await
+        .unwrap();
+        assert_eq!(
+            field(&got, "text").as_string(),
+            Some(format!("message {i}"))
+        );
+    }
+    assert_eq!(field(&reader.stats(), "shareRequests").as_f64(), Some(1.0));
+    assert!(chatseal::client::is_encrypted(&texts[0]));
+
+    // m5 leaves (11 members stay, still above the threshold): told through
+    // updateMembers, the next message is one m5 cannot read.
+    let without: Vec<&str> = refs.iter().copied().filter(|n| *n != names[5]).collect();
+    wait(tab_b.update_members(obj(&[
+        ("to", list(&without)),
+        ("context", "team:ward-7".into()),
+    ])))
+    .await
+    .unwrap();
+    let next = wait(tab_a.encrypt(
+        "after m5 left".into(),
+        obj(&[("to", list(&without)), ("context", "team:ward-7".into())]),
+    ))
+    .await
+    .unwrap();
+    let from = || {
+        obj(&[
+            ("from", names[0].as_str().into()),
+            ("context", "team:ward-7".into()),
+        ])
+    };
+    let err = wait(others[4].decrypt(next.clone(), from()))
+        .await
+        .unwrap_err();
+    assert_eq!(code(&err), "NoSessionKey");
+    assert!(field(&err, "message")
+        .as_string()
+        .unwrap()
+        .contains("no session key"));
+    let got = wait(others[5].decrypt(next, from())).await.unwrap();
+    assert_eq!(
+        field(&got, "text").as_string().as_deref(),
+        Some("after m5 left")
+    );
+    // A bad threshold is refused by name.
+    let bad = wait(ChatSeal::open(obj(&[
+        ("identity", names[0].as_str().into()),
+        ("directoryUrl", DIRECTORY.into()),
+        (
+            "getToken",
+            token_getter(DIRECTORY, &names[0], &Object::new()),
+        ),
+        ("storage", "memory".into()),
+        ("groupThreshold", JsValue::from_f64(2.5)),
+    ])))
+    .await
+    .unwrap_err();
+    assert!(field(&bad, "message")
+        .as_string()
+        .unwrap()
+        .contains("groupThreshold"));
 }
