@@ -184,6 +184,28 @@ export declare class Identity {
     senderCards: Array<Card | string>,
     options?: { from?: string; context?: string },
   ): Decrypted & { data: Uint8Array };
+  /** A new group session (PROTOCOL §9) for the channel `context`. */
+  startGroupSession(context: string): GroupSession;
+  /** One `csm1.` share per card: the session's chain key at its current index. */
+  shareGroupSession(session: GroupSession, cards: Array<Card | string>): string[];
+  /** The session's next message, as `csg1.` text. */
+  groupEncrypt(session: GroupSession, text: string): string;
+  /** The session a share (sent by one of `senderCards`) opens. */
+  acceptShare(share: string, senderCards: Array<Card | string>): InboundSession;
+  free(): void;
+}
+
+/** This identity's side of a group session (from `identity.startGroupSession`). */
+export interface GroupSession {
+  readonly sessionId: string;
+  /** The index of the next message. */
+  readonly index: number;
+  free(): void;
+}
+
+/** A group session shared with this identity (from `identity.acceptShare`). */
+export interface InboundSession {
+  decrypt(text: string, senderCards: Array<Card | string>, options?: { from?: string; context?: string }): Decrypted;
   free(): void;
 }
 

@@ -644,11 +644,8 @@ impl<D: Directory + Clone + 'static, S: Store> Engine<D, S> {
         let text = {
             let state = self.state.borrow();
             let keys = state.keys.as_ref().ok_or(Error::NoLocalKey)?;
-            group::seal(
+            session.seal(
                 keys.keyring().current(),
-                session.session_id,
-                session.index,
-                &session.chain_key,
                 &Content {
                     content_type,
                     sent_at: now_ms,
@@ -658,8 +655,6 @@ impl<D: Directory + Clone + 'static, S: Store> Engine<D, S> {
             )?
         };
         // The index is spent whether or not the store takes the new one: never reuse it.
-        session.chain_key = session.chain_key.next();
-        session.index = session.index.saturating_add(1);
         self.state
             .borrow_mut()
             .sessions
@@ -917,16 +912,15 @@ impl<D: Directory + Clone + 'static, S: Store> Engine<D, S> {
         if !known {
             self.fetch_session(header.session_id).await?;
         }
-        let (chain_key, share) = {
+        let (opened, share) = {
             let mut state = self.state.borrow_mut();
             let inbound = state
                 .sessions
                 .inbound
                 .get_mut(&key)
                 .ok_or(proto::Error::NoSessionKey)?;
-            (inbound.chain_key_at(header.index)?, inbound.share.clone())
+            (inbound.open(&message)?, inbound.share.clone())
         };
-        let opened = message.open(&chain_key)?;
         let card = self.sender_card(&opened.sender_card_id()).await?;
         let verified = opened.verify(card.as_ref(), from, context)?;
         group::check_session_context(&verified, &share)?;

@@ -10,7 +10,9 @@ use std::fmt;
 use rand_core::CryptoRngCore;
 use zeroize::Zeroizing;
 
-use crate::proto::group::{self, AcceptedShare, ChainKey, SessionId, Share};
+use crate::proto::envelope::{Content, Opened};
+use crate::proto::group::{self, AcceptedShare, ChainKey, GroupMessage, SessionId, Share};
+use crate::proto::keyring::KeyringEntry;
 use crate::proto::wire::{put_vec16, Reader};
 use crate::proto::{CardId, Error as ProtoError};
 
@@ -80,6 +82,30 @@ impl Outbound {
         }
     }
 
+    /// Seals `content` as the session's next message and moves the index on (the chain
+    /// key of the spent index is forgotten).
+    pub fn seal(
+        &mut self,
+        sender: &KeyringEntry,
+        content: &Content<'_>,
+    ) -> Result<String, ProtoError> {
+        if sender.card().id() != self.card_id {
+            return Err(ProtoError::InvalidArgument(
+                "the session belongs to another card",
+            ));
+        }
+        let text = group::seal(
+            sender,
+            self.session_id,
+            self.index,
+            &self.chain_key,
+            content,
+        )?;
+        self.chain_key = self.chain_key.next();
+        self.index = self.index.saturating_add(1);
+        Ok(text)
+    }
+
     /// The share of this session at its current index.
     pub fn share(&self) -> Share {
         Share {
@@ -116,6 +142,18 @@ impl Inbound {
             share,
             checkpoints: BTreeMap::new(),
         }
+    }
+
+    /// Opens `message` with this session (§9: the key at its index, the body, the
+    /// payload): `NoSessionKey` when the session or sender card is not this one's. The
+    /// caller then verifies the signature ([`Opened::verify`]) and the session's context
+    /// ([`group::check_session_context`] with [`Inbound::share`]).
+    pub fn open(&mut self, message: &GroupMessage) -> Result<Opened, ProtoError> {
+        if !self.share.serves(message.header()) {
+            return Err(ProtoError::NoSessionKey);
+        }
+        let chain_key = self.chain_key_at(message.header().index)?;
+        message.open(&chain_key)
     }
 
     /// The chain key at `index`: from the nearest checkpoint at or before it, keeping a

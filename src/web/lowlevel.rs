@@ -9,7 +9,10 @@ use wasm_bindgen::prelude::*;
 use zeroize::Zeroizing;
 
 use super::errors::{option_string, password_arg, string_arg, to_js, type_error};
+use crate::client::groups::{Inbound, Outbound};
 use crate::client::{self, CardCache, Decrypted};
+use crate::proto::envelope::Content;
+use crate::proto::group::{self, GroupMessage};
 use crate::proto::{self, backup, ContentType};
 
 thread_local! {
@@ -209,6 +212,140 @@ impl Identity {
         self.inner
             .decrypt(&text, resolve, from.as_deref(), context.as_deref())
             .map_err(|e| to_js(&e))
+    }
+}
+
+/// The group-session half of the low-level API (PROTOCOL §9), for benchmarks and custom
+/// flows; `ChatSeal` does all of this itself, with the directory.
+#[wasm_bindgen]
+impl Identity {
+    /// `identity.startGroupSession(context)`: a new session for the channel `context`
+    /// (random id and chain key, index 0), sent from this identity's current card.
+    #[wasm_bindgen(js_name = "startGroupSession")]
+    pub fn start_group_session(&self, context: &JsValue) -> Result<GroupSession, JsValue> {
+        let context = string_arg(context, "context")?;
+        Ok(GroupSession {
+            outbound: Outbound::start(&mut OsRng, self.inner.card().id(), now_ms()),
+            context,
+        })
+    }
+
+    /// `identity.shareGroupSession(session, cards)` → one `csm1.` share per card (Card
+    /// objects or card texts), each readable by that card only: the chain key at the
+    /// session's current index, for the directory's `POST /v1/shares`.
+    #[wasm_bindgen(js_name = "shareGroupSession")]
+    pub fn share_group_session(
+        &self,
+        session: &GroupSession,
+        cards: &JsValue,
+    ) -> Result<Array, JsValue> {
+        let cards = parse_cards(cards, "cards")?;
+        let share = session.outbound.share();
+        let sender = self.inner.keyring().current();
+        cards
+            .iter()
+            .map(|card| {
+                share
+                    .seal_to(&mut OsRng, sender, card, &session.context, now_ms())
+                    .map(|t| JsValue::from_str(&t))
+                    .map_err(|e| to_js(&e.into()))
+            })
+            .collect()
+    }
+
+    /// `identity.groupEncrypt(session, text)` → `csg1.` text: the session's next message.
+    #[wasm_bindgen(js_name = "groupEncrypt")]
+    pub fn group_encrypt(
+        &self,
+        session: &mut GroupSession,
+        text: &JsValue,
+    ) -> Result<String, JsValue> {
+        let text = Zeroizing::new(string_arg(text, "text")?);
+        let content = Content {
+            content_type: ContentType::Text,
+            sent_at: now_ms(),
+            context: &session.context,
+            data: text.as_bytes(),
+        };
+        session
+            .outbound
+            .seal(self.inner.keyring().current(), &content)
+            .map_err(|e| to_js(&e.into()))
+    }
+
+    /// `identity.acceptShare(shareText, senderCards)` → the `InboundSession` a share
+    /// opens, after §3's checks and §9's (content type 4, one stanza).
+    #[wasm_bindgen(js_name = "acceptShare")]
+    pub fn accept_share(
+        &self,
+        share: &JsValue,
+        sender_cards: &JsValue,
+    ) -> Result<InboundSession, JsValue> {
+        let text = string_arg(share, "share")?;
+        let cards = parse_cards(sender_cards, "senderCards")?;
+        let resolve = |id: &proto::CardId| cards.iter().find(|c| c.id() == *id).cloned();
+        let accepted = group::open_share(&text, self.inner.keyring(), resolve)
+            .map_err(|e| to_js(&e.into()))?;
+        Ok(InboundSession {
+            inner: Inbound::new(accepted),
+        })
+    }
+}
+
+/// This identity's side of a group session: `identity.groupEncrypt(session, text)`.
+#[wasm_bindgen]
+pub struct GroupSession {
+    outbound: Outbound,
+    context: String,
+}
+
+#[wasm_bindgen]
+impl GroupSession {
+    /// The session id, 32 hex digits.
+    #[wasm_bindgen(getter, js_name = "sessionId")]
+    pub fn session_id(&self) -> String {
+        self.outbound.session_id.to_string()
+    }
+
+    /// The index of the next message.
+    #[wasm_bindgen(getter)]
+    pub fn index(&self) -> u32 {
+        self.outbound.index
+    }
+}
+
+/// A session another identity shared with this one (`identity.acceptShare`).
+#[wasm_bindgen]
+pub struct InboundSession {
+    inner: Inbound,
+}
+
+#[wasm_bindgen]
+impl InboundSession {
+    /// `inbound.decrypt(text, senderCards, { from, context })` → the result object of
+    /// `identity.decrypt`, for a `csg1.` message of this session at or after the share's
+    /// index (`NoSessionKey` otherwise). Reading a history in any order costs at most 32
+    /// ratchet steps a message once its checkpoints exist.
+    pub fn decrypt(
+        &mut self,
+        text: &JsValue,
+        sender_cards: &JsValue,
+        options: &JsValue,
+    ) -> Result<JsValue, JsValue> {
+        let text = string_arg(text, "text")?;
+        let from = option_string(options, "from", "options")?;
+        let context = option_string(options, "context", "options")?;
+        let cards = parse_cards(sender_cards, "senderCards")?;
+        let mut open = || -> Result<Decrypted, client::Error> {
+            let message = GroupMessage::parse(&text)?;
+            let opened = self.inner.open(&message)?;
+            let card = cards.iter().find(|c| c.id() == opened.sender_card_id());
+            let verified = opened.verify(card, from.as_deref(), context.as_deref())?;
+            group::check_session_context(&verified, &self.inner.share)?;
+            Decrypted::from_message(verified)
+        };
+        let message = open().map_err(|e| to_js(&e))?;
+        result_object(&message, false)
     }
 }
 

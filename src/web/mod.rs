@@ -14,7 +14,7 @@ mod seal;
 mod store;
 
 pub use errors::chat_seal_error_class;
-pub use lowlevel::{Card, Identity};
+pub use lowlevel::{Card, GroupSession, Identity, InboundSession};
 pub use seal::ChatSeal;
 
 use wasm_bindgen::prelude::*;

@@ -185,3 +185,47 @@ test("decrypt+verify timing of a 1,000-message history (prints, asserts nothing 
   const ms = performance.now() - started;
   console.log(`Node 20, wasm: decrypt+verify ${(ms).toFixed(0)} ms for 1,000 messages (${ms.toFixed(0)} µs each)`);
 });
+
+test("group sessions (PROTOCOL §9): shares, csg1. messages, a late member, a history in any order", () => {
+  const alice = Identity.generate("alice@ward-7");
+  const bob = Identity.generate("bob@ward-7");
+  const carol = Identity.generate("carol@ward-7");
+  const session = alice.startGroupSession("team:ward-7");
+  assert.match(session.sessionId, /^[0-9a-f]{32}$/);
+  assert.equal(session.index, 0);
+  const [toAlice, toBob] = alice.shareGroupSession(session, [alice.card(), bob.card().text]);
+  assert.ok(toBob.startsWith("csm1."));
+  const history = Array.from({ length: 200 }, (_, i) => alice.groupEncrypt(session, `message ${i}`));
+  assert.equal(session.index, 200);
+  assert.ok(history.every((t) => t.startsWith("csg1.") && isEncrypted(t)));
+  // Constant size: the 200th message is as long as the first of the same length.
+  assert.equal(history[0].length, history[9].length);
+
+  const inbound = bob.acceptShare(toBob, [alice.card()]);
+  const options = { from: "alice@ward-7", context: "team:ward-7" };
+  for (const i of [199, 0, 150, 151, 3]) {
+    assert.equal(inbound.decrypt(history[i], [alice.card()], options).text, `message ${i}`);
+  }
+  // The sender reads its own history through its own share.
+  const own = alice.acceptShare(toAlice, [alice.card()]);
+  assert.equal(own.decrypt(history[5], [alice.card()], options).text, "message 5");
+
+  // A member who joins gets the chain key at the current index: nothing before it.
+  const [toCarol] = alice.shareGroupSession(session, [carol.card()]);
+  const late = carol.acceptShare(toCarol, [alice.card()]);
+  const after = alice.groupEncrypt(session, "after carol joined");
+  assert.equal(late.decrypt(after, [alice.card()], options).text, "after carol joined");
+  rejects(() => late.decrypt(history[199], [alice.card()], options), "NoSessionKey");
+
+  // The share and message checks, each with its named error.
+  rejects(() => carol.acceptShare(toBob, [alice.card()]), "NotARecipient");
+  rejects(() => bob.acceptShare(toBob, []), "UnknownSender");
+  rejects(() => inbound.decrypt(history[1], [alice.card()], { ...options, context: "team:other" }), "ContextMismatch");
+  rejects(() => inbound.decrypt(history[1], [alice.card()], { ...options, from: "mallory@ward-7" }), "SenderMismatch");
+  const other = alice.startGroupSession("team:ward-7");
+  rejects(() => inbound.decrypt(alice.groupEncrypt(other, "x"), [alice.card()], options), "NoSessionKey");
+  const flipped = history[1].slice(0, -8) + (history[1].at(-8) === "A" ? "B" : "A") + history[1].slice(-7);
+  rejects(() => inbound.decrypt(flipped, [alice.card()], options), "Integrity");
+  rejects(() => inbound.decrypt("csg1.AAAA", [alice.card()], options), "Malformed");
+  typeError(() => alice.startGroupSession(42), "context");
+});

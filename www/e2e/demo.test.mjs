@@ -256,10 +256,16 @@ describe("the demo", () => {
     await openConversation(a.page, bob);
   });
 
-  e2e("the server's database and every frame on the wire hold only csm1. ciphertext", async () => {
+  e2e("the server's database and every frame on the wire hold only ciphertext (csm1. one-to-one, csg1. in the group)", async () => {
     const rows = storedMessages().filter((r) => r.user_id === alice || r.user_id === bob);
-    assert.ok(rows.length >= 2, `rows: ${JSON.stringify(rows)}`);
-    for (const row of rows) assert.match(row.text, /^csm1\./, `stored text of ${row.id}`);
+    assert.ok(rows.length >= 3, `rows: ${JSON.stringify(rows)}`);
+    const groupRows = rows.filter((r) => !r.cid.includes("!members-"));
+    assert.ok(groupRows.length >= 1, "the group's message is stored");
+    for (const row of rows) {
+      // One-to-one chats are per-message stanzas (§3); the group of three, a group session (§9).
+      const form = groupRows.includes(row) ? /^csg1\./ : /^csm1\./;
+      assert.match(row.text, form, `stored text of ${row.id} in ${row.cid}`);
+    }
     const bytes = databaseBytes();
     const all = wire.map((w) => w.data).join("\n");
     for (const text of Object.values(texts)) {
@@ -277,7 +283,7 @@ describe("the demo", () => {
       }
       if (event?.message?.text) {
         events += 1;
-        assert.match(event.message.text, /^csm1\./, `${w.who} received ${event.type}`);
+        assert.match(event.message.text, /^cs[mg]1\./, `${w.who} received ${event.type}`);
       }
     }
     assert.ok(events >= 4, `message events seen on the sockets: ${events}`);
@@ -289,7 +295,7 @@ describe("the demo", () => {
     await rows.first().waitFor();
     const shown = await rows.allTextContents();
     assert.ok(shown.length >= 2, `panel rows: ${shown.length}`);
-    for (const text of shown) assert.match(text.trim(), /^csm1\./);
+    for (const text of shown) assert.match(text.trim(), /^cs[mg]1\./);
     await shot(a.page, "06-alice-server-sees.png");
     await a.page.getByTestId("server-close").click();
   });
@@ -316,6 +322,12 @@ describe("the demo", () => {
     await assert.rejects(seal.decrypt(row.text, { from: bob, context: cid }), (e) => {
       assert.ok(e instanceof ChatSealError);
       assert.equal(e.code, "NotARecipient");
+      return true;
+    });
+    // The group's message: the directory gives her no share of its session.
+    const groupRow = storedMessages().find((x) => x.text.startsWith("csg1."));
+    await assert.rejects(seal.decrypt(groupRow.text, { from: alice, context: groupRow.cid }), (e) => {
+      assert.equal(e.code, "NoSessionKey");
       return true;
     });
     seal.close();
@@ -361,6 +373,10 @@ describe("the demo", () => {
       await expectText(fresh.page, texts.edited);
       await expectText(fresh.page, texts.reply);
       await shot(fresh.page, "08-restored-history.png");
+      // Her own group message too: through the share of the session she gave herself.
+      await fresh.page.locator(".str-chat__channel-list").getByText("Care team").first().click();
+      await opened(fresh.page, "Care team");
+      await expectText(fresh.page, texts.group);
     } finally {
       await fresh.context.close();
     }
