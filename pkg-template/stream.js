@@ -169,7 +169,7 @@ const streamChat9 = {
     return () => subscriptions.forEach((s) => s.unsubscribe());
   },
 
-  /** The user a membership event is about. */
+  /** The user a membership event is about (Stream's `user` of these events is that member). */
   memberOf(event) {
     return event?.member?.user_id ?? event?.member?.user?.id ?? event?.user?.id;
   },

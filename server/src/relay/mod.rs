@@ -1383,11 +1383,13 @@ async fn update_channel(
     let channel_json = relay.channel_json(&channel, after.len());
     for id in &added {
         let member = json!({ "user_id": id, "user": relay.user_json(id) });
+        // As Stream does, `user` is the member the event is about (stream-chat updates
+        // the channel's members by it), not who made the change.
         relay.announce(
             &everyone,
             &channel,
             "member.added",
-            Some(&user),
+            Some(id),
             json!({ "member": member }),
         );
         relay.announce(
@@ -1404,7 +1406,7 @@ async fn update_channel(
             &everyone,
             &channel,
             "member.removed",
-            Some(&user),
+            Some(id),
             json!({ "member": member }),
         );
         relay.announce(
