@@ -222,7 +222,7 @@ impl<D: Directory + Clone + 'static, S: Store> Engine<D, S> {
         let keys = load_keys(&store, identity).await?;
         let trust = load_pins(&store, identity).await?;
         let mut sessions = Sessions::default();
-        load_sessions(&store, identity, &mut sessions).await?;
+        load_sessions(&store, identity, &mut sessions).await;
         let engine = Engine {
             identity: identity.to_owned(),
             directory,
@@ -247,7 +247,7 @@ impl<D: Directory + Clone + 'static, S: Store> Engine<D, S> {
         let keys = load_keys(&self.store, &self.identity).await?;
         let trust = load_pins(&self.store, &self.identity).await?;
         let mut sessions = self.state.borrow().sessions.clone();
-        load_sessions(&self.store, &self.identity, &mut sessions).await?;
+        load_sessions(&self.store, &self.identity, &mut sessions).await;
         let mut state = self.state.borrow_mut();
         state.keys = keys;
         state.trust = trust;
@@ -766,11 +766,7 @@ impl<D: Directory + Clone + 'static, S: Store> Engine<D, S> {
     }
 
     async fn reload_outbound(&self) -> Result<(), Error> {
-        let outbound = match self.store.load(&self.identity, Record::Outbound).await? {
-            Some(bytes) => Sessions::decode_outbound(&bytes)
-                .map_err(|_| Error::Storage("the stored group sessions are damaged".into()))?,
-            None => HashMap::new(),
-        };
+        let outbound = load_outbound(&self.store, &self.identity).await;
         self.state.borrow_mut().sessions.outbound = outbound;
         Ok(())
     }
@@ -1124,22 +1120,23 @@ impl<D: Directory + Clone + 'static, S: Store> Engine<D, S> {
     }
 }
 
-/// Merges the group sessions `store` holds for `identity` into `sessions`. Damaged
-/// records are dropped, not fatal: a new outbound session is started (never an index
-/// reused) and shares are fetched again.
-async fn load_sessions(
-    store: &impl Store,
-    identity: &str,
-    sessions: &mut Sessions,
-) -> Result<(), Error> {
-    sessions.outbound = match store.load(identity, Record::Outbound).await? {
-        Some(bytes) => Sessions::decode_outbound(&bytes).unwrap_or_default(),
-        None => HashMap::new(),
-    };
-    if let Some(bytes) = store.load(identity, Record::Inbound).await? {
+/// Merges the group sessions `store` holds for `identity` into `sessions`. A record that
+/// cannot be read or is damaged counts as none, never as a failure: a new outbound
+/// session is then started (never an index reused) and shares are fetched again.
+async fn load_sessions(store: &impl Store, identity: &str, sessions: &mut Sessions) {
+    sessions.outbound = load_outbound(store, identity).await;
+    if let Ok(Some(bytes)) = store.load(identity, Record::Inbound).await {
         let _ = sessions.merge_inbound(&bytes);
     }
-    Ok(())
+}
+
+/// The outbound sessions `store` holds for `identity` (none when unreadable, see
+/// [`load_sessions`]).
+async fn load_outbound(store: &impl Store, identity: &str) -> HashMap<String, Outbound> {
+    match store.load(identity, Record::Outbound).await {
+        Ok(Some(bytes)) => Sessions::decode_outbound(&bytes).unwrap_or_default(),
+        _ => HashMap::new(),
+    }
 }
 
 /// The pins `store` holds for `identity`'s client (none yet: empty).
