@@ -10,6 +10,18 @@
 // `otherPubs` are the recipients other than the sender; every adapter also encrypts to
 // the sender's own key (chatseal always does; e3kit adds the user's own key the same way),
 // so "2 recipients" is {bob, sender} and "50 recipients" is 49 others + the sender.
+//
+// Channels (the group workloads): one sender's messages to the members `otherPubs` + itself.
+//   openChannel(sender, otherPubs, context) → channel   set-up, once per channel
+//   channelEncrypt(sender, channel, text) → the message as text
+//   joinChannel(member, channel, senderPub) → reader     what a member does once to read
+//   channelDecrypt(reader, wire, senderPub, senderId, context) → the plaintext string
+//   closeChannel(channel), leaveChannel(reader)          free what the library allocated
+// chatseal (`groupSessions: true`) does it with a group session (PROTOCOL §9): openChannel
+// starts one and shares it to every member, the sender included (one `csm1.` share per
+// card); every message is then one `csg1.` text; a member opens its share once. The peers
+// have no group sessions: their channel is the member list, every message is their
+// multi-recipient encrypt to all members (the same as `encrypt`), joining is nothing.
 
 const utf8 = new TextEncoder();
 const fromUtf8 = new TextDecoder("utf-8", { fatal: true });
@@ -41,18 +53,65 @@ export function chatsealAdapter(cs) {
     decryptBytes(recipient, wire, senderPub, senderId, context) {
       return recipient.identity.decryptBytes(wire, [senderPub], { from: senderId, context }).data;
     },
-    /** Bytes of the binary envelope inside the text form. */
+    /** Bytes of the binary envelope inside the text form (`csm1.` or `csg1.`). */
     binaryLength(wire) {
       return base64Length(wire.slice("csm1.".length));
     },
+    groupSessions: true,
+    openChannel(sender, others, context) {
+      const cards = [...others, sender.pub];
+      const session = sender.identity.startGroupSession(context);
+      const shares = sender.identity.shareGroupSession(session, cards);
+      if (shares.length !== cards.length) throw new Error("shareGroupSession: one share per card expected");
+      return { session, cards, shares };
+    },
+    channelEncrypt(sender, channel, text) {
+      return sender.identity.groupEncrypt(channel.session, text);
+    },
+    joinChannel(member, channel, senderPub) {
+      const share = channel.shares[channel.cards.indexOf(member.pub)];
+      if (share === undefined) throw new Error("not a member of the channel");
+      return member.identity.acceptShare(share, [senderPub]);
+    },
+    channelDecrypt(inbound, wire, senderPub, senderId, context) {
+      return inbound.decrypt(wire, [senderPub], { from: senderId, context }).text;
+    },
+    closeChannel(channel) {
+      channel.session.free();
+    },
+    leaveChannel(inbound) {
+      inbound.free();
+    },
   };
+}
+
+/** The channel methods of a library without group sessions: every message is its
+ *  multi-recipient `encrypt` to all the members (and the sender), as the group-50 workload. */
+function perMessageChannels(adapter) {
+  return Object.assign(adapter, {
+    groupSessions: false,
+    openChannel(_sender, others, context) {
+      return { others, context };
+    },
+    channelEncrypt(sender, channel, text) {
+      return adapter.encrypt(sender, text, channel.others, channel.context);
+    },
+    joinChannel(member) {
+      return member;
+    },
+    channelDecrypt(member, wire, senderPub, senderId, context) {
+      return adapter.decrypt(member, wire, senderPub, senderId, context);
+    },
+    closeChannel() {},
+    leaveChannel() {},
+  });
 }
 
 /** virgil-crypto 5 the way e3kit uses it: signThenEncrypt to the recipients and the
  *  sender's own key, base64 text; decryptThenVerify with the sender's public key. */
 export function virgilAdapter(vc) {
   let crypto;
-  return {
+  return perMessageChannels({
     name: "virgil-crypto",
     async init() {
       await vc.initCrypto();
@@ -80,7 +139,7 @@ export function virgilAdapter(vc) {
     binaryLength(wire) {
       return base64Length(wire);
     },
-  };
+  });
 }
 
 /** libsodium-wrappers: per message a random XChaCha20-Poly1305 key, that key sealed
@@ -158,7 +217,7 @@ export function sodiumAdapter(sodium) {
     return plaintext;
   }
 
-  return {
+  return perMessageChannels({
     name: "libsodium-wrappers",
     async init() {
       await sodium.ready;
@@ -186,7 +245,7 @@ export function sodiumAdapter(sodium) {
     binaryLength(wire) {
       return base64Length(wire);
     },
-  };
+  });
 }
 
 /** Decoded length of base64 / base64url text (with or without padding). */

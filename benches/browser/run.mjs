@@ -2,7 +2,9 @@
 // signThenEncrypt / decryptThenVerify) and libsodium-wrappers (sealed box per recipient +
 // XChaCha20-Poly1305 + Ed25519), the same workloads in headless Chromium (a fresh page per
 // library per workload group) and in Node (a fresh process per library per group),
-// libraries interleaved in rounds. Also: the longest main-thread task while ChatSeal
+// libraries interleaved in rounds; the group workloads (group-500, history-group) use
+// chatseal's group sessions and the peers' multi-recipient messages (see adapters.js).
+// Also: the longest main-thread task while ChatSeal
 // decrypts a 1,000-message history through its queue (needs a key directory:
 // CHATSEAL_TEST_DIRECTORY, see run.sh), and the download sizes.
 //
@@ -75,12 +77,17 @@ const ROWS = [
   ["encrypt2", "encrypt 200 B → 2 recipients", "ms"],
   ["decrypt2", "decrypt+verify 200 B (1:1)", "ms"],
   ["history1000", "history: decrypt+verify 1,000 msgs", "ms"],
+  ["historyGroup", "history-group: decrypt+verify 1,000 group msgs, newest first", "ms"],
   ["encrypt50", "encrypt 200 B → 50 recipients", "ms"],
+  ["encrypt500", "group-500: encrypt 200 B for a 500-member channel", "ms"],
+  ["share500", "group-500 setup (shares): a session shared to 500 cards", "ms"],
   ["mib", "1 MiB encrypt+decrypt", "ms"],
   ["mibEncrypt", "1 MiB: the encrypt alone", "ms"],
   ["mibDecrypt", "1 MiB: the decrypt+verify alone", "ms"],
   ["wire", "ciphertext, 200 B → 2 (text as sent)", "B"],
   ["binary", "ciphertext, 200 B → 2 (binary)", "B"],
+  ["wire50", "ciphertext, 200 B → 50 (text as sent)", "B"],
+  ["wire500", "ciphertext, 200 B → 500-member channel (text as sent)", "B"],
 ];
 
 /** Collects samples per library per metric, plus the info objects. */
@@ -110,11 +117,14 @@ function finish(col) {
   for (const lib of LIBS) {
     stats[lib] = {};
     for (const [metric, values] of Object.entries(col.samples[lib])) stats[lib][metric] = summary(values);
+    const one = (x) => ({ median: x, p25: x, p75: x, n: 1 });
     const ct = col.info[lib].ciphertext;
     if (ct) {
-      stats[lib].wire = { median: ct.wireChars, p25: ct.wireChars, p75: ct.wireChars, n: 1 };
-      stats[lib].binary = { median: ct.binaryBytes, p25: ct.binaryBytes, p75: ct.binaryBytes, n: 1 };
+      stats[lib].wire = one(ct.wireChars);
+      stats[lib].binary = one(ct.binaryBytes);
     }
+    if (col.info[lib].ciphertext50) stats[lib].wire50 = one(col.info[lib].ciphertext50.wireChars);
+    if (col.info[lib].ciphertext500) stats[lib].wire500 = one(col.info[lib].ciphertext500.wireChars);
   }
   const ratios = {};
   for (const peer of PEERS) {
@@ -329,7 +339,13 @@ const fmt = (x, unit) =>
             ? x.toFixed(2)
             : x.toFixed(3);
 const cell = (s, unit) => (s ? (s.n > 1 ? `${fmt(s.median, unit)} [${fmt(s.p25, unit)}–${fmt(s.p75, unit)}]` : fmt(s.median, unit)) : "–");
-const ratio = (x) => (x === undefined || Number.isNaN(x) ? "–" : `${x.toFixed(2)}×`);
+// Two decimals; below 0.01 two significant digits and the inverse (group-500: ~1/5000).
+const ratio = (x) =>
+  x === undefined || Number.isNaN(x)
+    ? "–"
+    : x >= 0.01
+      ? `${x.toFixed(2)}×`
+      : `${x.toPrecision(2)}× (1/${Math.round(1 / x)})`;
 
 function envRows(env) {
   return ROWS.map(([key, label, unit]) => [
@@ -418,6 +434,29 @@ function report(result) {
   const note = "Times in ms, median [p25–p75] over all samples; ratios are chatseal's median ÷ the peer's (below 1: chatseal faster or smaller).";
   if (result.browser) add(`Headless Chromium (crossOriginIsolated: ${result.browser.crossOriginIsolated})`, HEAD, envRows(result.browser), note);
   if (result.node) add(`Node ${m.node}`, HEAD, envRows(result.node), note);
+  const envs = [
+    ["Chromium", result.browser],
+    ["Node", result.node],
+  ].filter(([, e]) => e);
+  if (envs.length) {
+    const c = (e, key) => e.stats.chatseal[key];
+    const per = (e, a, b) => (c(e, a) && c(e, b) ? ratio(c(e, a).median / c(e, b).median) : "–");
+    add(
+      "chatseal: a group session (§9) against per-message stanzas (§3)",
+      ["figure (chatseal)", ...envs.map(([n]) => n)],
+      [
+        ["encrypt 200 B → 50 recipients, one stanza each (ms)", ...envs.map(([, e]) => cell(c(e, "encrypt50"), "ms"))],
+        ["group-500: encrypt 200 B through the session (ms)", ...envs.map(([, e]) => cell(c(e, "encrypt500"), "ms"))],
+        ["↳ group-500 session ÷ group-50 stanzas", ...envs.map(([, e]) => per(e, "encrypt500", "encrypt50"))],
+        ["group-500 setup: shares to 500 cards (ms)", ...envs.map(([, e]) => cell(c(e, "share500"), "ms"))],
+        ["↳ setup ÷ one group-50 message", ...envs.map(([, e]) => per(e, "share500", "encrypt50"))],
+        ["ciphertext → 50, stanzas / → 500, session (chars)", ...envs.map(([, e]) => `${fmt(c(e, "wire50")?.median, "B")} / ${fmt(c(e, "wire500")?.median, "B")}`)],
+        ["history-group(1000) (ms)", ...envs.map(([, e]) => cell(c(e, "historyGroup"), "ms"))],
+        ["↳ of which the one acceptShare (ms)", ...envs.map(([, e]) => cell(c(e, "historyGroupJoin"), "ms"))],
+        ["↳ history-group ÷ history(1000)", ...envs.map(([, e]) => per(e, "historyGroup", "history1000"))],
+      ],
+    );
+  }
   if (result.longtask) {
     const lt = result.longtask;
     add(`ChatSeal queue: bob decrypts a 1,000-message history (Promise.all), headless Chromium, ${lt.runs} traced run(s)`, ["measure", "value"], [

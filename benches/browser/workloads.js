@@ -3,21 +3,27 @@
 // samples with performance.now(). Nothing here knows which library it drives.
 
 export const CONTEXT = "channel-bench-42";
-export const GROUPS = ["small", "history", "group50", "mib"];
+export const GROUPS = ["small", "history", "group50", "mib", "group500", "historyGroup"];
 
-/** How many warm-ups and samples each group takes in one page; --quick divides. */
+/** How many warm-ups and samples each group takes in one page; --quick divides.
+ *  group500: `warmup` + `samples` messages; with group sessions also `setupWarmup` +
+ *  `setupSamples` shares of a fresh session to all the members (the last one is kept). */
 export const PLAN = {
   full: {
     small: { warmup: 30, samples: 120 },
     history: { warmup: 1, samples: 3, messages: 1000 },
     group50: { warmup: 5, samples: 25 },
     mib: { warmup: 2, samples: 6 },
+    group500: { warmup: 2, samples: 10, setupWarmup: 1, setupSamples: 3, members: 500 },
+    historyGroup: { warmup: 1, samples: 3, messages: 1000 },
   },
   quick: {
     small: { warmup: 5, samples: 20 },
     history: { warmup: 0, samples: 1, messages: 1000 },
     group50: { warmup: 2, samples: 5 },
     mib: { warmup: 1, samples: 2 },
+    group500: { warmup: 1, samples: 3, setupWarmup: 1, setupSamples: 1, members: 500 },
+    historyGroup: { warmup: 0, samples: 1, messages: 1000 },
   },
 };
 
@@ -154,6 +160,85 @@ export function runGroup(lib, group, plan) {
       metrics.mibEncrypt = enc;
       metrics.mibDecrypt = dec;
       info.ciphertextMib = { wireChars: wire.length, binaryBytes: lib.binaryLength(wire) };
+    } else if (group === "group500") {
+      // One message for a channel of `members` (the sender included), steady state: the
+      // channel is set up first (chatseal: a group session shared to every member).
+      const others = [bob];
+      for (let i = 0; i < p.members - 2; i++) {
+        const u = lib.keygen(`member${i}@bench`);
+        users.push(u);
+        others.push(u);
+      }
+      const pubs = others.map((u) => u.pub); // members − 1 others + the sender
+      let channel = null;
+      try {
+        if (lib.groupSessions) {
+          // The one-off set-up, timed on its own: a fresh session shared to all members
+          // each time (the first call also verifies the members' cards once: a warm-up).
+          metrics.share500 = [];
+          for (let i = 0; i < p.setupWarmup + p.setupSamples; i++) {
+            if (channel) lib.closeChannel(channel);
+            channel = null;
+            const t0 = performance.now();
+            channel = lib.openChannel(alice, pubs, CONTEXT);
+            const t = performance.now() - t0;
+            if (i >= p.setupWarmup) metrics.share500.push(t);
+          }
+          check(channel.shares.length === p.members, "group500 one share per member");
+          info.share500 = { shares: channel.shares.length, shareChars: channel.shares[0].length };
+        } else {
+          channel = lib.openChannel(alice, pubs, CONTEXT);
+        }
+        const n = p.warmup + p.samples;
+        const texts = Array.from({ length: n }, (_, i) => message(i));
+        let last = null;
+        metrics.encrypt500 = timeEach(p.warmup, p.samples, (i) => {
+          last = lib.channelEncrypt(alice, channel, texts[i]);
+        });
+        // The last member and the sender read the last message.
+        for (const member of [others[others.length - 1], alice]) {
+          const reader = lib.joinChannel(member, channel, alice.pub);
+          try {
+            check(lib.channelDecrypt(reader, last, alice.pub, alice.id, CONTEXT) === texts[n - 1], "group500 member");
+          } finally {
+            lib.leaveChannel(reader);
+          }
+        }
+        info.ciphertext500 = { wireChars: last.length, binaryBytes: lib.binaryLength(last) };
+      } finally {
+        if (channel) lib.closeChannel(channel);
+      }
+    } else if (group === "historyGroup") {
+      // 1,000 distinct messages of one channel of {bob, sender}, read by bob newest first
+      // (as a chat UI renders them). Each pass joins the channel once (chatseal: opens its
+      // share, acceptShare) and reads all the messages with what it joined.
+      const channel = lib.openChannel(alice, [bob.pub], CONTEXT);
+      try {
+        const texts = Array.from({ length: p.messages }, (_, i) => message(i));
+        const history = texts.map((t) => lib.channelEncrypt(alice, channel, t));
+        const joins = [];
+        const pass = (count) => {
+          const t0 = performance.now();
+          const reader = lib.joinChannel(bob, channel, alice.pub);
+          joins.push(performance.now() - t0);
+          try {
+            for (let i = history.length - 1; i >= history.length - count; i--) {
+              const got = lib.channelDecrypt(reader, history[i], alice.pub, alice.id, CONTEXT);
+              if (got !== texts[i]) check(false, `history-group ${i}`);
+            }
+          } finally {
+            lib.leaveChannel(reader);
+          }
+        };
+        for (let w = 0; w < p.warmup; w++) pass(texts.length);
+        if (p.warmup === 0) pass(50);
+        joins.length = 0;
+        metrics.historyGroup = timeEach(0, p.samples, () => pass(texts.length));
+        if (lib.groupSessions) metrics.historyGroupJoin = joins;
+        info.ciphertextHistoryGroup = { wireChars: history[0].length, binaryBytes: lib.binaryLength(history[0]) };
+      } finally {
+        lib.closeChannel(channel);
+      }
     } else {
       throw new Error(`unknown group ${group}`);
     }
