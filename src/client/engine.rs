@@ -6,7 +6,7 @@
 //! across an `.await`, so a re-entrant call from JS cannot alias state.
 
 use std::cell::{Cell, RefCell};
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 
 use futures_util::future::{try_join_all, FutureExt, LocalBoxFuture, Shared, WeakShared};
@@ -15,7 +15,7 @@ use futures_util::lock::Mutex;
 use rand_core::CryptoRngCore;
 use zeroize::Zeroizing;
 
-use super::groups::{Outbound, Sessions};
+use super::groups::{Members, Outbound, Sessions};
 use super::{CardCache, Decrypted, Error, Identity, Observation, Trust};
 use crate::proto::envelope::{Content, Envelope};
 use crate::proto::group::{self, AcceptedShare, GroupMessage, SessionId};
@@ -598,14 +598,7 @@ impl<D: Directory + Clone + 'static, S: Store> Engine<D, S> {
     /// The current cards of `to` other than this identity, refusing any key change not
     /// yet accepted.
     async fn members(&self, to: &[String], now_ms: u64) -> Result<Vec<Looked>, Error> {
-        let mut others: Vec<String> = to
-            .iter()
-            .filter(|i| **i != self.identity)
-            .cloned()
-            .collect();
-        others.sort_unstable();
-        others.dedup();
-        let looked = self.lookup(&others, now_ms).await?;
+        let looked = self.lookup(&self.others(to), now_ms).await?;
         if let Some(changed) = looked.iter().find(|l| l.key_changed) {
             return Err(Error::Directory(format!(
                 "the key of {:?} changed outside its rotation chain; compare safety numbers and accept the new key before sending",
@@ -618,10 +611,19 @@ impl<D: Directory + Clone + 'static, S: Store> Engine<D, S> {
     /// True when a message to `to` in `context` goes through a group session: a
     /// non-empty context and more members (this identity included) than the threshold.
     pub fn uses_group_session(&self, to: &[String], context: &str) -> bool {
-        let mut members: Vec<&String> = to.iter().filter(|i| **i != self.identity).collect();
-        members.sort_unstable();
-        members.dedup();
-        !context.is_empty() && members.len() + 1 > self.group_threshold.get()
+        !context.is_empty() && self.others(to).len() + 1 > self.group_threshold.get()
+    }
+
+    /// The identities of `to` other than this one, each once, sorted.
+    fn others(&self, to: &[String]) -> Vec<String> {
+        let mut others: Vec<String> = to
+            .iter()
+            .filter(|i| **i != self.identity)
+            .cloned()
+            .collect();
+        others.sort_unstable();
+        others.dedup();
+        others
     }
 
     /// §9 sending: the session for `context` (started, rotated or shared to new members
@@ -711,7 +713,7 @@ impl<D: Directory + Clone + 'static, S: Store> Engine<D, S> {
         let own = self.own_card()?;
         let mut cards: Vec<&Card> = looked.iter().map(|l| &l.card).collect();
         cards.push(&own);
-        let members: BTreeMap<String, CardId> = cards
+        let members: Members = cards
             .iter()
             .map(|c| (c.identity().to_owned(), c.id()))
             .collect();

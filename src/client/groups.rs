@@ -4,7 +4,7 @@
 //! keyring) as two records, outbound and inbound; the ratchet checkpoints that make reading a long history
 //! linear live in memory only.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::fmt;
 
 use rand_core::CryptoRngCore;
@@ -24,6 +24,72 @@ pub const MAX_AGE_MS: u64 = 7 * 24 * 60 * 60 * 1000;
 /// costs at most this many HMACs once the session's checkpoints exist.
 pub const CHECKPOINT_EVERY: u32 = 32;
 
+/// Identities and the card each holds a share for, sorted by identity. (A sorted `Vec`:
+/// in WebAssembly a `BTreeMap` per key type costs kilobytes of download.)
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Members(Vec<(String, CardId)>);
+
+impl Members {
+    fn position(&self, identity: &str) -> Result<usize, usize> {
+        self.0.binary_search_by(|(m, _)| m.as_str().cmp(identity))
+    }
+
+    /// The card `identity` holds a share for.
+    pub fn get(&self, identity: &str) -> Option<&CardId> {
+        let at = self.position(identity).ok()?;
+        self.0.get(at).map(|(_, card)| card)
+    }
+
+    /// True when `identity` is a member.
+    pub fn contains(&self, identity: &str) -> bool {
+        self.position(identity).is_ok()
+    }
+
+    /// Records that `identity` holds a share for `card`.
+    pub fn insert(&mut self, identity: String, card: CardId) {
+        match self.position(&identity) {
+            Ok(at) => {
+                if let Some(entry) = self.0.get_mut(at) {
+                    entry.1 = card;
+                }
+            }
+            Err(at) => self.0.insert(at, (identity, card)),
+        }
+    }
+
+    /// Forgets `identity`.
+    pub fn remove(&mut self, identity: &str) {
+        if let Ok(at) = self.position(identity) {
+            self.0.remove(at);
+        }
+    }
+
+    /// How many members.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// True when there is none.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The members, sorted by identity.
+    pub fn iter(&self) -> impl Iterator<Item = (&String, &CardId)> {
+        self.0.iter().map(|(m, c)| (m, c))
+    }
+}
+
+impl FromIterator<(String, CardId)> for Members {
+    fn from_iter<I: IntoIterator<Item = (String, CardId)>>(iter: I) -> Self {
+        let mut members = Members::default();
+        for (identity, card) in iter {
+            members.insert(identity, card);
+        }
+        members
+    }
+}
+
 const OUTBOUND_MAGIC: &[u8; 4] = b"CSO1";
 const INBOUND_MAGIC: &[u8; 4] = b"CSI1";
 
@@ -41,7 +107,7 @@ pub struct Outbound {
     /// The sender card the session belongs to (a rotation starts a new session).
     pub card_id: CardId,
     /// Everyone holding a share, the sender included: identity → the card shared to.
-    pub members: BTreeMap<String, CardId>,
+    pub members: Members,
 }
 
 impl Outbound {
@@ -57,25 +123,20 @@ impl Outbound {
             chain_key: ChainKey::from_bytes(*ck),
             created_ms: now_ms,
             card_id,
-            members: BTreeMap::new(),
+            members: Members::default(),
         }
     }
 
     /// Why this session may not carry the next message to `members` (identity → current
     /// card) from `card_id` at `now_ms`, if it may not: §9's rotation rules.
-    pub fn expired(
-        &self,
-        card_id: CardId,
-        members: &BTreeMap<String, CardId>,
-        now_ms: u64,
-    ) -> Option<&'static str> {
+    pub fn expired(&self, card_id: CardId, members: &Members, now_ms: u64) -> Option<&'static str> {
         if self.card_id != card_id {
             Some("own card rotated")
         } else if self.index >= MAX_MESSAGES {
             Some("1000 messages")
         } else if now_ms.saturating_sub(self.created_ms) >= MAX_AGE_MS {
             Some("7 days old")
-        } else if self.members.keys().any(|m| !members.contains_key(m)) {
+        } else if self.members.iter().any(|(m, _)| !members.contains(m)) {
             Some("a member left")
         } else {
             None
@@ -132,7 +193,8 @@ impl fmt::Debug for Outbound {
 pub struct Inbound {
     /// The share, as accepted.
     pub share: AcceptedShare,
-    checkpoints: BTreeMap<u32, ChainKey>,
+    /// (index, chain key), sorted by index.
+    checkpoints: Vec<(u32, ChainKey)>,
 }
 
 impl Inbound {
@@ -140,7 +202,7 @@ impl Inbound {
     pub fn new(share: AcceptedShare) -> Inbound {
         Inbound {
             share,
-            checkpoints: BTreeMap::new(),
+            checkpoints: Vec::new(),
         }
     }
 
@@ -162,15 +224,18 @@ impl Inbound {
     pub fn chain_key_at(&mut self, index: u32) -> Result<ChainKey, ProtoError> {
         let from = self.share.share.index;
         group::steps(from, index)?;
-        let (mut at, mut ck) = match self.checkpoints.range(..=index).next_back() {
-            Some((&at, ck)) => (at, ck.clone()),
+        let after = self.checkpoints.partition_point(|(at, _)| *at <= index);
+        let (mut at, mut ck) = match after.checked_sub(1).and_then(|i| self.checkpoints.get(i)) {
+            Some((at, ck)) => (*at, ck.clone()),
             None => (from, self.share.share.chain_key.clone()),
         };
+        let mut insert_at = after;
         while at < index {
             ck = ck.next();
             at += 1;
             if at % CHECKPOINT_EVERY == 0 {
-                self.checkpoints.insert(at, ck.clone());
+                self.checkpoints.insert(insert_at, (at, ck.clone()));
+                insert_at += 1;
             }
         }
         Ok(ck)
@@ -237,7 +302,7 @@ impl Sessions {
             out.extend_from_slice(&o.created_ms.to_be_bytes());
             out.extend_from_slice(&o.card_id.0);
             put_count(&mut out, o.members.len())?;
-            for (identity, card) in &o.members {
+            for (identity, card) in o.members.iter() {
                 put_vec16(&mut out, identity.as_bytes(), "identity: too long")?;
                 out.extend_from_slice(&card.0);
             }
@@ -257,7 +322,7 @@ impl Sessions {
             let chain_key = ChainKey::from_bytes(r.array()?);
             let created_ms = r.u64()?;
             let card_id = CardId(r.array()?);
-            let mut members = BTreeMap::new();
+            let mut members = Members::default();
             for _ in 0..r.u32()? {
                 let identity = utf8(r.vec16()?)?;
                 members.insert(identity, CardId(r.array()?));
@@ -418,8 +483,9 @@ mod tests {
     fn rotation_rules() {
         let me = CardId([1; 16]);
         let mut o = Outbound::start(&mut OsRng, me, 0);
-        let mut members =
-            BTreeMap::from([("me".to_owned(), me), ("bob".to_owned(), CardId([2; 16]))]);
+        let mut members: Members = [("me".to_owned(), me), ("bob".to_owned(), CardId([2; 16]))]
+            .into_iter()
+            .collect();
         o.members = members.clone();
         assert_eq!(o.expired(me, &members, MAX_AGE_MS - 1), None);
         assert_eq!(
