@@ -1318,117 +1318,84 @@ pub fn invalid_group_vectors(c: &Cast) -> Vec<InvalidVector> {
         "NoSessionKey",
         bob_reads(vec![], from_alice, Some(context)),
     );
-    let late = sealed_share(
-        &mut g,
-        &c.alice,
-        &[&c.bob],
-        ContentType::SessionShare,
-        &share(4).encode(),
-    );
-    v(
-        "index before the share's (joined at 4)",
-        m3.clone(),
-        "NoSessionKey",
-        bob_reads(vec![late], from_alice, Some(context)),
-    );
-    let by_carol = sealed_share(
-        &mut g,
-        &c.carol,
-        &[&c.bob],
-        ContentType::SessionShare,
-        &share(0).encode(),
-    );
-    v(
-        "the only share is signed by another card (carol's)",
-        m3.clone(),
-        "NoSessionKey",
-        bob_reads(vec![by_carol], from_alice, Some(context)),
-    );
+    // Shares that fail one of §9's checks each: with no other share, the session is unknown.
+    let good = share(0).encode().to_vec();
     let other_session = Share {
         session_id: SessionId(g.bytes()),
         index: 0,
         chain_key: ck0.clone(),
     };
-    let other = sealed_share(
-        &mut g,
-        &c.alice,
-        &[&c.bob],
-        ContentType::SessionShare,
-        &other_session.encode(),
-    );
-    v(
-        "the only share names another session",
-        m3.clone(),
-        "NoSessionKey",
-        bob_reads(vec![other], from_alice, Some(context)),
-    );
-    let as_bytes = sealed_share(
-        &mut g,
-        &c.alice,
-        &[&c.bob],
-        ContentType::Bytes,
-        &share(0).encode(),
-    );
-    v(
-        "the only share is content type 3, not 4",
-        m3.clone(),
-        "NoSessionKey",
-        bob_reads(vec![as_bytes], from_alice, Some(context)),
-    );
-    let two = sealed_share(
-        &mut g,
-        &c.alice,
-        &[&c.bob, &c.zoe],
-        ContentType::SessionShare,
-        &share(0).encode(),
-    );
-    v(
-        "the only share has two stanzas",
-        m3.clone(),
-        "NoSessionKey",
-        bob_reads(vec![two], from_alice, Some(context)),
-    );
-    let to_zoe = sealed_share(
-        &mut g,
-        &c.alice,
-        &[&c.zoe],
-        ContentType::SessionShare,
-        &share(0).encode(),
-    );
-    v(
-        "the only share is addressed to another member",
-        m3.clone(),
-        "NoSessionKey",
-        bob_reads(vec![to_zoe], from_alice, Some(context)),
-    );
-    let short = sealed_share(
-        &mut g,
-        &c.alice,
-        &[&c.bob],
-        ContentType::SessionShare,
-        &share(0).encode()[..55],
-    );
-    v(
-        "the only share's data is 55 bytes, not 56",
-        m3.clone(),
-        "NoSessionKey",
-        bob_reads(vec![short], from_alice, Some(context)),
-    );
-    let mut bad_magic = share(0).encode().to_vec();
-    bad_magic[3] = b'2';
-    let css2 = sealed_share(
-        &mut g,
-        &c.alice,
-        &[&c.bob],
-        ContentType::SessionShare,
-        &bad_magic,
-    );
-    v(
-        "the only share's data has the magic CSS2",
-        m3.clone(),
-        "NoSessionKey",
-        bob_reads(vec![css2], from_alice, Some(context)),
-    );
+    let mut css2 = good.clone();
+    css2[3] = b'2';
+    // (description, sender, recipients, content type, data)
+    type Case<'a> = (&'a str, &'a Key, Vec<&'a Key>, ContentType, Vec<u8>);
+    let refused: Vec<Case> = vec![
+        (
+            "index before the share's (joined at 4)",
+            &c.alice,
+            vec![&c.bob],
+            ContentType::SessionShare,
+            share(4).encode().to_vec(),
+        ),
+        (
+            "the only share is signed by another card (carol's)",
+            &c.carol,
+            vec![&c.bob],
+            ContentType::SessionShare,
+            good.clone(),
+        ),
+        (
+            "the only share names another session",
+            &c.alice,
+            vec![&c.bob],
+            ContentType::SessionShare,
+            other_session.encode().to_vec(),
+        ),
+        (
+            "the only share is content type 3, not 4",
+            &c.alice,
+            vec![&c.bob],
+            ContentType::Bytes,
+            good.clone(),
+        ),
+        (
+            "the only share has two stanzas",
+            &c.alice,
+            vec![&c.bob, &c.zoe],
+            ContentType::SessionShare,
+            good.clone(),
+        ),
+        (
+            "the only share is addressed to another member",
+            &c.alice,
+            vec![&c.zoe],
+            ContentType::SessionShare,
+            good.clone(),
+        ),
+        (
+            "the only share's data is 55 bytes, not 56",
+            &c.alice,
+            vec![&c.bob],
+            ContentType::SessionShare,
+            good[..55].to_vec(),
+        ),
+        (
+            "the only share's data has the magic CSS2",
+            &c.alice,
+            vec![&c.bob],
+            ContentType::SessionShare,
+            css2,
+        ),
+    ];
+    for (description, from, to, content_type, data) in refused {
+        let sealed = sealed_share(&mut g, from, &to, content_type, &data);
+        v(
+            description,
+            m3.clone(),
+            "NoSessionKey",
+            bob_reads(vec![sealed], from_alice, Some(context)),
+        );
+    }
     v(
         "the directory has no card for the sender (its share cannot be verified)",
         m3.clone(),
