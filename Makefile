@@ -35,7 +35,7 @@ space := $(empty) $(empty)
 PKG_TARGETS := $(shell sed -n 's/^targets *= *\[\(.*\)\]/\1/p' wasm-pack.toml | tr -d '",')
 WASM_OPT_FLAGS := $(shell sed -n 's/^wasm-opt *= *"\(.*\)"/\1/p' wasm-pack.toml)
 
-.PHONY: demo www-build e2e-test matrix-test test setup rust-setup py-setup browser-setup web-test wasm-bindgen-cli node-tools fmt-check clippy unit-tests cli-walkthrough doc-check independent wasm pkg node-test pkg-test stream-test server bench bench-server vectors bench-proto clean
+.PHONY: demo www-build e2e-test matrix-test test setup rust-setup py-setup browser-setup web-test wasm-bindgen-cli node-tools fmt-check clippy unit-tests cli-walkthrough doc-check independent wasm pkg node-test pkg-test stream-test server bench bench-server vectors bench-proto fuzz clean
 
 test: setup fmt-check clippy unit-tests cli-walkthrough doc-check independent pkg node-test pkg-test stream-test matrix-test web-test e2e-test
 	@echo "make test: all checks passed"
@@ -212,6 +212,34 @@ www/dist/index.html: www/node_modules/.installed $(WWW_INPUTS)
 bench: pkg browser-setup
 	$(CARGO) build -p chatseal-server
 	benches/browser/run.sh target/debug/chatseal-server
+
+# The fuzzers (cargo-fuzz, libFuzzer, nightly): every target of fuzz/ for FUZZ_SECONDS
+# each, from the seeds that server/examples/fuzz_seeds.rs writes. A crash or timeout is
+# copied into tests/fuzz-regressions/<target>/ (replayed by `make test` from then on) and
+# fails the run. Not part of `make test`: minutes per target.
+FUZZ_SECONDS ?= 300
+FUZZ_TARGETS := card envelope group backup sessions jwt
+CARGO_FUZZ := $(TOOLS)/cargo/bin/cargo-fuzz
+fuzz:
+	rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly --profile minimal
+	[ -x $(CARGO_FUZZ) ] || $(CARGO) install cargo-fuzz --version =0.13.2 --locked --root $(TOOLS)/cargo
+	$(CARGO) run -q -p chatseal-server --example fuzz_seeds
+	mkdir -p target/fuzz
+	@set -e; for t in $(FUZZ_TARGETS); do \
+	  echo "== fuzz $$t for $(FUZZ_SECONDS) s"; \
+	  rm -rf fuzz/artifacts/$$t; \
+	  status=0; \
+	  PATH=$(TOOLS)/cargo/bin:$$PATH cargo +nightly fuzz run $$t fuzz/corpus/$$t -- \
+	    -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+	    > target/fuzz/$$t.log 2>&1 || status=$$?; \
+	  grep -E '^stat::number_of_executed_units|^stat::peak_rss_mb' target/fuzz/$$t.log | sed "s/^/  $$t /"; \
+	  if ls fuzz/artifacts/$$t/* >/dev/null 2>&1; then \
+	    mkdir -p tests/fuzz-regressions/$$t; cp fuzz/artifacts/$$t/* tests/fuzz-regressions/$$t/; \
+	    echo "fuzz $$t: found $$(ls fuzz/artifacts/$$t | wc -l) failing input(s), copied to tests/fuzz-regressions/$$t/ (log: target/fuzz/$$t.log)"; \
+	    exit 1; \
+	  fi; \
+	  [ $$status -eq 0 ] || { echo "fuzz $$t failed (log: target/fuzz/$$t.log)"; exit 1; }; \
+	done
 
 # criterion benchmarks of the protocol core, native.
 bench-proto:

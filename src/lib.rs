@@ -84,6 +84,8 @@
 #![deny(missing_docs)]
 
 pub mod client;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod fuzzing;
 pub mod proto;
 #[cfg(target_arch = "wasm32")]
 pub mod web;

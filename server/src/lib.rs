@@ -14,6 +14,7 @@ pub mod api;
 pub mod auth;
 pub mod demo;
 pub mod error;
+pub mod fuzzing;
 pub mod limits;
 pub mod relay;
 pub mod store;

@@ -110,28 +110,84 @@ pub fn seal_bytes(
 /// typed on two keyboards opens it). Parameters out of §4's bounds and an invalid
 /// keyring are `Malformed`; a wrong password and a tampered blob are both `Integrity`.
 pub fn open(text: &str, password: &str) -> Result<Keyring, Error> {
-    let bytes = from_text(text, TEXT_PREFIX, "backup: not csb1. text")?;
-    let mut r = Reader::new(&bytes, "backup");
-    r.magic(MAGIC)?;
-    let params = Params {
-        m_kib: r.u32()?,
-        t: r.u32()?,
-        p: r.u32()?,
-    };
-    if !params.in_bounds() {
-        return Err(Error::Malformed("backup: Argon2 parameters out of bounds"));
+    Sealed::parse(text)?.open(password)
+}
+
+/// A backup whose structure and parameters passed §4's checks, still sealed.
+pub struct Sealed {
+    bytes: Vec<u8>,
+    params: Params,
+    salt: [u8; 16],
+    nonce: [u8; 24],
+}
+
+impl Sealed {
+    /// Parses `csb1.` text: magic, parameters within §4's bounds (`Malformed`), room for
+    /// the tag (`Integrity`). No key derivation happens here.
+    pub fn parse(text: &str) -> Result<Sealed, Error> {
+        let bytes = from_text(text, TEXT_PREFIX, "backup: not csb1. text")?;
+        let mut r = Reader::new(&bytes, "backup");
+        r.magic(MAGIC)?;
+        let params = Params {
+            m_kib: r.u32()?,
+            t: r.u32()?,
+            p: r.u32()?,
+        };
+        if !params.in_bounds() {
+            return Err(Error::Malformed("backup: Argon2 parameters out of bounds"));
+        }
+        let salt: [u8; 16] = r.array()?;
+        let nonce: [u8; 24] = r.array()?;
+        if r.remaining() < TAG_LEN {
+            return Err(Error::Integrity);
+        }
+        Ok(Sealed {
+            bytes,
+            params,
+            salt,
+            nonce,
+        })
     }
-    let salt: [u8; 16] = r.array()?;
-    let nonce: [u8; 24] = r.array()?;
-    let ct_len = r.remaining().checked_sub(TAG_LEN).ok_or(Error::Integrity)?;
-    let mut ct = Zeroizing::new(r.bytes(ct_len)?.to_vec());
-    let tag = Tag::clone_from_slice(r.rest());
-    let aad = bytes.get(..HEADER_LEN).ok_or(Error::Malformed("backup"))?;
-    let key = derive_key(password, &salt, params)?;
-    XChaCha20Poly1305::new(key.as_ref().into())
-        .decrypt_in_place_detached(&XNonce::from(nonce), aad, ct.as_mut_slice(), &tag)
-        .map_err(|_| Error::Integrity)?;
-    Keyring::decode(&ct)
+
+    /// The Argon2id parameters the backup names (within §4's bounds).
+    pub fn params(&self) -> Params {
+        self.params
+    }
+
+    /// Derives the key from `password` and opens the keyring (`Integrity`, then
+    /// `Malformed` for a keyring that does not decode).
+    pub fn open(&self, password: &str) -> Result<Keyring, Error> {
+        let aad = self
+            .bytes
+            .get(..HEADER_LEN)
+            .ok_or(Error::Malformed("backup"))?;
+        let body = self
+            .bytes
+            .get(HEADER_LEN..)
+            .ok_or(Error::Malformed("backup"))?;
+        let ct_len = body.len().checked_sub(TAG_LEN).ok_or(Error::Integrity)?;
+        let (ct, tag) = body.split_at(ct_len);
+        let mut ct = Zeroizing::new(ct.to_vec());
+        let key = derive_key(password, &self.salt, self.params)?;
+        XChaCha20Poly1305::new(key.as_ref().into())
+            .decrypt_in_place_detached(
+                &XNonce::from(self.nonce),
+                aad,
+                ct.as_mut_slice(),
+                Tag::from_slice(tag),
+            )
+            .map_err(|_| Error::Integrity)?;
+        Keyring::decode(&ct)
+    }
+}
+
+impl std::fmt::Debug for Sealed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sealed")
+            .field("params", &self.params)
+            .field("len", &self.bytes.len())
+            .finish_non_exhaustive()
+    }
 }
 
 /// §4's NFC form of a password.

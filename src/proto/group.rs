@@ -409,7 +409,18 @@ pub fn decrypt<C: Borrow<Card>>(
         .iter()
         .filter_map(|share| open_share(share, keyring, &resolve).ok())
         .collect();
-    let share = earliest(&accepted, message.header())?;
+    decrypt_parsed(&message, &accepted, resolve, from, context)
+}
+
+/// [`decrypt`] for a parsed message and shares already accepted ([`open_share`]).
+pub fn decrypt_parsed<C: Borrow<Card>>(
+    message: &GroupMessage,
+    accepted: &[AcceptedShare],
+    resolve: impl Fn(&CardId) -> Option<C>,
+    from: Option<&str>,
+    context: Option<&str>,
+) -> Result<Message, Error> {
+    let share = earliest(accepted, message.header())?;
     let chain_key = share.share.chain_key_at(message.header().index)?;
     let opened = message.open(&chain_key)?;
     let card = resolve(&opened.sender_card_id());

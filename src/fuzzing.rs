@@ -1,0 +1,286 @@
+//! What the fuzz targets in `fuzz/` run, one function per target, so that the same code
+//! also replays every input in `tests/fuzz-regressions/` as a normal test
+//! (`tests/fuzz_regressions.rs`). Each function takes arbitrary bytes and must return
+//! without panicking whatever they are: every decoder of the protocol refuses bad input
+//! with an error. [`seeds`] gives each target's starting corpus: valid inputs for the
+//! fixed keys below, so that the fuzzer starts past the signature and AEAD checks.
+#![doc(hidden)]
+
+use std::sync::OnceLock;
+
+use rand_core::{RngCore, SeedableRng};
+
+use crate::client::groups::Sessions;
+use crate::proto::envelope::{self, Content, ContentType, Envelope};
+use crate::proto::group::{self, ChainKey, GroupMessage, SessionId, Share};
+use crate::proto::{backup, Card, CardId, IdentityKeys, Keyring, KeyringEntry};
+
+/// The context every fixed message is bound to.
+pub const CONTEXT: &str = "fuzz:channel";
+
+/// The fixed world the targets decrypt in: alice sends, bob reads; one group session of
+/// alice's, shared with bob at index 0.
+pub struct Fixture {
+    /// The sender.
+    pub alice: KeyringEntry,
+    /// The reader's keyring.
+    pub bob: Keyring,
+    /// The cards the reader can resolve.
+    pub directory: Vec<Card>,
+    /// alice's session, and its share for bob.
+    pub session_id: SessionId,
+    /// The chain key at index 0.
+    pub chain_key: ChainKey,
+    /// The share of the session for bob (§3 text).
+    pub share: String,
+    /// The same share, opened and accepted by bob.
+    pub accepted: group::AcceptedShare,
+}
+
+fn entry(sign: u8, enc: u8, identity: &str) -> KeyringEntry {
+    let keys = IdentityKeys::from_secrets(&[sign; 32], &[enc; 32]);
+    // Fixed, valid inputs: card creation cannot fail for them.
+    let card = Card::create(&keys, identity, 1_767_225_600, None)
+        .unwrap_or_else(|_| unreachable!("a valid fixed identity"));
+    KeyringEntry::new(card, keys).unwrap_or_else(|_| unreachable!("matching keys"))
+}
+
+/// The fixture, built once.
+pub fn fixture() -> &'static Fixture {
+    static FIXTURE: OnceLock<Fixture> = OnceLock::new();
+    FIXTURE.get_or_init(|| {
+        let alice = entry(1, 2, "alice@fuzz");
+        let bob = entry(3, 4, "bob@fuzz");
+        let directory = vec![alice.card().clone(), bob.card().clone()];
+        let session_id = SessionId([5; 16]);
+        let chain_key = ChainKey::from_bytes([6; 32]);
+        let mut rng = rand_chacha::ChaCha20Rng::from_seed([7; 32]);
+        let share = Share {
+            session_id,
+            index: 0,
+            chain_key: chain_key.clone(),
+        }
+        .seal_to(&mut rng, &alice, bob.card(), CONTEXT, 1)
+        .unwrap_or_else(|_| unreachable!("a fixed share seals"));
+        let bob = Keyring::new(bob);
+        let accepted = group::open_share(&share, &bob, |id: &CardId| {
+            directory.iter().find(|c| c.id() == *id).cloned()
+        })
+        .unwrap_or_else(|_| unreachable!("bob accepts the fixed share"));
+        Fixture {
+            alice,
+            bob,
+            directory,
+            session_id,
+            chain_key,
+            share,
+            accepted,
+        }
+    })
+}
+
+fn resolve(id: &CardId) -> Option<&'static Card> {
+    fixture().directory.iter().find(|c| c.id() == *id)
+}
+
+fn text(data: &[u8]) -> Option<&str> {
+    std::str::from_utf8(data).ok()
+}
+
+/// §2: a card as text and as bytes.
+pub fn card(data: &[u8]) {
+    if let Some(t) = text(data) {
+        let _ = Card::parse(t);
+    }
+    let _ = Card::decode(data);
+}
+
+/// §3: an envelope as text (parsed, then fully decrypted by bob) and as bytes.
+pub fn envelope(data: &[u8]) {
+    let f = fixture();
+    if let Some(t) = text(data) {
+        let _ = Envelope::parse(t);
+        let _ = envelope::decrypt(t, &f.bob, resolve, Some("alice@fuzz"), Some(CONTEXT));
+    }
+    if let Ok(env) = Envelope::decode(data.to_vec()) {
+        if let Ok(opened) = env.open(&f.bob) {
+            let card = resolve(&opened.sender_card_id());
+            let _ = opened.verify(card, None, None);
+        }
+    }
+}
+
+/// §9: a group message read with bob's share, and a share offered for alice's session.
+pub fn group(data: &[u8]) {
+    let f = fixture();
+    let Some(t) = text(data) else {
+        let _ = Share::decode(data);
+        return;
+    };
+    if let Ok(message) = GroupMessage::parse(t) {
+        let accepted = std::slice::from_ref(&f.accepted);
+        let from = Some("alice@fuzz");
+        let _ = group::decrypt_parsed(&message, accepted, resolve, from, Some(CONTEXT));
+        let _ = group::decrypt_parsed(&message, accepted, resolve, None, None);
+    }
+    // The input as a share of the session: opened, then used on a fixed message.
+    if let Ok(share) = group::open_share(t, &f.bob, resolve) {
+        if let Ok(message) = GroupMessage::parse(&fixed_group_message(3)) {
+            let _ = group::decrypt_parsed(&message, &[share], resolve, None, None);
+        }
+    }
+    let _ = Share::decode(data);
+}
+
+fn fixed_group_message(index: u32) -> String {
+    let f = fixture();
+    group::seal(
+        &f.alice,
+        f.session_id,
+        index,
+        &f.chain_key.advance(index),
+        &Content {
+            content_type: ContentType::Text,
+            sent_at: 2,
+            context: CONTEXT,
+            data: b"fixed",
+        },
+    )
+    .unwrap_or_else(|_| unreachable!("a fixed message seals"))
+}
+
+/// §4: a backup's structure (the key derivation is Argon2's, at up to 256 MiB a try, so
+/// it is not fuzzed) and the keyring inside it.
+pub fn backup(data: &[u8]) {
+    if let Some(t) = text(data) {
+        let _ = backup::Sealed::parse(t);
+    }
+    let _ = Keyring::decode(data);
+}
+
+/// The client's stored group sessions (sealed at rest, but decoded after unsealing).
+pub fn sessions(data: &[u8]) {
+    let _ = Sessions::decode_outbound(data);
+    let _ = Sessions::default().merge_inbound(data);
+}
+
+/// Valid starting inputs for `target` (`card`, `envelope`, `group`, `backup`,
+/// `sessions`), from the fixed keys and a seeded RNG.
+pub fn seeds(target: &str) -> Vec<Vec<u8>> {
+    let f = fixture();
+    let mut rng = rand_chacha::ChaCha20Rng::from_seed([8; 32]);
+    let bob_card = f.bob.current().card();
+    let message = |rng: &mut rand_chacha::ChaCha20Rng, to: &[&Card], data: &[u8]| {
+        envelope::seal(
+            rng,
+            &f.alice,
+            to,
+            &Content {
+                content_type: ContentType::Text,
+                sent_at: 3,
+                context: CONTEXT,
+                data,
+            },
+        )
+        .unwrap_or_default()
+        .into_bytes()
+    };
+    match target {
+        "card" => f
+            .directory
+            .iter()
+            .flat_map(|c| [c.to_text().into_bytes(), c.to_bytes().to_vec()])
+            .collect(),
+        "envelope" => vec![
+            message(&mut rng, &[bob_card], b"hello"),
+            message(&mut rng, &[f.alice.card(), bob_card], &[0x41; 100]),
+            f.share.clone().into_bytes(),
+        ],
+        "group" => vec![
+            fixed_group_message(0).into_bytes(),
+            fixed_group_message(7).into_bytes(),
+            f.share.clone().into_bytes(),
+            Share {
+                session_id: f.session_id,
+                index: 1,
+                chain_key: f.chain_key.next(),
+            }
+            .encode()
+            .to_vec(),
+        ],
+        "backup" => {
+            let keyring = Keyring::new(entry(1, 2, "alice@fuzz"));
+            let encoded = keyring.encode().map(|k| k.to_vec()).unwrap_or_default();
+            let mut salt = [0u8; 16];
+            rng.fill_bytes(&mut salt);
+            let sealed = backup::seal_with(
+                &keyring,
+                "pw",
+                backup::Params {
+                    m_kib: 19456,
+                    t: 2,
+                    p: 1,
+                },
+                salt,
+                [9; 24],
+            )
+            .unwrap_or_default();
+            vec![encoded, sealed.into_bytes()]
+        }
+        "sessions" => {
+            let mut sessions = Sessions {
+                cursor: "17".into(),
+                ..Sessions::default()
+            };
+            if let Ok(share) = group::open_share(&f.share, &f.bob, resolve) {
+                sessions.insert(share);
+            }
+            let mut outbound =
+                crate::client::groups::Outbound::start(&mut rng, f.alice.card().id(), 4);
+            outbound.members.insert("bob@fuzz".into(), bob_card.id());
+            sessions.outbound.insert(CONTEXT.into(), outbound);
+            [sessions.encode_outbound(), sessions.encode_inbound()]
+                .into_iter()
+                .filter_map(Result::ok)
+                .map(|z| z.to_vec())
+                .collect()
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// What a target runs on one input.
+pub type Target = fn(&[u8]);
+
+/// Every target, by name.
+pub const TARGETS: [(&str, Target); 5] = [
+    ("card", card),
+    ("envelope", envelope),
+    ("group", group),
+    ("backup", backup),
+    ("sessions", sessions),
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_seeds_are_valid_inputs() {
+        let f = fixture();
+        for seed in seeds("envelope").iter().take(2) {
+            let t = std::str::from_utf8(seed).unwrap_or_default();
+            let got = envelope::decrypt(t, &f.bob, resolve, Some("alice@fuzz"), Some(CONTEXT));
+            assert!(got.is_ok(), "{got:?}");
+        }
+        let t = String::from_utf8(seeds("group")[1].clone()).unwrap_or_default();
+        let got = group::decrypt(&t, &f.bob, &[&f.share], resolve, None, Some(CONTEXT));
+        assert_eq!(got.map(|m| m.data), Ok(b"fixed".to_vec()));
+        assert!(seeds("backup").len() == 2 && seeds("sessions").len() == 2);
+        for (name, run) in TARGETS {
+            for seed in seeds(name) {
+                run(&seed);
+            }
+        }
+    }
+}
