@@ -67,11 +67,61 @@ export interface DecryptOptions extends Signal {
   context?: string;
 }
 
+/** What a file descriptor says (PROTOCOL §10); the key stays inside chatseal. */
+export interface FileInfo {
+  /** The file name the sender gave: a display name, never a path. */
+  name: string;
+  /**
+   * The media type the decrypted file is labelled with: the sender's when it cannot act
+   * in the page (images, audio, video, PDF, plain text), else `application/octet-stream`.
+   */
+  type: string;
+  /** The media type exactly as the sender gave it. */
+  mediaType: string;
+  /** Plaintext size in bytes. */
+  size: number;
+  /** Where the sender said the encrypted file is; may be empty (the chat's attachment has it). */
+  url: string;
+}
+
+export interface Progress {
+  /** Bytes read so far (plaintext when encrypting, ciphertext when decrypting). */
+  loaded: number;
+  /** Bytes in all, when known. */
+  total: number | null;
+}
+
+export interface EncryptFileOptions extends EncryptOptions {
+  /** The file name (default: the `File`'s). */
+  name?: string;
+  /** The media type (default: the `Blob`'s). */
+  type?: string;
+  onProgress?: (progress: Progress) => void;
+}
+
+export interface EncryptedFile extends FileInfo {
+  /** The encrypted file (`application/octet-stream`): upload it as it is. */
+  blob: Blob;
+  /** The `csm1.`/`csg1.` message that carries the file's key: send it in the chat message. */
+  descriptor: string;
+}
+
+export interface DecryptFileOptions extends DecryptOptions {
+  onProgress?: (progress: Progress) => void;
+  /** Resolve to a `ReadableStream` of the plaintext instead of a `File`. */
+  stream?: boolean;
+}
+
+/** What `encryptFile` reads and `decryptFile` takes as the fetched upload. */
+export type FileBody = Blob | ArrayBuffer | ArrayBufferView | ReadableStream<Uint8Array> | Response;
+
 export interface Decrypted {
-  /** The text (null for non-text content read with `decryptBytes`). */
+  /** The text (null for non-text content read with `decryptBytes`, and for file descriptors). */
   text: string | null;
   /** Present on `decryptBytes` results. */
   data?: Uint8Array;
+  /** Present when `contentType` is `"fileDescriptor"`: what the file is. */
+  file?: FileInfo;
   contentType: "text" | "json" | "bytes" | "sessionShare" | "fileDescriptor";
   sender: string;
   senderCardId: string;
@@ -127,6 +177,18 @@ export declare class ChatSeal {
   encryptBytes(bytes: Uint8Array, options: EncryptOptions): Promise<string>;
   decrypt(text: string, options?: DecryptOptions): Promise<Decrypted>;
   decryptBytes(text: string, options?: DecryptOptions): Promise<Decrypted & { data: Uint8Array }>;
+  /**
+   * Encrypts a file a megabyte at a time (PROTOCOL §10): `blob` is what to upload,
+   * `descriptor` the message that carries its key to `to` and this device.
+   */
+  encryptFile(file: FileBody, options: EncryptFileOptions): Promise<EncryptedFile>;
+  /**
+   * Checks and decrypts a fetched upload against its descriptor (verified like
+   * `decrypt`). Altered, truncated or extended uploads fail with `Integrity` and give
+   * no plaintext.
+   */
+  decryptFile(descriptor: string, body: FileBody, options?: DecryptFileOptions & { stream?: false }): Promise<File>;
+  decryptFile(descriptor: string, body: FileBody, options: DecryptFileOptions & { stream: true }): Promise<ReadableStream<Uint8Array>>;
   acceptKeyChange(identity: string): Promise<boolean>;
   /**
    * The channel `context` now has the members `to`: a member who left ends this device's

@@ -75,6 +75,23 @@ fn group_messages() {
 }
 
 #[test]
+fn files() {
+    let vectors: Vec<FileVector> = load("files.json");
+    let k = chatseal::proto::file::CHUNK_SIZE;
+    for len in [0, 1, k, k + 1] {
+        assert!(
+            vectors.iter().any(|v| v.plaintext.len() / 2 == len),
+            "{len} bytes"
+        );
+    }
+    assert!(
+        vectors.iter().any(|v| v.plaintext.len() / 2 > 15 * k),
+        "~1 MiB"
+    );
+    vectors.iter().for_each(check_file);
+}
+
+#[test]
 fn backups() {
     let vectors: Vec<BackupVector> = load("backups.json");
     assert!(vectors.len() >= 3);
@@ -113,7 +130,7 @@ fn invalid_inputs_fail_with_their_named_error() {
             .or_default() += 1;
     }
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
-    // Every error name of §2–§4 and §9 is exercised.
+    // Every error name of §2–§4, §9 and §10 is exercised.
     for (kind, error) in [
         ("card", "Malformed"),
         ("card", "BadSignature"),
@@ -132,6 +149,9 @@ fn invalid_inputs_fail_with_their_named_error() {
         ("group", "BadSignature"),
         ("group", "SenderMismatch"),
         ("group", "ContextMismatch"),
+        ("file", "Integrity"),
+        ("file", "Malformed"),
+        ("descriptor", "Malformed"),
     ] {
         assert!(
             by_error.contains_key(&(kind.into(), error.into())),

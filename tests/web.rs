@@ -997,3 +997,133 @@ async fn group_sessions_across_two_tabs_on_a_database_from_version_1() {
         .unwrap()
         .contains("groupThreshold"));
 }
+
+#[wasm_bindgen(inline_js = r#"
+const pattern = (n, seed) => { const b = new Uint8Array(n); for (let i = 0; i < n; i++) b[i] = (i * 7 + seed) & 255; return b; };
+const same = (a, b) => a.length === b.length && a.every((x, i) => x === b[i]);
+const contains = (hay, needle) => { outer: for (let i = 0; i + needle.length <= hay.length; i++) { for (let j = 0; j < needle.length; j++) if (hay[i + j] !== needle[j]) continue outer; return true; } return false; };
+const check = (cond, what) => { if (!cond) throw new Error("file scenario failed: " + what); };
+const codeOf = async (promise) => { try { await promise; return "resolved"; } catch (e) { return e instanceof DOMException ? e.name : e.code ?? e.name; } };
+const streamOf = (bytes, piece) => new ReadableStream({
+  start(c) { for (let i = 0; i < bytes.length; i += piece) c.enqueue(bytes.slice(i, i + piece)); c.close(); },
+});
+// Everything `encryptFile`/`decryptFile` promise, between two people. Returns a log of
+// what was checked; throws on the first failure.
+export async function fileScenarios(alice, bob, aliceId, bobId) {
+  const log = [];
+  const opts = { to: [bobId], context: "files-1" };
+  const read = { from: aliceId, context: "files-1" };
+
+  // A File: name and type taken from it; progress; ciphertext only in the upload.
+  const plain = pattern(200 * 1024 + 5, 3);
+  const progress = [];
+  const enc = await alice.encryptFile(new File([plain], "scan.png", { type: "image/png" }), { ...opts, onProgress: (p) => progress.push(p) });
+  check(enc.blob instanceof Blob && enc.blob.type === "application/octet-stream", "the upload is an opaque Blob");
+  check(enc.blob.size === 4 + plain.length + 16 * 4, "4 chunks: " + enc.blob.size);
+  check(enc.descriptor.startsWith("csm1."), "the descriptor is a message");
+  check(enc.name === "scan.png" && enc.type === "image/png" && enc.size === plain.length && enc.url === "", "metadata");
+  check(progress.length >= 1 && progress.at(-1).loaded === plain.length && progress.at(-1).total === plain.length, "progress " + JSON.stringify(progress));
+  const cipher = new Uint8Array(await enc.blob.arrayBuffer());
+  check(!contains(cipher, plain.subarray(1000, 1032)), "no plaintext in the upload");
+  log.push("encrypted 200 KiB + 5 into 4 chunks");
+
+  const info = await bob.decrypt(enc.descriptor, read);
+  check(info.contentType === "fileDescriptor" && info.text === null, "decrypt: a file descriptor");
+  check(info.file.name === "scan.png" && info.file.type === "image/png" && info.file.size === plain.length, "decrypt: file info");
+  check(Object.keys(info.file).sort().join() === "mediaType,name,size,type,url", "no key in what decrypt returns: " + Object.keys(info.file));
+
+  // Read back from a Blob, a Response, bytes and a stream; as a File or a stream.
+  const asFile = await bob.decryptFile(enc.descriptor, enc.blob, read);
+  check(asFile instanceof File && asFile.name === "scan.png" && asFile.type === "image/png", "a File named and typed");
+  check(same(new Uint8Array(await asFile.arrayBuffer()), plain), "Blob round trip");
+  const url = URL.createObjectURL(enc.blob);
+  check(same(new Uint8Array(await (await bob.decryptFile(enc.descriptor, await fetch(url), read)).arrayBuffer()), plain), "Response round trip");
+  check(same(new Uint8Array(await (await bob.decryptFile(enc.descriptor, cipher, read)).arrayBuffer()), plain), "bytes round trip");
+  check(same(new Uint8Array(await (await bob.decryptFile(enc.descriptor, cipher.buffer, read)).arrayBuffer()), plain), "ArrayBuffer round trip");
+  const stream = await bob.decryptFile(enc.descriptor, streamOf(cipher, 10000), { ...read, stream: true });
+  check(stream instanceof ReadableStream, "stream: true gives a ReadableStream");
+  check(same(new Uint8Array(await new Response(stream).arrayBuffer()), plain), "stream round trip");
+  const fromBlobStream = await bob.decryptFile(enc.descriptor, enc.blob, { ...read, stream: true });
+  check(same(new Uint8Array(await new Response(fromBlobStream).arrayBuffer()), plain), "Blob → stream round trip");
+  check(same(new Uint8Array(await (await alice.decryptFile(enc.descriptor, enc.blob, { from: aliceId })).arrayBuffer()), plain), "the sender reads its own file");
+  log.push("read back from Blob, Response, Uint8Array, ArrayBuffer and ReadableStream, as a File and as a stream; the sender too");
+
+  // A stream in: odd piece sizes, unknown length; an empty file.
+  const streamed = await alice.encryptFile(streamOf(plain, 777), { ...opts, name: "s.bin" });
+  check(streamed.mediaType === "" && streamed.type === "application/octet-stream" && streamed.name === "s.bin", "options name; no type");
+  const back = await bob.decryptFile(streamed.descriptor, streamed.blob, read);
+  check(same(new Uint8Array(await back.arrayBuffer()), plain) && back.type === "application/octet-stream", "stream in, File out");
+  const empty = await alice.encryptFile(new Blob([]), opts);
+  check(empty.blob.size === 20 && (await bob.decryptFile(empty.descriptor, empty.blob, read)).size === 0, "an empty file");
+  log.push("encrypted from a ReadableStream in 777-byte pieces; an empty file");
+
+  // What could run in the page is never labelled as such.
+  const html = await alice.encryptFile(new Blob(["<script>alert(1)</script>"], { type: "text/html" }), { ...opts, name: "x.html" });
+  check((await bob.decryptFile(html.descriptor, html.blob, read)).type === "application/octet-stream", "text/html → octet-stream");
+  const svg = await alice.encryptFile(new Blob(["<svg/>"]), { ...opts, type: "image/svg+xml" });
+  check((await bob.decrypt(svg.descriptor, read)).file.type === "application/octet-stream", "SVG → octet-stream");
+  log.push("HTML and SVG come back as application/octet-stream");
+
+  // Tampering: every altered upload fails with Integrity and yields nothing.
+  const flipped = cipher.slice(); flipped[5000] ^= 1;
+  check(await codeOf(bob.decryptFile(enc.descriptor, new Blob([flipped]), read)) === "Integrity", "a flipped bit (Blob)");
+  check(await codeOf(bob.decryptFile(enc.descriptor, new Blob([flipped]), { ...read, stream: true })) === "Integrity", "a flipped bit is caught before a stream is handed out (Blob: hash first)");
+  const tail = cipher.slice(); tail[tail.length - 1] ^= 1;
+  const s2 = await bob.decryptFile(enc.descriptor, streamOf(tail, 65536), { ...read, stream: true });
+  let released = 0, streamError = null;
+  try { for await (const piece of s2) released += piece.length; } catch (e) { streamError = e.code; }
+  check(streamError === "Integrity" && released < plain.length && released % 65536 === 0, `a stream errors before the final chunk (released ${released}, ${streamError})`);
+  check(await codeOf(bob.decryptFile(enc.descriptor, cipher.subarray(0, cipher.length - 100), read)) === "Integrity", "truncated");
+  check(await codeOf(bob.decryptFile(enc.descriptor, new Blob([cipher, cipher.subarray(4, 4 + 65552)]), read)) === "Integrity", "an extra chunk");
+  check(await codeOf(bob.decryptFile(enc.descriptor, streamOf(cipher.subarray(0, cipher.length - 100), 4096), read)) === "Integrity", "truncated stream");
+  check(await codeOf(bob.decryptFile(streamed.descriptor, enc.blob, read)) === "Integrity", "another file's upload");
+  log.push("flipped, truncated, extended and swapped uploads: Integrity, nothing released (a stream stops before the final chunk)");
+
+  // The descriptor is checked like any message.
+  check(await codeOf(bob.decryptFile(enc.descriptor, enc.blob, { from: aliceId, context: "another" })) === "ContextMismatch", "context");
+  check(await codeOf(bob.decryptFile(enc.descriptor, enc.blob, { from: bobId })) === "SenderMismatch", "sender");
+  const text = await alice.encrypt("hi", opts);
+  check(await codeOf(bob.decryptFile(text, enc.blob, read)) === "Malformed", "a text message is not a descriptor");
+  check(await codeOf(bob.decryptFile(enc.descriptor, 42, read)) === "TypeError", "a number is not a body");
+  check(await codeOf(bob.decryptFile(enc.descriptor, new Response("nope", { status: 404 }), read)) === "TypeError", "an HTTP error response");
+  check(await codeOf(alice.encryptFile(new Blob(["x"]), { to: "bob", context: "c" })) === "TypeError", "to must be a list");
+  log.push("descriptor checks: ContextMismatch, SenderMismatch, Malformed; bad arguments: TypeError");
+
+  // Abort midway, both ways: the work stops between megabytes.
+  const big = new Blob([pattern(8 * 1024 * 1024, 1)]);
+  const c1 = new AbortController();
+  let steps = 0;
+  const aborted = await codeOf(alice.encryptFile(big, { ...opts, signal: c1.signal, onProgress: () => { if (++steps === 2) c1.abort(); } }));
+  check(aborted === "AbortError" && steps === 2, `encrypt aborted after 2 MiB (${aborted}, ${steps} steps)`);
+  const bigEnc = await alice.encryptFile(big, opts);
+  const c2 = new AbortController();
+  steps = 0;
+  const aborted2 = await codeOf(bob.decryptFile(bigEnc.descriptor, bigEnc.blob, { ...read, signal: c2.signal, onProgress: () => { if (++steps === 3) c2.abort(); } }));
+  check(aborted2 === "AbortError" && steps === 3, `decrypt aborted (${aborted2}, ${steps})`);
+  let cancelled = false;
+  const source = new ReadableStream({
+    pull: (c) => new Promise((r) => setTimeout(() => { c.enqueue(pattern(65536, 2)); r(); }, 0)),
+    cancel() { cancelled = true; },
+  });
+  const c3 = new AbortController();
+  setTimeout(() => c3.abort(), 50);
+  check(await codeOf(alice.encryptFile(source, { ...opts, signal: c3.signal })) === "AbortError" && cancelled, "an endless stream is cancelled on abort");
+  log.push("aborts stop encrypt and decrypt midway and cancel an input stream");
+  return log;
+}
+"#)]
+extern "C" {
+    #[wasm_bindgen(js_name = "fileScenarios")]
+    fn file_scenarios(alice: ChatSeal, bob: ChatSeal, alice_id: &str, bob_id: &str) -> Promise;
+}
+
+#[wasm_bindgen_test]
+async fn files_are_encrypted_in_chunks_streamed_checked_and_cancellable() {
+    let (alice_id, alice, bob_id, bob) = registered_pair().await;
+    let log = wait(file_scenarios(alice, bob, &alice_id, &bob_id))
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    for line in js_sys::Array::from(&log).iter() {
+        console_log!("{}", line.as_string().unwrap_or_default());
+    }
+}

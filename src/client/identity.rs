@@ -41,6 +41,11 @@ impl Decrypted {
                 String::from_utf8(message.data.clone())
                     .map_err(|_| crate::proto::Error::Malformed("message: text is not UTF-8"))?,
             ),
+            // A file descriptor (§10) that does not decode is refused with the message.
+            ContentType::FileDescriptor => {
+                crate::proto::file::Descriptor::parse(&message.data)?;
+                None
+            }
             _ => None,
         };
         Ok(Decrypted {

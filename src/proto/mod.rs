@@ -2,7 +2,7 @@
 //!
 //! One module per object of the spec, each with its encoder next to its decoder:
 //! [`card`] (§2), [`envelope`] (§3), [`backup`] (§4) with the [`keyring`] it seals,
-//! [`safety`] (§5), [`group`] sessions (§9); [`keys`] holds §1. Nothing here touches a browser, a clock or a
+//! [`safety`] (§5), [`group`] sessions (§9), [`file`] attachments (§10); [`keys`] holds §1. Nothing here touches a browser, a clock or a
 //! global RNG: time is passed in, randomness is injected (`rand_core::CryptoRngCore`),
 //! so that a seeded generator reproduces every byte.
 //!
@@ -12,6 +12,7 @@ pub mod backup;
 pub mod card;
 pub mod envelope;
 mod error;
+pub mod file;
 pub mod group;
 pub mod keyring;
 pub mod keys;

@@ -384,10 +384,17 @@ fn parse_cards(value: &JsValue, what: &str) -> Result<Vec<proto::Card>, JsValue>
 }
 
 /// The result object shared by `decrypt`, `decryptBytes` and `ChatSeal.decrypt`.
-/// Without `with_data` (the text API) the content must be text; bytes need
-/// `decryptBytes`.
+/// Without `with_data` (the text API) the content must be text or a file descriptor
+/// (whose `file` says what the file is, key left out); bytes need `decryptBytes`.
 pub fn result_object(message: &Decrypted, with_data: bool) -> Result<JsValue, JsValue> {
-    if !with_data && message.text.is_none() {
+    let file = match message.content_type {
+        ContentType::FileDescriptor => Some(
+            super::files::descriptor_of(message.content_type, &message.data)
+                .map_err(|e| to_js(&e))?,
+        ),
+        _ => None,
+    };
+    if !with_data && message.text.is_none() && file.is_none() {
         return Err(to_js(&client::Error::Proto(proto::Error::Malformed(
             "message: not text; use decryptBytes",
         ))));
@@ -403,6 +410,9 @@ pub fn result_object(message: &Decrypted, with_data: bool) -> Result<JsValue, Js
     )?;
     if with_data {
         set("data", Uint8Array::from(message.data.as_slice()).into())?;
+    }
+    if let Some(file) = &file {
+        set("file", super::files::descriptor_object(file).into())?;
     }
     set(
         "contentType",

@@ -7,6 +7,7 @@
 
 mod directory;
 mod errors;
+mod files;
 mod js;
 mod lowlevel;
 mod queue;

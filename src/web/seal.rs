@@ -20,6 +20,7 @@ use zeroize::Zeroizing;
 
 use super::directory::FetchDirectory;
 use super::errors::{option_string, password_arg, string_arg, to_js, type_error};
+use super::files;
 use super::js::{abort_error, abortable, get, locked, set, signal_of, wrap_send};
 use super::lowlevel::result_object;
 use super::queue::{Job, Queue, Runner};
@@ -45,6 +46,13 @@ fn check_signal(engine: &WebEngine, options: &JsValue) -> Result<(), JsValue> {
         return Err(abort_error());
     }
     Ok(())
+}
+
+/// Counts a call that failed because its signal aborted as cancelled.
+fn count_if_aborted(engine: &WebEngine, options: &JsValue) {
+    if matches!(signal_of(options), Ok(Some(s)) if s.aborted()) {
+        engine.count_cancelled();
+    }
 }
 
 /// Runs `work` unless `options.signal` aborts first (or already has): then `work` is
@@ -374,6 +382,76 @@ impl ChatSeal {
                 .to_vec();
             let data = Zeroizing::new(bytes);
             seal(&engine, lock, ContentType::Bytes, &data, &options).await
+        })
+    }
+
+    /// `encryptFile(file, { to, context, signal, onProgress, name, type })` → `{ blob,
+    /// descriptor, name, type, mediaType, size, url }` (PROTOCOL §10). `file` is a
+    /// `Blob`/`File`, bytes, a `ReadableStream` of `Uint8Array`s or a `Response`; it is
+    /// encrypted a megabyte at a time into `blob` (upload it as it is), and `descriptor`
+    /// is the `csm1.`/`csg1.` message that carries its key, sealed like `encrypt` to `to`
+    /// and this device. `name` and `type` default to the `File`'s. `onProgress({ loaded,
+    /// total })` follows the plaintext read; an abort stops before the next megabyte.
+    #[wasm_bindgen(js_name = "encryptFile")]
+    pub fn encrypt_file(&self, file: JsValue, options: JsValue) -> Promise {
+        let engine = Rc::clone(&self.engine);
+        let lock = self.lock.clone();
+        future_to_promise(async move {
+            if !options.is_object() {
+                return Err(type_error("options must be { to, context }"));
+            }
+            // Arguments are checked before the file is read, not after.
+            string_list(&get(&options, "to"), "options.to")?;
+            option_string(&options, "context", "options")?;
+            check_signal(&engine, &options)?;
+            let meta = files::FileMeta::from_options(&file, &options)?;
+            let (blob, data, descriptor) = files::encrypt(&file, &meta, &options)
+                .await
+                .inspect_err(|_| count_if_aborted(&engine, &options))?;
+            let text = seal(&engine, lock, ContentType::FileDescriptor, &data, &options).await?;
+            let out = files::descriptor_object(&descriptor);
+            set(&out, "blob", &blob);
+            set(&out, "descriptor", &text);
+            Ok(out.into())
+        })
+    }
+
+    /// `decryptFile(descriptor, body, { from, context, signal, onProgress, stream })` →
+    /// the decrypted `File` (named and typed by the descriptor; a type that could act in
+    /// the page, such as HTML or SVG, becomes `application/octet-stream`), or with
+    /// `stream: true` a `ReadableStream` of `Uint8Array`s. `descriptor` is the message
+    /// `encryptFile` returned, checked like `decrypt` (`from`, `context`); `body` is the
+    /// fetched upload: a `Response`, `Blob`, bytes or `ReadableStream`. A file that was
+    /// altered, truncated, reordered or extended fails with `Integrity` and yields no
+    /// plaintext (a stream errors before its last chunk).
+    #[wasm_bindgen(js_name = "decryptFile")]
+    pub fn decrypt_file(&self, descriptor: JsValue, body: JsValue, options: JsValue) -> Promise {
+        let engine = Rc::clone(&self.engine);
+        future_to_promise(async move {
+            let text = string_arg(&descriptor, "descriptor")?;
+            let from = option_string(&options, "from", "options")?;
+            let context = option_string(&options, "context", "options")?;
+            let stream = options.is_object() && get(&options, "stream").is_truthy();
+            check_signal(&engine, &options)?;
+            let message = cancellable(&engine, &options, async {
+                engine
+                    .decrypt(&text, from.as_deref(), context.as_deref())
+                    .await
+                    .map_err(|e| to_js(&e))
+            })
+            .await?;
+            let descriptor =
+                files::descriptor_of(message.content_type, &message.data).map_err(|e| to_js(&e))?;
+            let out: Result<JsValue, JsValue> = if stream {
+                files::decrypt_to_stream(&descriptor, &body, &options)
+                    .await
+                    .map(Into::into)
+            } else {
+                files::decrypt_to_file(&descriptor, &body, &options)
+                    .await
+                    .map(Into::into)
+            };
+            out.inspect_err(|_| count_if_aborted(&engine, &options))
         })
     }
 

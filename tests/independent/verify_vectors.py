@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
-"""Independent check of the chatseal v1 test vectors against PROTOCOL.md §1-§5
-and §9 (group sessions: group_messages.json, and the "group" cases of invalid.json).
+"""Independent check of the chatseal v1 test vectors against PROTOCOL.md §1-§5,
+§9 (group sessions: group_messages.json, and the "group" cases of invalid.json)
+and §10 (attachments: files.json, and the "file" and "descriptor" cases of
+invalid.json).
 
 Written from /work/shared/spec/PROTOCOL.md (and RFC 9180 / RFC 8032 / RFC 7748 /
 RFC 9106) only, without reading the Rust sources, so that a disagreement between
@@ -41,6 +43,19 @@ with this file's §3 decryption. One rule of the group decoder is not in §9's t
 when no share is accepted and one of them failed its §3 checks with BadSignature,
 the error is BadSignature rather than NoSessionKey (the rule names say so, and -v
 shows where it decides a case).
+
+§10 (files.json, and the "file" and "descriptor" cases of invalid.json): a
+files.json element's plaintext is encrypted here under its file_key with
+ChaCha20Poly1305 and compared with its `encrypted` byte for byte; its descriptor
+is rebuilt (size = the plaintext's length, hash = SHA-256 of `encrypted`) and
+compared byte for byte; the vector's descriptor is decoded and the vector's file
+decrypted back. A "file" case's from_file segments are cut from the `encrypted`
+of the files.json element with that description. The reader checks the hash first
+(Integrity), then the "CSF1" magic (Malformed: §10 names no error for it; the
+§2-§4 magics are Malformed), then reads chunks as a stream does: the next 64 KiB
++ 16 bytes, opened as the final chunk exactly when nothing follows. The comments
+at the §10 code below name the places where this file reads §10 rather than
+quotes it (u88, the size, UTF-8 texts, canonical chunking).
 """
 
 import base64
@@ -754,6 +769,129 @@ def build_group(sender, session_id, ck0, index, content_type, sent_at, context, 
     return "csg1." + b64u_encode(gheader + chacha_seal(mk, gheader, payload))
 
 
+# ----------------------------------------------------------------------------- §10
+
+FILE_CHUNK = 64 * 1024                 # plaintext bytes per chunk ("64 KiB")
+FILE_TAG = 16                          # ChaCha20Poly1305 tag
+FILE_SEALED_CHUNK = FILE_CHUNK + FILE_TAG
+FILE_MAGIC = b"CSF1"
+DESCRIPTOR_MAGIC = b"CSD1"
+
+
+def file_nonce(i, last):
+    """nonce = u88(i) big-endian || last (0x01 for the final chunk, else 0x00).
+    u88 is not in Notation; read as u8..u64 are: 11 bytes, big-endian."""
+    if not 0 <= i < 2 ** 88:
+        raise ValueError(f"chunk index {i} does not fit u88")
+    return i.to_bytes(11, "big") + (b"\x01" if last else b"\x00")
+
+
+def file_chunk_open(key, i, last, sealed):
+    try:
+        return ChaCha20Poly1305(key).decrypt(file_nonce(i, last), sealed, b"")
+    except (InvalidTag, ValueError):
+        return None
+
+
+def encrypt_file(file_key, plaintext):
+    """The writer: chunks of 64 KiB, the last may be shorter, an empty file is one
+    empty chunk; each sealed with aad = "" and the chunk's nonce."""
+    chunks = [plaintext[k:k + FILE_CHUNK] for k in range(0, len(plaintext), FILE_CHUNK)] or [b""]
+    aead = ChaCha20Poly1305(file_key)
+    out = [FILE_MAGIC]
+    for i, c in enumerate(chunks):
+        out.append(aead.encrypt(file_nonce(i, i == len(chunks) - 1), c, b""))
+    return b"".join(out)
+
+
+def vec16(b):
+    if len(b) > 0xFFFF:
+        raise ValueError(f"vec16 of {len(b)} bytes")
+    return u16(len(b)) + b
+
+
+def build_descriptor(file_key, size, encrypted_file, media_type, name, url):
+    """§10 says "u64 size" without saying of what: it is taken as the plaintext's
+    length in bytes (the vectors agree). The texts are written as UTF-8."""
+    return (DESCRIPTOR_MAGIC + file_key + u64(size) + hashlib.sha256(encrypted_file).digest()
+            + vec16(media_type.encode("utf-8")) + vec16(name.encode("utf-8")) + vec16(url.encode("utf-8")))
+
+
+def decode_descriptor(raw):
+    """§10 descriptor (Malformed): magic, the fixed fields, three vec16 texts, nothing
+    after. §10 does not say the texts are UTF-8; they are decoded strictly here as
+    §3's context is (they are a media type, a file name and a URL)."""
+    r = Reader(raw, "descriptor")
+    if r.take(4) != DESCRIPTOR_MAGIC:
+        fail("Malformed", "§10 descriptor bad magic")
+    file_key = r.take(32)
+    size = r.u64()
+    sha = r.take(32)
+    texts = []
+    for what in ("media type", "file name", "url"):
+        b = r.vec16()
+        try:
+            texts.append(b.decode("utf-8", errors="strict"))
+        except UnicodeDecodeError:
+            fail("Malformed", f"§10 descriptor {what} not UTF-8", b.hex())
+    r.end()
+    return {"file_key": file_key, "size": size, "sha256": sha,
+            "media_type": texts[0], "name": texts[1], "url": texts[2]}
+
+
+def decrypt_file(desc, encrypted):
+    """§10 reader. The hash first (Integrity), then the "CSF1" magic (Malformed),
+    then chunk by chunk as a stream would see it: a chunk is the next 64 KiB + 16
+    bytes, or what is left; it is opened as the final chunk exactly when nothing
+    follows it. A chunk that opens only with the other `last` flag is a missing
+    final chunk (nothing follows a non-final one) or a chunk after the final one
+    (something follows a final one); an empty final chunk that is not chunk 0 is
+    non-canonical (a 64 KiB multiple ends with a full final chunk); the total
+    plaintext must equal the descriptor's size. All of those are Integrity.
+    The empty-final-chunk rule is this file's reading of §10: "an empty file is one
+    empty chunk" and "64 KiB of plaintext" per chunk make the chunking canonical, so
+    a 64 KiB multiple written as full chunks plus an empty final one is refused."""
+    if hashlib.sha256(encrypted).digest() != desc["sha256"]:
+        fail("Integrity", "§10 hash of the encrypted file differs")
+    if encrypted[:4] != FILE_MAGIC:
+        fail("Malformed", "§10 encrypted file bad magic", encrypted[:4].hex())
+    key, pos, i, out, total = desc["file_key"], 4, 0, [], 0
+    while True:
+        piece = encrypted[pos:pos + FILE_SEALED_CHUNK]
+        pos += len(piece)
+        at_end = pos == len(encrypted)
+        if not piece:
+            fail("Integrity", "§10 missing final chunk", f"the stream ends before chunk {i}")
+        pt = file_chunk_open(key, i, at_end, piece)
+        if pt is None:
+            if file_chunk_open(key, i, not at_end, piece) is not None:
+                if at_end:
+                    fail("Integrity", "§10 missing final chunk", f"chunk {i} is the last and not final")
+                fail("Integrity", "§10 chunk after the final one", f"chunk {i} is final, {len(encrypted) - pos} bytes follow")
+            fail("Integrity", "§10 chunk does not open", f"chunk {i}, {len(piece)} bytes")
+        if at_end and not pt and i > 0:
+            fail("Integrity", "§10 empty final chunk after a full one (non-canonical chunking)", f"chunk {i}")
+        total += len(pt)
+        if total > desc["size"]:
+            fail("Integrity", "§10 size differs", f"more than {desc['size']} bytes")
+        out.append(pt)
+        if at_end:
+            break
+        i += 1
+    if total != desc["size"]:
+        fail("Integrity", "§10 size differs", f"{total} bytes, descriptor says {desc['size']}")
+    return b"".join(out)
+
+
+def open_attachment(descriptor, encrypted):
+    return decrypt_file(decode_descriptor(descriptor), encrypted)
+
+
+# files.json's `encrypted` by description, filled as files.json is checked (before
+# invalid.json), for the from_file segments of invalid.json's "file" cases.
+FILES_BY_DESC = {}
+
+
 # ------------------------------------------------------------------------- checking
 
 
@@ -839,13 +977,17 @@ def gmessage_region(offset):
 def run_file(path, fn, name):
     with open(path, encoding="utf-8") as f:
         items = json.load(f)
+    return run_items(items, fn, name)
+
+
+def run_items(items, fn, name, *extra):
     ok = bad = 0
     lines = []
     for i, item in enumerate(items):
         label = fn.label(i, item)
         v = Vec(label)
         try:
-            fn(v, item)
+            fn(v, item, *extra)
         except ProtoError as e:
             v.problems.append(f"rejected by this decoder: {e}")
         except Exception as e:  # a bug here, or an input the checker did not expect
@@ -1030,6 +1172,13 @@ def check_invalid(v, item):
         elif kind == "group":
             decrypt_group(item["input"], keyring_of(item["keyring"]), directory_of(item["directory"]),
                           item["shares"], item["from"], item["context"])
+        elif kind == "descriptor":
+            decode_descriptor(bytes.fromhex(item["input"]))
+        elif kind == "file":
+            enc = assemble_encrypted(v, item["encrypted"])
+            if enc is None:
+                return
+            open_attachment(bytes.fromhex(item["input"]), enc)
         else:
             v.problems.append(f"unknown kind {kind!r}")
             return
@@ -1041,6 +1190,95 @@ def check_invalid(v, item):
              if e.name != want else e.name)
         return
     v.problems.append(f"error: expected {want}, got success (the input was accepted)")
+
+
+def descriptor_region(offset, raw):
+    """Names the descriptor field at a byte offset, laid out as `raw`."""
+    for end, name in ((4, "magic"), (36, "file_key"), (44, "size"), (76, "sha256")):
+        if offset < end:
+            return name
+    pos = 76
+    for name in ("media type", "file name", "url"):
+        if offset < pos + 2:
+            return f"{name} length"
+        n = struct.unpack(">H", raw[pos:pos + 2])[0] if pos + 2 <= len(raw) else 0
+        if offset < pos + 2 + n:
+            return name
+        pos += 2 + n
+    return "past the url"
+
+
+def encrypted_region(offset):
+    """Names the part of an encrypted_file at a byte offset."""
+    if offset is None:
+        return "none"
+    if offset < 4:
+        return "magic"
+    k, o = divmod(offset - 4, FILE_SEALED_CHUNK)
+    return f"chunk {k}, byte {o} of the sealed chunk"
+
+
+@labelled(lambda i, it: f"({it['description']})")
+def check_file(v, item):
+    """A §10 vector: encrypt the plaintext here and compare with `encrypted`, rebuild
+    the descriptor and compare, then decode the vector's descriptor and decrypt the
+    vector's file back (the hash is checked first)."""
+    desc = item["description"]
+    enc = bytes.fromhex(item["encrypted"])
+    if desc in FILES_BY_DESC:
+        v.problems.append("two files.json elements share this description (from_file is ambiguous)")
+    FILES_BY_DESC[desc] = enc
+    key = bytes.fromhex(item["file_key"])
+    pt = bytes.fromhex(item["plaintext"])
+    v.eq("file_key length", 32, len(key))
+    built_enc = encrypt_file(key, pt)
+    if built_enc != enc:
+        off = first_diff(enc, built_enc)
+        v.problems.append(f"encrypted (encrypted here from plaintext and file_key): first difference at byte "
+                          f"{off} ({encrypted_region(off)}); vector {len(enc)} bytes, encrypted here "
+                          f"{len(built_enc)} bytes; vector bytes there {enc[off:off + 16].hex()}, "
+                          f"here {built_enc[off:off + 16].hex()}")
+    want = bytes.fromhex(item["descriptor"])
+    built = build_descriptor(key, len(pt), enc, item["media_type"], item["name"], item["url"])
+    v.eq("descriptor (rebuilt from the inputs)", want, built, REBUILT)
+    if built != want:
+        off = first_diff(want, built)
+        v.problems.append(f"descriptor: first difference at byte {off} ({descriptor_region(off, built)}); "
+                          f"vector {len(want)} bytes, rebuilt {len(built)} bytes")
+    d = decode_descriptor(want)
+    v.eq("decoded file_key", key, d["file_key"])
+    v.eq("decoded size (the plaintext's length)", len(pt), d["size"])
+    v.eq("decoded sha256 (SHA-256 of encrypted)", hashlib.sha256(enc).digest(), d["sha256"])
+    v.eq("decoded media type", item["media_type"], d["media_type"])
+    v.eq("decoded file name", item["name"], d["name"])
+    v.eq("decoded url", item["url"], d["url"])
+    v.eq("decrypted plaintext (vector's descriptor and encrypted)", pt, decrypt_file(d, enc))
+
+
+def assemble_encrypted(v, segments):
+    """A "file" case's encrypted file: hex segments and byte ranges of a files.json
+    element's `encrypted`. None (with a problem recorded) when a segment is bad."""
+    if not isinstance(segments, list):
+        v.problems.append(f"encrypted is not a list of segments: {show(segments)}")
+        return None
+    parts = []
+    for k, seg in enumerate(segments):
+        if "hex" in seg:
+            parts.append(bytes.fromhex(seg["hex"]))
+        elif "from_file" in seg:
+            src = FILES_BY_DESC.get(seg["from_file"])
+            if src is None:
+                v.problems.append(f"segment {k}: from_file {seg['from_file']!r} names no files.json element")
+                return None
+            a, b = seg["start"], seg["end"]
+            if not 0 <= a <= b <= len(src):
+                v.problems.append(f"segment {k}: range {a}..{b} outside the {len(src)}-byte file")
+                return None
+            parts.append(src[a:b])
+        else:
+            v.problems.append(f"segment {k}: neither hex nor from_file: {seg!r}")
+            return None
+    return b"".join(parts)
 
 
 # Rejection rules named in §2-§4 (and Notation) that this decoder implements,
@@ -1074,6 +1312,16 @@ EXPECTED_RULES = [
     ("group", "§9 sender card's identity is not the named sender"),
     ("group", "§9 message signature fails verify_strict"), ("group", "§9 context differs from the expected one"),
     ("group", "§9 context differs from the share's"),
+    # §10: the descriptor's rules (the UTF-8 ones are this file's reading of §10),
+    # then the reader's: hash, magic, chunks, size.
+    ("descriptor", "§10 descriptor bad magic"), ("descriptor", "length runs past the end"),
+    ("descriptor", "trailing bytes"), ("descriptor", "§10 descriptor media type not UTF-8"),
+    ("descriptor", "§10 descriptor file name not UTF-8"), ("descriptor", "§10 descriptor url not UTF-8"),
+    ("file", "§10 hash of the encrypted file differs"), ("file", "§10 encrypted file bad magic"),
+    ("file", "§10 chunk does not open"), ("file", "§10 missing final chunk"),
+    ("file", "§10 chunk after the final one"),
+    ("file", "§10 empty final chunk after a full one (non-canonical chunking)"),
+    ("file", "§10 size differs"),
 ]
 
 # The reasons §9 gives a receiver to refuse a share; the group cases of invalid.json
@@ -1180,9 +1428,11 @@ def main(argv):
         print(f"  MISMATCH self-test: {p}")
     passed, failed = (1, 0) if not st else (0, 1)
 
+    # files.json before invalid.json: the "file" cases cut segments from its files.
     for name, fn in (("cards.json", check_card), ("messages.json", check_message),
                      ("backups.json", check_backup), ("safety_numbers.json", check_safety),
-                     ("group_messages.json", check_group), ("invalid.json", check_invalid)):
+                     ("group_messages.json", check_group), ("files.json", check_file),
+                     ("invalid.json", check_invalid)):
         path = os.path.join(vdir, name)
         if not os.path.exists(path):
             print(f"{name}: missing")
