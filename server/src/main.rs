@@ -8,7 +8,8 @@ use chatseal_server::api::{self, AppState, Cors};
 use chatseal_server::auth::{unix_now, AppKey, AppSecret, Verifier};
 use chatseal_server::demo::{self, Chat, Demo};
 use chatseal_server::limits::Limits;
-use chatseal_server::relay::Relay;
+use chatseal_server::relay::uploads::{self, DefaultDir};
+use chatseal_server::relay::{Relay, Uploads};
 use chatseal_server::store::Store;
 use clap::{Args, Parser, Subcommand};
 
@@ -73,6 +74,23 @@ enum Command {
         /// The built demo app (`www/dist`), served at `/`.
         #[arg(long, env = "CHATSEAL_WWW")]
         www: Option<std::path::PathBuf>,
+        /// Folder where the local chat relay stores uploaded files (encrypted attachments),
+        /// created if missing. Default: beside a SQLite database file, named after it
+        /// (sqlite://chatseal.db → chatseal.db-uploads), so uploads last as long as the
+        /// database; with an in-memory SQLite or a PostgreSQL database, a fresh folder in
+        /// the system's temporary folder, removed at exit (give --uploads to keep them).
+        #[arg(long = "uploads", env = "CHATSEAL_UPLOADS", value_name = "DIR")]
+        uploads: Option<std::path::PathBuf>,
+        /// Largest file the local chat relay accepts in one upload, in bytes; the default,
+        /// 110 MiB, fits a 100 MiB file with its encryption overhead.
+        #[arg(
+            long = "upload-limit",
+            env = "CHATSEAL_UPLOAD_LIMIT",
+            value_name = "BYTES",
+            default_value_t = uploads::DEFAULT_LIMIT,
+            value_parser = clap::value_parser!(u64).range(1..)
+        )]
+        upload_limit: u64,
     },
 }
 
@@ -121,7 +139,12 @@ fn main() -> ExitCode {
             };
             run(common, app_keys, cors, None)
         }
-        Command::Demo { common, www } => {
+        Command::Demo {
+            common,
+            www,
+            uploads,
+            upload_limit,
+        } => {
             let cloud = match (
                 std::env::var("STREAM_API_KEY"),
                 std::env::var("STREAM_API_SECRET"),
@@ -135,7 +158,12 @@ fn main() -> ExitCode {
                 common,
                 Vec::new(),
                 Cors::Any,
-                Some(DemoOptions { cloud, www }),
+                Some(DemoOptions {
+                    cloud,
+                    www,
+                    uploads,
+                    upload_limit,
+                }),
             )
         }
     }
@@ -170,10 +198,38 @@ fn token(key: &str, kid: &str, sub: &str, ttl: u64, iss: &str) -> ExitCode {
     }
 }
 
-/// What `demo` adds: Stream's cloud credentials (else the local relay) and the built app.
+/// What `demo` adds: Stream's cloud credentials (else the local relay), the built app, and
+/// where the relay keeps uploads.
 struct DemoOptions {
     cloud: Option<(String, String)>,
     www: Option<std::path::PathBuf>,
+    uploads: Option<std::path::PathBuf>,
+    upload_limit: u64,
+}
+
+/// The relay's uploads folder: `--uploads`, else the default for the database. Also
+/// returns the folder to remove at exit (a temporary one this process made).
+fn open_uploads(
+    given: Option<std::path::PathBuf>,
+    db_url: &str,
+    limit: u64,
+) -> Result<(Uploads, Option<std::path::PathBuf>), uploads::UploadsError> {
+    let (dir, temporary) = match given {
+        Some(dir) => (dir, false),
+        None => match DefaultDir::for_database(db_url) {
+            DefaultDir::BesideDatabase(dir) => (dir, false),
+            DefaultDir::Temporary => (DefaultDir::create_temporary()?, true),
+        },
+    };
+    match Uploads::open(&dir, limit) {
+        Ok(uploads) => Ok((uploads, temporary.then_some(dir))),
+        Err(e) => {
+            if temporary {
+                let _ = std::fs::remove_dir_all(&dir);
+            }
+            Err(e)
+        }
+    }
 }
 
 fn run(
@@ -205,6 +261,7 @@ fn run(
             }
         };
         let mut extra = None;
+        let mut remove_at_exit = None;
         if let Some(options) = demo {
             tracing::warn!(
                 "DEMO MODE — INSECURE BY DESIGN: anyone can sign in as anyone and the app key \
@@ -218,13 +275,35 @@ fn run(
                         secret: zeroize::Zeroizing::new(secret.into_bytes()),
                     }
                 }
-                None => match Relay::open(Arc::clone(&store)).await {
-                    Ok(relay) => Chat::Relay(Arc::new(relay)),
-                    Err(e) => {
-                        eprintln!("error: cannot open the chat relay's tables: {e}");
-                        return ExitCode::FAILURE;
+                None => {
+                    let (uploads, temporary) =
+                        match open_uploads(options.uploads, &common.db, options.upload_limit) {
+                            Ok(opened) => opened,
+                            Err(e @ uploads::UploadsError::ZeroLimit) => {
+                                eprintln!("error: {e}");
+                                return ExitCode::FAILURE;
+                            }
+                            Err(e) => {
+                                eprintln!("error: {e} (choose another folder with --uploads)");
+                                return ExitCode::FAILURE;
+                            }
+                        };
+                    tracing::info!(
+                        folder = %uploads.dir().display(),
+                        limit = uploads.limit(),
+                        temporary = temporary.is_some(),
+                        "chat relay: uploads stored in this folder"
+                    );
+                    remove_at_exit = temporary;
+                    match Relay::open(Arc::clone(&store)).await {
+                        Ok(relay) => Chat::Relay(Arc::new(relay.with_uploads(uploads))),
+                        Err(e) => {
+                            eprintln!("error: cannot open the chat relay's tables: {e}");
+                            remove_temporary(remove_at_exit.as_deref());
+                            return ExitCode::FAILURE;
+                        }
                     }
-                },
+                }
             };
             let demo = Arc::new(Demo::new(chat));
             app_keys.push(demo.app_key());
@@ -246,6 +325,7 @@ fn run(
             common.share_retention_days,
         )
         .await;
+        remove_temporary(remove_at_exit.as_deref());
         match served {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
@@ -254,4 +334,13 @@ fn run(
             }
         }
     })
+}
+
+/// Removes the temporary uploads folder this process made, if any.
+fn remove_temporary(dir: Option<&std::path::Path>) {
+    if let Some(dir) = dir {
+        if let Err(e) = std::fs::remove_dir_all(dir) {
+            tracing::warn!(cause = %e, folder = %dir.display(), "cannot remove the temporary uploads folder");
+        }
+    }
 }

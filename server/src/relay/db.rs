@@ -58,6 +58,17 @@ const SCHEMA: &[&str] = &[
         created_at BIGINT NOT NULL,
         PRIMARY KEY (cid, user_id, parent_id)
     )",
+    // One row per stored upload: `name` is its file in the uploads folder (32 hex digits),
+    // `cid` the channel it was uploaded to, `user_id` who uploaded it. The bytes are
+    // whatever the client sent: with chatseal, ciphertext.
+    "CREATE TABLE IF NOT EXISTS relay_uploads (
+        name       TEXT   NOT NULL PRIMARY KEY,
+        cid        TEXT   NOT NULL,
+        user_id    TEXT   NOT NULL,
+        size       BIGINT NOT NULL,
+        created_at BIGINT NOT NULL
+    )",
+    "CREATE INDEX IF NOT EXISTS relay_uploads_by_channel ON relay_uploads (cid)",
 ];
 
 /// A channel as stored.
@@ -595,6 +606,51 @@ impl Db<'_> {
             .execute(self.pool())
             .await?;
         Ok(())
+    }
+
+    /// Records the stored upload `name` of `cid`, by `user`, of `size` bytes.
+    pub async fn insert_upload(
+        &self,
+        name: &str,
+        cid: &str,
+        user: &str,
+        size: i64,
+        now: i64,
+    ) -> Result<(), sqlx::Error> {
+        let _turn = self.0.write_turn().await;
+        sqlx::query(
+            "INSERT INTO relay_uploads (name, cid, user_id, size, created_at) \
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(name)
+        .bind(cid)
+        .bind(user)
+        .bind(size)
+        .bind(now)
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// The channel the upload `name` belongs to, if it is recorded.
+    pub async fn upload_channel(&self, name: &str) -> Result<Option<String>, sqlx::Error> {
+        let row: Option<(String,)> =
+            sqlx::query_as("SELECT cid FROM relay_uploads WHERE name = $1")
+                .bind(name)
+                .fetch_optional(self.pool())
+                .await?;
+        Ok(row.map(|(cid,)| cid))
+    }
+
+    /// Forgets the upload `name` of `cid`; true when there was one.
+    pub async fn delete_upload(&self, name: &str, cid: &str) -> Result<bool, sqlx::Error> {
+        let _turn = self.0.write_turn().await;
+        let done = sqlx::query("DELETE FROM relay_uploads WHERE name = $1 AND cid = $2")
+            .bind(name)
+            .bind(cid)
+            .execute(self.pool())
+            .await?;
+        Ok(done.rows_affected() > 0)
     }
 }
 

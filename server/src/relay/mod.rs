@@ -5,28 +5,43 @@
 //! What it speaks: the WebSocket at `/connect` (health checks, then events), query channels
 //! (`POST /channels`), create/watch a channel (`POST /channels/{type}[/{id}]/query`, distinct
 //! channels included), send, update, delete and read messages and thread replies, mark read,
-//! typing and other channel events, add/remove members, drafts and query users. Channels,
-//! members, read states, messages and drafts live in the directory's database
-//! (`relay_*` tables), so they survive a restart.
+//! typing and other channel events, add/remove members, drafts, query users and file
+//! uploads. Channels, members, read states, messages, drafts and the record of uploads live
+//! in the directory's database (`relay_*` tables), so they survive a restart.
 //!
-//! What it leaves out on purpose: reactions, pins, polls, moderation and uploads are not
-//! offered (`own_capabilities` says so, and the UI hides them); link previews are answered
-//! without fetching the page (a relay that fetches any URL it is given would be an open
-//! proxy). It is for local use: `demo` mode only.
+//! Uploads (`POST /channels/{type}/{id}/file` and `/image`, multipart with a `file` part, as
+//! stream-chat's `sendFile`/`sendImage` post them; `DELETE` with `?url=` removes one) are
+//! stored as they come, streamed to a file in the uploads folder (`demo --uploads`), up to
+//! a limit (110 MiB by default). With chatseal the client uploads only ciphertext; the relay
+//! never looks inside. Only a channel's members may upload to it. The answer's URL,
+//! `http://HOST/uploads/NAME` (NAME: 16 random bytes in hex), is served by
+//! `GET /uploads/{name}` **without authentication**, as Stream's CDN serves its URLs:
+//! browsers fetch attachments with a plain `fetch()`, which sends no Stream token. Knowing
+//! the URL is what grants access, so the 128-bit random name is the capability, and what it
+//! returns is ciphertext. The files are served as `application/octet-stream` downloads with
+//! `nosniff`, never as something a browser would render.
+//!
+//! What it leaves out on purpose: reactions, pins, polls and moderation are not offered
+//! (`own_capabilities` says so, and the UI hides them); link previews are answered without
+//! fetching the page (a relay that fetches any URL it is given would be an open proxy). It
+//! is for local use: `demo` mode only.
 
 mod db;
 mod filter;
+pub mod uploads;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use axum::body::Bytes;
+use axum::body::{Body as HttpBody, Bytes};
+use axum::extract::multipart::MultipartRejection;
+use axum::extract::rejection::PathRejection;
 use axum::extract::ws::{Message as WsMessage, WebSocket, WebSocketUpgrade};
-use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::extract::{DefaultBodyLimit, FromRequestParts, Multipart, Path, Query, Request, State};
 use axum::http::request::Parts;
-use axum::http::{header, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -34,12 +49,14 @@ use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
+use tokio::io::AsyncWriteExt;
 use tokio::sync::mpsc;
 
 use crate::api::AppState;
 use crate::store::Store;
 use db::{ChannelRow, Db, InsertError, MemberRow, MessageRow, Page};
 use filter::{Field, FilterError};
+pub use uploads::Uploads;
 
 /// Stream's default longest message text, in characters; longer texts are refused as
 /// Stream refuses them.
@@ -48,8 +65,9 @@ pub const MAX_MESSAGE_LENGTH: usize = 5000;
 /// recovers its channels, as stream-chat does after any disconnect).
 const QUEUE: usize = 512;
 
-/// What a member may do in a channel. Reactions, pins, uploads, polls and moderation are
-/// not implemented by the relay, so they are not offered.
+/// What a member may do in a channel (and `upload-file` when the relay stores uploads).
+/// Reactions, pins, polls and moderation are not implemented by the relay, so they are not
+/// offered.
 const CAPABILITIES: &[&str] = &[
     "read-events",
     "send-message",
@@ -70,6 +88,7 @@ pub struct Relay {
     secret: zeroize::Zeroizing<Vec<u8>>,
     users: RwLock<HashMap<String, String>>,
     hub: Hub,
+    uploads: Option<Uploads>,
 }
 
 #[derive(Default)]
@@ -214,6 +233,25 @@ impl StreamError {
             message: message.into(),
         }
     }
+
+    /// Stream's "Payload Too Big" (413, code 22).
+    fn too_large(limit: u64) -> Self {
+        StreamError {
+            status: StatusCode::PAYLOAD_TOO_LARGE,
+            code: 22,
+            message: format!("the upload is larger than this relay's limit of {limit} bytes"),
+        }
+    }
+
+    /// The uploads folder failed (logged; the answer does not say how).
+    fn storage(err: &std::io::Error) -> Self {
+        tracing::error!(cause = %err, "relay: cannot store or remove an upload");
+        StreamError {
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+            code: 0,
+            message: "the demo chat relay's uploads folder failed; it has been logged".into(),
+        }
+    }
 }
 
 impl From<sqlx::Error> for StreamError {
@@ -355,7 +393,29 @@ impl Relay {
             secret: zeroize::Zeroizing::new(secret),
             users: RwLock::new(users),
             hub: Hub::default(),
+            uploads: None,
         })
+    }
+
+    /// Stores uploads in `uploads` (without it, the relay refuses them and does not offer
+    /// them to clients).
+    pub fn with_uploads(mut self, uploads: Uploads) -> Self {
+        self.uploads = Some(uploads);
+        self
+    }
+
+    /// Where uploads are stored, if they are accepted.
+    pub fn uploads(&self) -> Option<&Uploads> {
+        self.uploads.as_ref()
+    }
+
+    /// What a member may do in a channel.
+    fn capabilities(&self) -> Vec<&'static str> {
+        let mut all = CAPABILITIES.to_vec();
+        if self.uploads.is_some() {
+            all.push("upload-file");
+        }
+        all
     }
 
     fn db(&self) -> Db<'_> {
@@ -656,8 +716,8 @@ impl Relay {
             "disabled": false,
             "hidden": false,
             "member_count": member_count,
-            "config": channel_config(&c.kind),
-            "own_capabilities": CAPABILITIES,
+            "config": channel_config(&c.kind, self.uploads.is_some()),
+            "own_capabilities": self.capabilities(),
         });
         if let Value::Object(fields) = fields {
             out.extend(fields);
@@ -825,7 +885,7 @@ fn set(target: &mut Value, key: &str, value: Value) {
     }
 }
 
-fn channel_config(kind: &str) -> Value {
+fn channel_config(kind: &str, uploads: bool) -> Value {
     json!({
         "name": kind,
         "typing_events": true,
@@ -834,7 +894,7 @@ fn channel_config(kind: &str) -> Value {
         "reactions": false,
         "replies": true,
         "quotes": true,
-        "uploads": false,
+        "uploads": uploads,
         "url_enrichment": true,
         "custom_events": true,
         "mutes": false,
@@ -912,8 +972,9 @@ pub fn router(relay: Arc<Relay>) -> Router<AppState> {
             "/channels/{kind}/{id}/draft",
             post(put_draft).get(get_draft).delete(delete_draft),
         )
-        .route("/channels/{kind}/{id}/file", post(upload))
-        .route("/channels/{kind}/{id}/image", post(upload))
+        .route("/channels/{kind}/{id}/file", upload_routes(&relay))
+        .route("/channels/{kind}/{id}/image", upload_routes(&relay))
+        .route("/uploads/{name}", get(download))
         .route(
             "/messages/{id}",
             get(get_message).post(update_message).delete(delete_message),
@@ -1884,15 +1945,207 @@ async fn delete_draft(
     Ok(Json(json!({ "duration": "0.00ms" })))
 }
 
+/// Room in an upload's body, beyond the file, for the multipart framing and the other parts
+/// (stream-chat adds `user`, the uploader as JSON).
+const UPLOAD_SLACK: u64 = 64 * 1024;
+
+/// `POST` (upload) and `DELETE` (remove) of `/channels/{type}/{id}/file` and `/image`; the
+/// uploads get a body limit of their own instead of the server's 64 KiB.
+fn upload_routes(relay: &Relay) -> axum::routing::MethodRouter<Arc<Relay>> {
+    let post_upload = post(upload);
+    let post_upload = match relay.uploads() {
+        Some(uploads) => {
+            let limit = uploads.limit().saturating_add(UPLOAD_SLACK);
+            post_upload.layer(DefaultBodyLimit::max(
+                usize::try_from(limit).unwrap_or(usize::MAX),
+            ))
+        }
+        None => post_upload,
+    };
+    post_upload.delete(delete_upload)
+}
+
+/// Stores the `file` part of a multipart upload, as Stream's CDN would, and answers
+/// `{"file": URL}`. The bytes go to a temporary file as they arrive (never all in memory),
+/// which becomes the upload only once the whole body has been read.
 async fn upload(
     State(relay): State<Arc<Relay>>,
     StreamUser(user): StreamUser,
     Path((kind, id)): Path<(String, String)>,
+    headers: HeaderMap,
+    multipart: Result<Multipart, MultipartRejection>,
 ) -> Answer {
-    relay.member_channel(&kind, &id, &user).await?;
-    Err(StreamError::input(
-        "the demo chat relay does not accept uploads yet",
-    ))
+    let started = std::time::Instant::now();
+    let (channel, _) = relay.member_channel(&kind, &id, &user).await?;
+    let uploads = relay
+        .uploads()
+        .ok_or_else(|| StreamError::input("this demo chat relay does not accept uploads"))?;
+    let mut multipart = multipart.map_err(|_| {
+        StreamError::input("send the upload as multipart/form-data, in a part named `file`")
+    })?;
+    let mut received = None;
+    while let Some(mut field) = multipart
+        .next_field()
+        .await
+        .map_err(|e| multipart_refusal(&e, uploads))?
+    {
+        // Other parts (stream-chat's `user`) and any second `file` are skipped.
+        if received.is_none() && field.name() == Some("file") {
+            received = Some(receive_file(uploads, &mut field).await?);
+        }
+    }
+    let (temp, size) =
+        received.ok_or_else(|| StreamError::input("the upload has no part named `file`"))?;
+    let name = temp
+        .keep(uploads)
+        .await
+        .map_err(|e| StreamError::storage(&e))?;
+    let size = i64::try_from(size).unwrap_or(i64::MAX);
+    let recorded = relay
+        .db()
+        .insert_upload(&name, &channel.cid, &user, size, now_ms())
+        .await;
+    if let Err(e) = recorded {
+        if let Err(removed) = tokio::fs::remove_file(uploads.path(&name)).await {
+            tracing::warn!(cause = %removed, "relay: cannot remove an unrecorded upload");
+        }
+        return Err(e.into());
+    }
+    Ok(Json(json!({
+        "file": upload_url(&headers, &name),
+        "duration": format!("{}ms", started.elapsed().as_millis()),
+    })))
+}
+
+/// Writes a `file` part to a new temporary file; refused past the limit (the temporary file
+/// is removed when the returned guard, or the error, drops it).
+async fn receive_file(
+    uploads: &Uploads,
+    field: &mut axum::extract::multipart::Field<'_>,
+) -> Result<(uploads::Temp, u64), StreamError> {
+    let (mut file, temp) = uploads.temp().await.map_err(|e| StreamError::storage(&e))?;
+    let mut size: u64 = 0;
+    while let Some(chunk) = field
+        .chunk()
+        .await
+        .map_err(|e| multipart_refusal(&e, uploads))?
+    {
+        size = size.saturating_add(u64::try_from(chunk.len()).unwrap_or(u64::MAX));
+        if size > uploads.limit() {
+            drop(file);
+            drop(temp);
+            // Read the rest of the part (at most the route's body limit, discarded) so the
+            // client, still sending, reads the 413 rather than a reset connection.
+            while let Ok(Some(_)) = field.chunk().await {}
+            return Err(StreamError::too_large(uploads.limit()));
+        }
+        file.write_all(&chunk)
+            .await
+            .map_err(|e| StreamError::storage(&e))?;
+    }
+    file.sync_all()
+        .await
+        .map_err(|e| StreamError::storage(&e))?;
+    Ok((temp, size))
+}
+
+fn multipart_refusal(
+    err: &axum::extract::multipart::MultipartError,
+    uploads: &Uploads,
+) -> StreamError {
+    if err.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        StreamError::too_large(uploads.limit())
+    } else {
+        StreamError::input(format!("cannot read the upload: {}", err.body_text()))
+    }
+}
+
+/// The URL of an upload: absolute on the host the request reached (as the client must
+/// fetch it from there), relative when the request named no usable host.
+fn upload_url(headers: &HeaderMap, name: &str) -> String {
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .filter(|h| {
+            !h.contains('@')
+                && h.parse::<axum::http::uri::Authority>()
+                    .is_ok_and(|a| a.as_str() == *h)
+        });
+    match host {
+        Some(host) => format!("http://{host}/uploads/{name}"),
+        None => format!("/uploads/{name}"),
+    }
+}
+
+#[derive(Deserialize)]
+struct UrlParams {
+    url: Option<String>,
+}
+
+/// Stream's "delete file/image": removes an upload of this channel. An unknown URL, or one
+/// of another channel, is answered the same way and removes nothing.
+async fn delete_upload(
+    State(relay): State<Arc<Relay>>,
+    StreamUser(user): StreamUser,
+    Path((kind, id)): Path<(String, String)>,
+    Query(params): Query<UrlParams>,
+) -> Answer {
+    let (channel, _) = relay.member_channel(&kind, &id, &user).await?;
+    let url = params
+        .url
+        .ok_or_else(|| StreamError::input("url is required"))?;
+    if let (Some(uploads), Some(name)) = (relay.uploads(), uploads::name_in_url(&url)) {
+        let owner = relay.db().upload_channel(name).await?;
+        if owner.as_deref() == Some(channel.cid.as_str()) {
+            match tokio::fs::remove_file(uploads.path(name)).await {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(StreamError::storage(&e)),
+            }
+            relay.db().delete_upload(name, &channel.cid).await?;
+        }
+    }
+    Ok(Json(json!({ "duration": "0ms" })))
+}
+
+/// `GET /uploads/{name}`: the stored bytes, streamed from disk, as a download. No token:
+/// see the module's documentation.
+async fn download(
+    State(relay): State<Arc<Relay>>,
+    name: Result<Path<String>, PathRejection>,
+    request: Request,
+) -> Response {
+    use tower::ServiceExt;
+    let not_found = || StreamError::not_found("no such upload").into_response();
+    let (Some(uploads), Ok(Path(name))) = (relay.uploads(), name) else {
+        return not_found();
+    };
+    if !uploads::valid_name(&name) {
+        return not_found();
+    }
+    let served = tower_http::services::ServeFile::new(uploads.path(&name))
+        .oneshot(request)
+        .await;
+    let mut response = match served {
+        Ok(response) => response.map(HttpBody::new),
+        Err(never) => match never {},
+    };
+    if response.status() == StatusCode::NOT_FOUND {
+        return not_found();
+    }
+    let headers = response.headers_mut();
+    for (name, value) in [
+        (header::CONTENT_TYPE, "application/octet-stream"),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (
+            header::CACHE_CONTROL,
+            "private, max-age=31536000, immutable",
+        ),
+        (header::CONTENT_DISPOSITION, "attachment"),
+    ] {
+        headers.insert(name, HeaderValue::from_static(value));
+    }
+    response
 }
 
 #[derive(Deserialize)]
@@ -1960,12 +2213,32 @@ async fn og(StreamUser(_): StreamUser, Query(params): Query<OgParams>) -> Answer
     Ok(Json(json!({ "og_scrape_url": url, "duration": "0.00ms" })))
 }
 
-async fn app_settings(StreamUser(_): StreamUser) -> Answer {
+/// The largest file clients are told they may pick (stream-chat checks it before
+/// uploading): the upload limit less 1/11 for encryption overhead, so 100 MiB of the
+/// default 110 MiB.
+fn file_size_limit(upload_limit: u64) -> u64 {
+    upload_limit - upload_limit / 11
+}
+
+async fn app_settings(State(relay): State<Arc<Relay>>, StreamUser(_): StreamUser) -> Answer {
+    let mut config = json!({
+        "allowed_file_extensions": [],
+        "blocked_file_extensions": [],
+        "allowed_mime_types": [],
+        "blocked_mime_types": [],
+    });
+    if let Some(uploads) = relay.uploads() {
+        set(
+            &mut config,
+            "size_limit",
+            json!(file_size_limit(uploads.limit())),
+        );
+    }
     Ok(Json(json!({
         "app": {
             "name": "chatseal demo relay",
-            "file_upload_config": { "allowed_file_extensions": [], "blocked_file_extensions": [], "allowed_mime_types": [], "blocked_mime_types": [] },
-            "image_upload_config": { "allowed_file_extensions": [], "blocked_file_extensions": [], "allowed_mime_types": [], "blocked_mime_types": [] },
+            "file_upload_config": config,
+            "image_upload_config": config,
         },
         "duration": "0.00ms",
     })))

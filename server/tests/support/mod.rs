@@ -23,10 +23,11 @@ pub enum Backend {
     Postgres,
 }
 
-/// A fresh, empty database for one test.
+/// A fresh, empty database for one test, and a scratch folder removed with it (which
+/// holds the SQLite file).
 pub struct TestDb {
     pub url: String,
-    _dir: Option<TempDir>,
+    dir: TempDir,
 }
 
 /// A temporary directory removed on drop.
@@ -55,10 +56,7 @@ impl TestDb {
             Backend::Sqlite => {
                 let dir = TempDir::new();
                 let url = format!("sqlite://{}", dir.0.join("directory.db").display());
-                Some(TestDb {
-                    url,
-                    _dir: Some(dir),
-                })
+                Some(TestDb { url, dir })
             }
             Backend::Postgres => {
                 let Ok(admin) = std::env::var("CHATSEAL_TEST_POSTGRES") else {
@@ -79,10 +77,15 @@ impl TestDb {
                 let base = admin.rsplit_once('/').unwrap().0;
                 Some(TestDb {
                     url: format!("{base}/{name}"),
-                    _dir: None,
+                    dir: TempDir::new(),
                 })
             }
         }
+    }
+
+    /// The test's scratch folder (beside the SQLite file, or alone for PostgreSQL).
+    pub fn scratch(&self) -> &std::path::Path {
+        &self.dir.0
     }
 }
 
