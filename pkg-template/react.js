@@ -1,6 +1,6 @@
 // chatseal/react: a provider for the ChatSeal instance and `useDecrypted`, which turns a
 // message text into something a UI can show — never an endless "Loading…".
-import { createContext, createElement, useContext, useEffect, useState } from "react";
+import { createContext, createElement, useCallback, useContext, useEffect, useState } from "react";
 import { isEncrypted } from "chatseal";
 import { describeError } from "./labels.js";
 
@@ -77,4 +77,102 @@ export function useDecrypted(text, options) {
 
   if (state.key !== key) return isEncrypted(text) ? PENDING : plain(text);
   return state.value;
+}
+
+const FILE_IDLE = Object.freeze({
+  status: "idle",
+  info: null,
+  file: null,
+  url: null,
+  progress: null,
+  error: null,
+  label: null,
+  keyChanged: false,
+});
+
+/**
+ * `useDecryptedFile(descriptor, { url, from, context, auto })` → `{ status, info, file, url,
+ * progress, error, label, keyChanged, start }` for an encrypted attachment (PROTOCOL §10).
+ *
+ * The descriptor (the `csm1.`/`csg1.` message from `encryptFile`) is decrypted at once, so
+ * `info` (`{ name, type, size }`) is known before any download. The upload is then
+ * fetched from `url` (or the descriptor's own) and decrypted when `auto(info)` says so
+ * (default: images up to 25 MB), or when `start()` is called. `url` is then an object URL
+ * of the decrypted `File`, revoked when the component unmounts or the inputs change;
+ * every fetch and decrypt is aborted then too. `status`: "pending" (`progress` 0–1 once
+ * known), "idle" (waiting for `start()`), "ok", or "error" (with `label`, as `useDecrypted`).
+ */
+export function useDecryptedFile(descriptor, options = {}) {
+  const seal = useChatSeal();
+  const { url: fetchUrl, from, context } = options;
+  const auto = options.auto ?? defaultAuto;
+  const key = `${from}\u0000${context}\u0000${fetchUrl}\u0000${descriptor}`;
+  const [state, setState] = useState(() => ({ key, value: { ...FILE_IDLE, status: "pending" }, wanted: false }));
+  const current = state.key === key ? state : { key, value: { ...FILE_IDLE, status: "pending" }, wanted: false };
+  const start = useCallback(() => setState((s) => (s.key === key ? { ...s, wanted: true } : s)), [key]);
+  const wanted = current.wanted;
+
+  useEffect(() => {
+    if (!seal) {
+      const error = new Error("useDecryptedFile needs a <ChatSealProvider seal={…}> around it");
+      setState({ key, wanted, value: { ...FILE_IDLE, status: "error", error, label: "can't decrypt" } });
+      return undefined;
+    }
+    const controller = new AbortController();
+    const signal = controller.signal;
+    let objectUrl = null;
+    const update = (value) => {
+      if (signal.aborted) return;
+      setState((s) => {
+        const base = s.key === key ? s : { key, wanted, value: { ...FILE_IDLE, status: "pending" } };
+        return { ...base, value: { ...base.value, ...value } };
+      });
+    };
+    (async () => {
+      const message = await seal.decrypt(descriptor, { from, context, signal });
+      if (!message.file) throw Object.assign(new Error("not a file descriptor"), { code: "Malformed" });
+      const info = message.file;
+      update({ info, keyChanged: message.keyChanged });
+      if (!wanted && !auto(info)) {
+        update({ status: "idle" });
+        return;
+      }
+      update({ status: "pending", progress: 0 });
+      const source = fetchUrl || info.url;
+      if (!source) throw Object.assign(new Error("the attachment has no URL"), { code: "Malformed" });
+      const response = await fetch(source, { signal });
+      const file = await seal.decryptFile(descriptor, response, {
+        from,
+        context,
+        signal,
+        onProgress: ({ loaded, total }) => total && update({ progress: loaded / total }),
+      });
+      if (signal.aborted) return;
+      objectUrl = URL.createObjectURL(file);
+      update({ status: "ok", file, url: objectUrl, progress: 1 });
+    })().catch((error) => {
+      if (signal.aborted) return;
+      const fetchFailed = !error?.code && error?.name !== "AbortError";
+      update({
+        status: "error",
+        error,
+        label: fetchFailed
+          ? "can't download the attachment"
+          : error?.code === "Integrity"
+            ? "damaged file"
+            : describeError(error),
+      });
+    });
+    return () => {
+      controller.abort();
+      if (objectUrl) URL.revokeObjectURL(objectUrl);
+    };
+  }, [seal, key, wanted]);
+
+  return { ...current.value, start };
+}
+
+/** Images up to 25 MB are fetched and decrypted on sight; other files wait for `start()`. */
+function defaultAuto(info) {
+  return typeof info?.type === "string" && info.type.startsWith("image/") && info.size <= 25_000_000;
 }

@@ -2,6 +2,7 @@
 import type { ComponentType, ReactElement, ReactNode } from "react";
 import type { Channel, LocalMessage, LocalMessageBase, StreamChat } from "stream-chat";
 import type {
+  AttachmentProps,
   ChannelListItemUIProps,
   ChatContextValue,
   ComponentContextValue,
@@ -20,8 +21,10 @@ export interface EncryptComposerOptions {
    */
   recipients?: (channel: Channel) => string[] | Promise<string[]>;
   /**
-   * Let the composer upload attachments as they are (not end-to-end encrypted), or through
-   * the app's own `attachments.doUploadRequest`. Default `false`: uploads are refused.
+   * Let the composer upload attachments as they are (not end-to-end encrypted). Default
+   * `false`: every file is encrypted (PROTOCOL §10) before it is uploaded, through the app's
+   * own `attachments.doUploadRequest` when it set one, else the SDK's; a message with an
+   * attachment that did not go through that upload is not sent.
    */
   plaintextAttachments?: boolean;
 }
@@ -30,7 +33,8 @@ export interface EncryptComposerOptions {
  * Registers (through `client.setMessageComposerSetupFunction`) composer middleware that
  * encrypts the text of new messages and of edits for the channel's members, with the
  * channel's `cid` as context; turns off server drafts, link previews and shared locations
- * (for good: `stop()` does not turn them back on); refuses plaintext uploads; and decrypts
+ * (for good: `stop()` does not turn them back on); encrypts uploads and replaces the
+ * message's attachments by their encrypted descriptors; and decrypts
  * the stored `csm1.` text of a message opened for editing. A setup function the app
  * registers, before or after, runs inside chatseal's. A message that cannot be encrypted is
  * not sent: it stays in the composer and a `client.notifications` error says why.
@@ -77,8 +81,32 @@ export declare function createEncryptedChannelListItemUI(options?: {
 /** For the `ChannelListItemUI` override. */
 export declare const EncryptedChannelListItemUI: ComponentType<ChannelListItemUIProps>;
 
+/** The attachment type of an encrypted file (`"chatseal"`). */
+export declare const FILE_ATTACHMENT_TYPE: "chatseal";
+
+/** An encrypted file attachment: the upload's URL and the descriptor message. */
+export interface EncryptedAttachmentData {
+  type: "chatseal";
+  asset_url: string;
+  chatseal_file: string;
+}
+
+/** True for an attachment that is an encrypted file chatseal sent. */
+export declare function isEncryptedAttachment(attachment: unknown): attachment is EncryptedAttachmentData;
+
 /**
- * All of the above, for `<WithComponents overrides={chatSealComponents}>`: `MessageUI`,
+ * Builds an `Attachment` that shows encrypted files decrypted (images inline, other files
+ * as a download) and hands every other attachment to `Attachment`.
+ */
+export declare function createEncryptedAttachment(options?: {
+  Attachment?: ComponentType<AttachmentProps>;
+}): ComponentType<AttachmentProps>;
+
+/** For the `Attachment` override. */
+export declare const EncryptedAttachment: ComponentType<AttachmentProps>;
+
+/**
+ * All of the above, for `<WithComponents overrides={chatSealComponents}>`: `Attachment`, `MessageUI`,
  * `VirtualMessage`, `QuotedMessagePreview`, `EditedMessagePreview`, `ChannelListItemUI`.
  */
 export declare const chatSealComponents: Readonly<Partial<ComponentContextValue>>;

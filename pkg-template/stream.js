@@ -5,11 +5,16 @@
 //                                                      list show the decrypted text
 //
 // What a Stream server sees: the `csm1.` ciphertext of every text and edit, never a draft,
-// never a link-preview lookup, and no file unless the app opts in to plaintext attachments.
+// never a link-preview lookup, and files only as ciphertext (PROTOCOL §10): uploads are
+// encrypted before the SDK's own upload sends them, and a message's attachments are
+// replaced by `{ type: "chatseal", asset_url, chatseal_file }`, the descriptor that
+// carries the file's key, name and type sealed like the text.
 // What depends on the SDK's version (names, stores, config keys) lives in `streamChat9`.
-import { createElement, Fragment, useCallback, useMemo } from "react";
+import { createElement, Fragment, useCallback, useEffect, useMemo, useRef } from "react";
 import {
+  Attachment as StreamAttachment,
   ChannelListItemUI as StreamChannelListItemUI,
+  FileIcon,
   MessageProvider,
   MessageUI as StreamMessageUI,
   QuotedMessagePreviewUI,
@@ -22,10 +27,13 @@ import {
   useTranslationContext,
 } from "stream-chat-react";
 import { isEncrypted } from "chatseal";
-import { useDecrypted } from "chatseal/react";
+import { useDecrypted, useDecryptedFile } from "chatseal/react";
 
 const ENCRYPT_ID = "chatseal/message-composer-middleware/encrypt";
 const DRAFT_ID = "chatseal/message-composer-middleware/no-drafts";
+/** The attachment type of an encrypted file, and the field that holds its descriptor. */
+export const FILE_ATTACHMENT_TYPE = "chatseal";
+const DESCRIPTOR_FIELD = "chatseal_file";
 
 // ---------------------------------------------------------------------------------------
 // The version shim: what this file knows of stream-chat 9 / stream-chat-react 14 internals.
@@ -88,13 +96,13 @@ const streamChat9 = {
    * stored as typed), link previews (`/og?url=` asks the server to fetch a URL from the
    * text) and shared locations. Left off on teardown: the composer fails closed.
    */
-  harden(composer, refuseUpload) {
+  harden(composer, upload) {
     composer.linkPreviewsManager.cancelURLEnrichment?.();
     composer.updateConfig({
       drafts: { enabled: false },
       linkPreviews: { enabled: false },
       location: { enabled: false },
-      ...(refuseUpload ? { attachments: { doUploadRequest: refuseUpload } } : {}),
+      ...(upload ? { attachments: { doUploadRequest: upload } } : {}),
     });
     if (composer.linkPreviewsManager.previews?.size) composer.linkPreviewsManager.clearPreviews();
   },
@@ -115,6 +123,16 @@ const streamChat9 = {
 
   uploadFunction(composer) {
     return composer.config.attachments?.doUploadRequest;
+  },
+
+  /** The SDK's own upload (`channel.sendFile`, with progress and abort). */
+  defaultUpload(composer, file, options) {
+    return composer.attachmentManager.doDefaultUploadRequest(file, options);
+  },
+
+  /** The URL an uploaded attachment of the composer points at. */
+  uploadedUrls(attachment) {
+    return [attachment?.image_url, attachment?.asset_url].filter((u) => typeof u === "string");
   },
 
   /** (`updateConfig` merges and so cannot set a value back to undefined.) */
@@ -251,7 +269,7 @@ export function encryptComposer(client, seal, options = {}) {
   if (recipients !== undefined && typeof recipients !== "function") {
     throw new TypeError("encryptComposer: options.recipients must be a function(channel) → identities");
   }
-  const refuseUpload = options.plaintextAttachments ? null : makeUploadRefuser();
+  const plaintextAttachments = !!options.plaintextAttachments;
 
   // Membership changes reach the seal at once, so that a group session (PROTOCOL §9) is
   // ended when someone leaves and given to whoever joins. A failure here costs nothing
@@ -277,7 +295,7 @@ export function encryptComposer(client, seal, options = {}) {
   const around = (appSetup) => {
     const setup = ({ composer }) => {
       const undoApp = appSetup ? appSetup({ composer }) : null;
-      const undo = sealComposer(shim, composer, seal, { recipients, refuseUpload });
+      const undo = sealComposer(shim, composer, seal, { recipients, plaintextAttachments });
       return () => {
         undo(stopped);
         if (typeof undoApp === "function") undoApp();
@@ -304,21 +322,99 @@ export function encryptComposer(client, seal, options = {}) {
   };
 }
 
-// Upload functions that refuse (so that a second setup does not take one for the app's own).
-const refusers = new WeakSet();
-function makeUploadRefuser() {
-  const refuse = async () => {
-    throw new Error("chatseal: attachments are not end-to-end encrypted, so this chat does not upload them");
+// Our upload functions (so that a second setup does not take one for the app's own).
+const ourUploads = new WeakSet();
+
+/**
+ * The composer's upload function: encrypts the file (PROTOCOL §10) for the channel, then
+ * uploads the ciphertext, named `encrypted.bin` as `application/octet-stream` (so even
+ * whether it is an image stays private), through the app's own upload function when it
+ * had one, else the SDK's. The composer is handed a local object URL of the plaintext, for
+ * its preview; `uploads` maps it to the uploaded URL and the descriptor until the message
+ * is composed.
+ */
+function makeEncryptingUpload(shim, composer, seal, recipientsOf, appUpload, uploads) {
+  const upload = async (fileLike, options = {}) => {
+    if (!(fileLike instanceof Blob)) {
+      throw new TypeError("chatseal: only a File or Blob can be encrypted and uploaded");
+    }
+    const channel = shim.channel(composer);
+    const report = typeof options.onProgress === "function" ? options.onProgress : null;
+    // Encrypting is the first 30 % of the progress bar, the upload the rest.
+    const encrypted = await seal.encryptFile(fileLike, {
+      to: await recipientsOf(channel),
+      context: channel.cid,
+      signal: options.abortSignal,
+      onProgress: report ? ({ loaded, total }) => total && report(Math.round((30 * loaded) / total)) : undefined,
+    });
+    const sealedFile = new File([encrypted.blob], "encrypted.bin", { type: "application/octet-stream" });
+    const uploadOptions = {
+      ...options,
+      onProgress: report ? (percent) => report(percent === undefined ? undefined : 30 + Math.round(0.7 * percent)) : undefined,
+    };
+    const response = await (appUpload ? appUpload(sealedFile, uploadOptions) : shim.defaultUpload(composer, sealedFile, uploadOptions));
+    if (!response || typeof response.file !== "string" || response.file === "") {
+      throw new Error("chatseal: the upload returned no URL for the encrypted file");
+    }
+    const local = URL.createObjectURL(fileLike);
+    uploads.set(local, { url: response.file, descriptor: encrypted.descriptor });
+    return { file: local };
   };
-  refusers.add(refuse);
-  return refuse;
+  ourUploads.add(upload);
+  return upload;
 }
 
-function sealComposer(shim, composer, seal, { recipients, refuseUpload }) {
+/** An attachment that is an encrypted file chatseal sent (or a copy of one). */
+export function isEncryptedAttachment(attachment) {
+  return (
+    !!attachment &&
+    attachment.type === FILE_ATTACHMENT_TYPE &&
+    typeof attachment.asset_url === "string" &&
+    isEncrypted(attachment[DESCRIPTOR_FIELD])
+  );
+}
+
+function encryptedAttachment(url, descriptor) {
+  return { type: FILE_ATTACHMENT_TYPE, asset_url: url, [DESCRIPTOR_FIELD]: descriptor };
+}
+
+function sealComposer(shim, composer, seal, { recipients, plaintextAttachments }) {
   const recipientsOf = async (channel) => {
     const list = recipients ? await recipients(channel) : shim.memberIds(channel);
     if (!Array.isArray(list)) throw new TypeError("recipients(channel) must return an array of identities");
     return uniqueStrings(list);
+  };
+
+  // Local preview URL → { url, descriptor } of each file uploaded through this composer.
+  const uploads = new Map();
+  const forget = (local) => {
+    if (uploads.delete(local)) URL.revokeObjectURL(local);
+  };
+
+  /**
+   * The message's attachments with every uploaded file replaced by its encrypted form;
+   * null when one of them is not an encrypted upload (it would go out in plaintext).
+   */
+  const sealAttachments = (attachments) => {
+    const out = [];
+    for (const attachment of attachments) {
+      if (shim.isLinkPreview(attachment)) continue;
+      if (plaintextAttachments) {
+        out.push(attachment);
+        continue;
+      }
+      const local = shim.uploadedUrls(attachment).find((url) => uploads.has(url));
+      if (local) {
+        const { url, descriptor } = uploads.get(local);
+        out.push(encryptedAttachment(url, descriptor));
+      } else if (isEncryptedAttachment(attachment)) {
+        // Kept from the message being edited.
+        out.push(encryptedAttachment(attachment.asset_url, attachment[DESCRIPTOR_FIELD]));
+      } else {
+        return null;
+      }
+    }
+    return out;
   };
 
   const encrypt = {
@@ -329,10 +425,14 @@ function sealComposer(shim, composer, seal, { recipients, refuseUpload }) {
         const edited = shim.editedMessage(composer);
         const message = { ...state.message };
         const localMessage = { ...state.localMessage };
+        const attachments = Array.isArray(message.attachments) ? message.attachments : [];
+        const sealed = sealAttachments(attachments);
+        if (sealed === null) {
+          shim.notify(composer.client, "Message not sent: one of its attachments is not end-to-end encrypted");
+          return discard();
+        }
         for (const target of [message, localMessage]) {
-          if (Array.isArray(target.attachments)) {
-            target.attachments = target.attachments.filter((a) => !shim.isLinkPreview(a));
-          }
+          if (Array.isArray(target.attachments) || sealed.length) target.attachments = sealed;
         }
         const sendOptions = { ...state.sendOptions, skip_enrich_url: true };
         const text = typeof message.text === "string" ? message.text : "";
@@ -356,6 +456,8 @@ function sealComposer(shim, composer, seal, { recipients, refuseUpload }) {
           delete localMessage.html;
           delete localMessage.i18n;
         }
+        // The composer's previews are done with once the message is composed.
+        for (const attachment of attachments) shim.uploadedUrls(attachment).forEach(forget);
         return next({ ...state, message, localMessage, sendOptions });
       },
     },
@@ -367,8 +469,11 @@ function sealComposer(shim, composer, seal, { recipients, refuseUpload }) {
   };
 
   const uploadBefore = shim.uploadFunction(composer);
-  const previousUpload = refusers.has(uploadBefore) ? undefined : uploadBefore;
-  shim.harden(composer, refuseUpload);
+  const previousUpload = ourUploads.has(uploadBefore) ? undefined : uploadBefore;
+  const upload = plaintextAttachments
+    ? null
+    : makeEncryptingUpload(shim, composer, seal, recipientsOf, previousUpload, uploads);
+  shim.harden(composer, upload);
   shim.install(composer, encrypt, noDrafts);
   // Whoever turns drafts or link previews back on later (an app's updateConfig) is undone.
   const unsubscribeConfig = shim.onUnhardened(composer, () => shim.harden(composer, null));
@@ -404,9 +509,10 @@ function sealComposer(shim, composer, seal, { recipients, refuseUpload }) {
     unsubscribe();
     unsubscribeConfig();
     controller?.abort();
+    [...uploads.keys()].forEach(forget);
     if (stopped) {
       shim.uninstall(composer);
-      if (refuseUpload && shim.uploadFunction(composer) === refuseUpload) shim.restoreUpload(composer, previousUpload);
+      if (upload && shim.uploadFunction(composer) === upload) shim.restoreUpload(composer, previousUpload);
     }
   };
 }
@@ -546,8 +652,111 @@ export function createEncryptedChannelListItemUI({ ChannelListItemUI = StreamCha
 /** `createEncryptedChannelListItemUI()` around stream-chat-react's own row. */
 export const EncryptedChannelListItemUI = createEncryptedChannelListItemUI();
 
+function formatSize(bytes) {
+  if (!(bytes >= 1024)) return `${bytes ?? 0} B`;
+  const units = ["KB", "MB", "GB", "TB"];
+  let value = bytes / 1024;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit += 1;
+  }
+  return `${value.toFixed(value < 10 ? 1 : 0)} ${units[unit]}`;
+}
+
+/**
+ * One encrypted file of a message: an image is fetched, decrypted and shown; another file
+ * is a button that fetches and decrypts it, then saves it. Everything is aborted and the
+ * object URL revoked when the message leaves the screen.
+ */
+function EncryptedFile({ attachment }) {
+  const { message } = useMessageContext("EncryptedAttachment");
+  const { channel } = useChannelStateContext("EncryptedAttachment");
+  const { t } = useTranslationContext("chatseal");
+  const state = useDecryptedFile(attachment[DESCRIPTOR_FIELD], {
+    url: attachment.asset_url,
+    from: message?.user?.id,
+    context: message?.cid ?? channel?.cid,
+  });
+  const save = useRef(false);
+  const link = useRef(null);
+  useEffect(() => {
+    if (state.status === "ok" && save.current && link.current) {
+      save.current = false;
+      link.current.click();
+    }
+  }, [state.status]);
+
+  const info = state.info;
+  if (state.status === "error") {
+    return notice("error", `🔒 ${info?.name ? `${info.name}: ` : ""}${t(state.label || "can't decrypt")}`);
+  }
+  const label = info ? `${info.name || t("file")} · ${formatSize(info.size)}` : "";
+  if (state.status === "ok" && info.type.startsWith("image/")) {
+    return createElement("img", {
+      className: "str-chat__chatseal-image",
+      "data-chatseal": "image",
+      src: state.url,
+      alt: info.name,
+    });
+  }
+  const icon = createElement(FileIcon, { fileName: info?.name, mimeType: info?.type, size: "sm" });
+  if (state.status === "ok") {
+    return createElement(
+      "a",
+      { className: "str-chat__chatseal-file", "data-chatseal": "file", href: state.url, download: info.name || "file", ref: link },
+      icon,
+      createElement("span", null, label),
+    );
+  }
+  if (state.status === "idle") {
+    const start = () => {
+      save.current = true;
+      state.start();
+    };
+    return createElement(
+      "button",
+      {
+        type: "button",
+        className: "str-chat__chatseal-file",
+        "data-chatseal": "file-download",
+        "aria-label": `${t("Download")} ${label}`,
+        onClick: start,
+      },
+      icon,
+      createElement("span", null, label),
+    );
+  }
+  const percent = state.progress == null ? "" : ` ${Math.round(state.progress * 100)} %`;
+  return notice("pending", `${t("Decrypting…")}${info ? ` ${info.name}` : ""}${percent}`);
+}
+
+/**
+ * An `Attachment` (override) that shows chatseal's encrypted files decrypted, and hands
+ * every other attachment to `Attachment` (stream-chat-react's own by default).
+ */
+export function createEncryptedAttachment({ Attachment = StreamAttachment } = {}) {
+  function EncryptedAttachment(props) {
+    const all = props.attachments ?? [];
+    const files = all.filter(isEncryptedAttachment);
+    if (files.length === 0) return createElement(Attachment, props);
+    const rest = all.filter((a) => !isEncryptedAttachment(a));
+    return createElement(
+      "div",
+      { className: "str-chat__chatseal-attachments" },
+      rest.length ? createElement(Attachment, { ...props, attachments: rest }) : null,
+      ...files.map((a, i) => createElement(EncryptedFile, { key: `${i}:${a.asset_url}`, attachment: a })),
+    );
+  }
+  return EncryptedAttachment;
+}
+
+/** `createEncryptedAttachment()` around stream-chat-react's own `Attachment`. */
+export const EncryptedAttachment = createEncryptedAttachment();
+
 /** Every override chatseal needs, for `<WithComponents overrides={chatSealComponents}>`. */
 export const chatSealComponents = Object.freeze({
+  Attachment: EncryptedAttachment,
   MessageUI: EncryptedMessageUI,
   VirtualMessage: EncryptedMessageUI,
   QuotedMessagePreview: EncryptedQuotedMessagePreview,

@@ -137,9 +137,8 @@ impl Source {
                     return Ok(None);
                 }
                 let end = (*offset + max as f64).min(size);
-                let buffer =
-                    JsFuture::from(blob.slice_with_f64_and_f64(*offset, end)?.array_buffer())
-                        .await?;
+                let piece = blob.slice_with_f64_and_f64(*offset, end)?;
+                let buffer = JsFuture::from(array_buffer(&piece)?).await?;
                 *offset = end;
                 Uint8Array::new(&buffer)
             }
@@ -189,6 +188,17 @@ impl Source {
             let _ = reader.cancel();
         }
     }
+}
+
+/// `blob.arrayBuffer()`, called so that a Blob without it (an old engine, a DOM emulation)
+/// is a `TypeError` here rather than an exception thrown through WebAssembly.
+fn array_buffer(blob: &Blob) -> Result<Promise, JsValue> {
+    get(blob, "arrayBuffer")
+        .dyn_into::<Function>()
+        .map_err(|_| type_error("this Blob cannot be read: it has no arrayBuffer()"))?
+        .call0(blob)?
+        .dyn_into::<Promise>()
+        .map_err(|_| type_error("this Blob cannot be read: arrayBuffer() returned no Promise"))
 }
 
 /// An `ArrayBuffer` or any `ArrayBufferView`, as bytes.

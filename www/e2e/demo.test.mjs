@@ -7,7 +7,7 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { readFileSync, existsSync, writeFileSync } from "node:fs";
+import { readFileSync, readdirSync, existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { createRequire } from "node:module";
 import { chromium } from "playwright-core";
@@ -16,8 +16,9 @@ import { streamCredentials, tokenGetter } from "../../tests/js/demo-backend.js";
 
 const url = process.env.CHATSEAL_TEST_DIRECTORY;
 const dbPath = process.env.CHATSEAL_TEST_DB;
+const uploadsDir = process.env.CHATSEAL_TEST_UPLOADS;
 const artifacts = process.env.E2E_ARTIFACTS;
-if (!url || !dbPath || !artifacts) throw new Error("run these tests with www/e2e/run.sh");
+if (!url || !dbPath || !uploadsDir || !artifacts) throw new Error("run these tests with www/e2e/run.sh");
 
 const run = Math.random().toString(36).slice(2, 8);
 const alice = `alice-${run}`;
@@ -30,6 +31,10 @@ const texts = {
   edited: `Your MRI results are ready, no findings ${run}`,
   reply: `Thank you, doctor ${run}`,
   group: `Care team: bed 4 needs a review ${run}`,
+  withFiles: `Your x-ray and the lab report ${run}`,
+  imageName: `x-ray ${run}.png`,
+  pdfName: `lab results (${run}).pdf`,
+  pdfLine: `Lab results for the patient ${run}: all values in range`,
 };
 
 let browser;
@@ -168,6 +173,21 @@ function storedMessages() {
   return JSON.parse(out.toString("utf8"));
 }
 
+/** Every upload the relay stored: name → bytes. */
+function storedUploads() {
+  return readdirSync(uploadsDir)
+    .filter((name) => /^[0-9a-f]{32}$/.test(name))
+    .map((name) => ({ name, bytes: readFileSync(join(uploadsDir, name)) }));
+}
+
+/** A PDF whose text is `line` (enough of one for a download and a byte comparison). */
+function pdfWith(line) {
+  return Buffer.from(
+    `%PDF-1.4\n1 0 obj <</Type /Catalog /Pages 2 0 R>> endobj\n2 0 obj <</Type /Pages /Kids [] /Count 0>> endobj\n` +
+      `% ${line}\n${"% padding to more than one 64 KiB chunk\n".repeat(2000)}trailer <</Root 1 0 R>>\n%%EOF\n`,
+  );
+}
+
 /** The database files' raw bytes (main file and write-ahead log). */
 function databaseBytes() {
   return [dbPath, `${dbPath}-wal`].filter(existsSync).map((p) => readFileSync(p).toString("latin1")).join("");
@@ -231,6 +251,84 @@ describe("the demo", () => {
     await expectText(b.page, texts.edited);
     await shot(a.page, "03-alice-conversation.png");
     await shot(b.page, "04-bob-phone-conversation.png");
+  });
+
+  e2e("alice attaches an image and a PDF; bob sees the image and saves the PDF; the relay stores only ciphertext", async () => {
+    // A real PNG (a piece of her own screen) and a PDF of two chunks and more.
+    const png = await a.page.screenshot({ clip: { x: 0, y: 0, width: 160, height: 120 } });
+    const pdf = pdfWith(texts.pdfLine);
+    const before = new Set(storedUploads().map((u) => u.name));
+    await a.page.locator('input[data-testid="file-input"]').first().setInputFiles([
+      { name: texts.imageName, mimeType: "image/png", buffer: png },
+      { name: texts.pdfName, mimeType: "application/pdf", buffer: pdf },
+    ]);
+    // Both previews are there and uploaded (no progress indicator left), then send.
+    await a.page.locator(".str-chat__attachment-preview-media, .str-chat__attachment-preview-file").nth(1).waitFor({ timeout: 15_000 });
+    await a.page.waitForFunction(() => !document.querySelector(".str-chat__attachment-preview-list [class*='uploading']"), null, { timeout: 30_000 });
+    const input = composer(a.page);
+    await input.fill(texts.withFiles);
+    await input.press("Enter");
+    await expectText(a.page, texts.withFiles);
+
+    // Bob sees the image decrypted, and saves the PDF with one click.
+    await expectText(b.page, texts.withFiles);
+    const image = b.page.locator('img[data-chatseal="image"]').last();
+    await image.waitFor({ timeout: 20_000 });
+    await b.page.waitForFunction((el) => el.complete && el.naturalWidth === 160, await image.elementHandle(), { timeout: 10_000 });
+    assert.equal(await image.getAttribute("alt"), texts.imageName);
+    const button = b.page.locator('[data-chatseal="file-download"]').last();
+    assert.match(await button.textContent(), new RegExp(texts.pdfName.replace(/[().]/g, "\\$&")));
+    const [download] = await Promise.all([b.page.waitForEvent("download", { timeout: 20_000 }), button.click()]);
+    assert.equal(download.suggestedFilename(), texts.pdfName);
+    assert.ok(readFileSync(await download.path()).equals(pdf), "the saved PDF is the one alice attached");
+    await shot(b.page, "05-bob-attachments.png");
+    await shot(a.page, "05-alice-attachments.png");
+
+    // What the relay stored: two new uploads, each a CSF1 encrypted file holding neither file.
+    const added = storedUploads().filter((u) => !before.has(u.name));
+    assert.equal(added.length, 2, `new uploads: ${added.map((u) => u.name)}`);
+    for (const { name, bytes } of added) {
+      assert.equal(bytes.subarray(0, 4).toString("latin1"), "CSF1", `${name} is an encrypted file`);
+      assert.ok(!bytes.includes(png.subarray(64, 128)) && !bytes.includes(pdf.subarray(0, 64)), `${name} holds no plaintext`);
+    }
+    // The stored message names no file: its attachments are the sealed descriptors.
+    const row = storedMessages().find((r) => r.user_id === alice && JSON.parse(r.extra ?? "{}").attachments?.length);
+    const attachments = JSON.parse(row.extra).attachments;
+    assert.equal(attachments.length, 2);
+    for (const att of attachments) {
+      assert.deepEqual(Object.keys(att).sort(), ["asset_url", "chatseal_file", "type"]);
+      assert.equal(att.type, "chatseal");
+      assert.match(att.chatseal_file, /^csm1\./);
+    }
+  });
+
+  e2e("an upload altered on the server shows as damaged, and nothing of it is displayed", async () => {
+    const row = storedMessages().find((r) => r.user_id === alice && JSON.parse(r.extra ?? "{}").attachments?.length);
+    const imageUpload = JSON.parse(row.extra).attachments.map((a) => a.asset_url.split("/").pop());
+    // Flip one byte in the middle of each stored file of that message.
+    for (const name of imageUpload) {
+      const path = join(uploadsDir, name);
+      const bytes = readFileSync(path);
+      bytes[Math.floor(bytes.length / 2)] ^= 0x01;
+      writeFileSync(path, bytes);
+    }
+    const cdp = await b.context.newCDPSession(b.page);
+    // The uploads are served as immutable: bypass the copies bob's browser cached.
+    await cdp.send("Network.enable");
+    await cdp.send("Network.setCacheDisabled", { cacheDisabled: true });
+    await b.page.reload();
+    // On the phone the reloaded app reopens the conversation with its list closed.
+    await b.page.locator('[data-testid="peer-input"]:visible, [data-testid="list-toggle"]:visible').first().waitFor({ timeout: 30_000 });
+    await openConversation(b.page, alice);
+    await expectText(b.page, texts.withFiles);
+    const message = b.page.locator(".str-chat__message", { has: messageTexts(b.page).getByText(texts.withFiles, { exact: true }) });
+    await message.locator('[data-chatseal="error"]').first().waitFor({ timeout: 20_000 });
+    assert.equal(await message.locator('img[data-chatseal="image"]').count(), 0, "no image shown from a damaged upload");
+    await message.locator('[data-chatseal="file-download"]').click();
+    await assert.rejects(b.page.waitForEvent("download", { timeout: 3_000 }));
+    assert.equal(await message.locator('[data-chatseal="error"]').count(), 2, "both files say they are damaged");
+    await shot(b.page, "05-bob-damaged-attachments.png");
+    await cdp.send("Network.setCacheDisabled", { cacheDisabled: false });
   });
 
   e2e("a group of three: everyone in it reads the message", async () => {

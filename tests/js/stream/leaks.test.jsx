@@ -1,6 +1,6 @@
 // Plaintext must not leave by the side doors stream-chat 9 has besides the message text:
-// server drafts, link previews (`/og?url=`), attachment uploads — and a failed encryption
-// must not fall back to sending the text.
+// server drafts, link previews (`/og?url=`), attachment uploads and their metadata — and a
+// failed encryption must not fall back to sending the text.
 import React from "react";
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
 import { cleanup, fireEvent, render, waitFor } from "@testing-library/react";
@@ -195,24 +195,143 @@ describe("attachments and failures", () => {
     await relay?.close();
   });
 
-  test("a file is not uploaded in plaintext unless the app opts in", async () => {
+  test("a file goes up only as ciphertext, the message names no file, and the other member opens it", async () => {
+    // The app's own upload function (here a plain multipart POST to the relay, as stream-chat's
+    // default upload cannot send a jsdom File from Node; the e2e test covers that one in
+    // Chromium): chatseal encrypts first and hands it the ciphertext.
+    const handed = [];
+    const appUpload = async (file) => {
+      handed.push({ name: file.name, type: file.type });
+      const bytes = Buffer.from(await file.arrayBuffer());
+      const boundary = "chatseal-test-boundary";
+      const body = Buffer.concat([
+        Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${file.name}"\r\nContent-Type: ${file.type}\r\n\r\n`),
+        bytes,
+        Buffer.from(`\r\n--${boundary}--\r\n`),
+      ]);
+      const r = await fetch(`${relay.url}/channels/messaging/${alice.channel.id}/file`, {
+        method: "POST",
+        headers: {
+          authorization: alice.client.tokenManager.getToken(),
+          "stream-auth-type": "jwt",
+          "content-type": `multipart/form-data; boundary=${boundary}`,
+        },
+        body,
+      });
+      if (!r.ok) throw new Error(`upload: HTTP ${r.status}`);
+      return r.json();
+    };
+    alice.client.setMessageComposerSetupFunction(({ composer: c }) => {
+      c.updateConfig({ attachments: { doUploadRequest: appUpload } });
+    });
+    const stop = encryptComposer(alice.client, alice.seal);
+    const secret = "contents of the secret file";
+    const { container } = render(<ChatView {...alice} overrides={chatSealComponents} />);
+    const input = await textarea(container);
+    const composer = alice.channel.messageComposer;
+    try {
+      await composer.attachmentManager.uploadFiles([new File([secret], "secret-plan.txt", { type: "text/plain" })]);
+      await waitFor(() => expect(composer.attachmentManager.attachments[0]?.localMetadata.uploadState).toBe("finished"));
+      // The upload carried the ciphertext, as an opaque file.
+      expect(handed).toEqual([{ name: "encrypted.bin", type: "application/octet-stream" }]);
+      expect(uploads(relay)).toHaveLength(1);
+      expect(uploads(relay)[0].raw).toContain("CSF1");
+      expect(relay.everythingSent()).not.toContain(secret);
+      expect(relay.everythingSent()).not.toContain("secret-plan");
+      // The composer previews the plaintext from a local object URL, not the upload.
+      expect(composer.attachmentManager.attachments[0].asset_url).toMatch(/^blob:/);
+
+      typeInto(fireEvent, input, "the plan, attached");
+      await waitFor(() => expect(composer.textComposer.text).toBe("the plan, attached"));
+      fireEvent.keyDown(input, { key: "Enter" });
+      const stored = await waitFor(async () => {
+        const [message] = (await relay.messages(cid)).filter((m) => m.attachments?.length);
+        if (!message) throw new Error("not stored yet");
+        return message;
+      });
+      expect(isEncrypted(stored.text)).toBe(true);
+      expect(stored.attachments).toHaveLength(1);
+      const [attachment] = stored.attachments;
+      expect(Object.keys(attachment).sort()).toEqual(["asset_url", "chatseal_file", "type"]);
+      expect(attachment.type).toBe("chatseal");
+      expect(isEncrypted(attachment.chatseal_file)).toBe(true);
+      expect(relay.everythingSent()).not.toContain("secret-plan");
+
+      // Bob: the descriptor says what the file is; the upload decrypts to the file.
+      const info = await bob.seal.decrypt(attachment.chatseal_file, { from: alice.id, context: cid });
+      expect(info.file).toMatchObject({ name: "secret-plan.txt", type: "text/plain", size: secret.length });
+      const opened = await bob.seal.decryptFile(attachment.chatseal_file, await fetch(attachment.asset_url), {
+        from: alice.id,
+        context: cid,
+      });
+      expect(new TextDecoder().decode(await opened.arrayBuffer())).toBe(secret);
+      // …and his message list offers it for download by name and size.
+      const view = render(<ChatView {...bob} overrides={chatSealComponents} />);
+      await waitFor(() => expect(view.container.querySelector('[data-chatseal="file-download"]')?.textContent).toMatch(/secret-plan\.txt · 27 B/), {
+        timeout: 10_000,
+      });
+    } finally {
+      stop();
+      alice.client.setMessageComposerSetupFunction(null);
+      composer.attachmentManager.initState();
+      cleanup();
+    }
+  });
+
+  test("an attachment that did not go through the encrypting upload is not sent", async () => {
     const stop = encryptComposer(alice.client, alice.seal);
     const { container } = render(<ChatView {...alice} overrides={chatSealComponents} />);
-    await textarea(container);
+    const input = await textarea(container);
     const composer = alice.channel.messageComposer;
-    const file = () => new File(["contents of the secret file"], "secret.txt", { type: "text/plain" });
+    const before = (await relay.messages(cid)).length;
+    const errorsBefore = alice.client.notifications.notifications.length;
     try {
-      await composer.attachmentManager.uploadFiles([file()]);
-      await waitFor(() => expect(composer.attachmentManager.attachments[0]?.localMetadata.uploadState).toBe("failed"));
-      expect(uploads(relay)).toEqual([]);
-      expect(relay.everythingSent()).not.toContain("contents of the secret file");
+      composer.attachmentManager.upsertAttachments([
+        { type: "file", asset_url: "https://files.invalid/plain.pdf", title: "plain-report.pdf", localMetadata: { id: "x1", uploadState: "finished" } },
+      ]);
+      typeInto(fireEvent, input, "with a plaintext attachment");
+      await waitFor(() => expect(composer.textComposer.text).toBe("with a plaintext attachment"));
+      fireEvent.keyDown(input, { key: "Enter" });
+      await waitFor(() => expect(alice.client.notifications.notifications.length).toBeGreaterThan(errorsBefore));
+      expect(alice.client.notifications.notifications.at(-1).message).toMatch(/not sent.*not end-to-end encrypted/i);
+      await sleep(200);
+      expect(await relay.messages(cid)).toHaveLength(before);
+      expect(relay.everythingSent()).not.toContain("plain-report");
     } finally {
+      composer.attachmentManager.initState();
       stop();
       cleanup();
     }
+  });
 
-    // Opting in (an app that encrypts files in its own upload function, or accepts plaintext
-    // files) leaves the app's upload function in place.
+  test("removing a file while it is encrypted aborts it: nothing is uploaded", async () => {
+    const stop = encryptComposer(alice.client, alice.seal);
+    render(<ChatView {...alice} overrides={chatSealComponents} />);
+    const composer = alice.channel.messageComposer;
+    const before = uploads(relay).length;
+    const cancelledBefore = alice.seal.stats().cancelled;
+    try {
+      const big = new File([new Uint8Array(24 * 1024 * 1024)], "big.bin");
+      const uploading = composer.attachmentManager.uploadFiles([big]);
+      const id = await waitFor(() => {
+        const attachment = composer.attachmentManager.attachments[0];
+        if (attachment?.localMetadata.uploadState !== "uploading") throw new Error("not uploading yet");
+        return attachment.localMetadata.id;
+      });
+      composer.attachmentManager.removeAttachments([id]);
+      await uploading.catch(() => {});
+      await sleep(300);
+      expect(uploads(relay)).toHaveLength(before);
+      // The abort reached encryptFile (counted as a cancelled call), before any upload.
+      expect(alice.seal.stats().cancelled).toBeGreaterThan(cancelledBefore);
+    } finally {
+      composer.attachmentManager.initState();
+      stop();
+      cleanup();
+    }
+  });
+
+  test("with plaintextAttachments the app's own upload function is left in place", async () => {
     const appUploads = [];
     const appUpload = async (fileLike) => {
       appUploads.push(fileLike.name);
@@ -222,15 +341,17 @@ describe("attachments and failures", () => {
       c.updateConfig({ attachments: { doUploadRequest: appUpload } });
     });
     const stopWithFiles = encryptComposer(alice.client, alice.seal, { plaintextAttachments: true });
+    const composer = alice.channel.messageComposer;
     try {
       const view = render(<ChatView {...alice} overrides={chatSealComponents} />);
       await textarea(view.container);
       composer.attachmentManager.initState();
-      await composer.attachmentManager.uploadFiles([file()]);
-      await waitFor(() => expect(appUploads).toEqual(["secret.txt"]));
+      await composer.attachmentManager.uploadFiles([new File(["x"], "plain.txt")]);
+      await waitFor(() => expect(appUploads).toEqual(["plain.txt"]));
     } finally {
       stopWithFiles();
       alice.client.setMessageComposerSetupFunction(null);
+      composer.attachmentManager.initState();
     }
   });
 

@@ -13,3 +13,30 @@ class NoObserver {
 }
 globalThis.ResizeObserver ??= NoObserver;
 globalThis.IntersectionObserver ??= NoObserver;
+
+// jsdom's Blob has no arrayBuffer() and jsdom has no object URLs; browsers have both, and
+// chatseal's attachments use them (reading files, showing decrypted ones).
+if (typeof Blob !== "undefined" && !Blob.prototype.arrayBuffer) {
+  Blob.prototype.arrayBuffer = function arrayBuffer() {
+    return new Promise((resolve, reject) => {
+      const reader = new FileReader();
+      reader.onload = () => resolve(reader.result);
+      reader.onerror = () => reject(reader.error);
+      reader.readAsArrayBuffer(this);
+    });
+  };
+}
+if (typeof URL.createObjectURL !== "function") {
+  const objects = new Map();
+  let next = 0;
+  URL.createObjectURL = (blob) => {
+    next += 1;
+    const url = `blob:jsdom/${next}`;
+    objects.set(url, blob);
+    return url;
+  };
+  URL.revokeObjectURL = (url) => {
+    objects.delete(url);
+  };
+  globalThis.__objectUrls = objects;
+}
