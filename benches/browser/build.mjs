@@ -57,7 +57,7 @@ export async function buildAll(out) {
   await esbuild({
     ...common,
     entryPoints: Object.fromEntries(
-      [...LIBS, "longtask"].map((name) => [name, join(here, "entries", `${name}.js`)]),
+      [...LIBS, "longtask", "files"].map((name) => [name, join(here, "entries", `${name}.js`)]),
     ),
     outdir: dist,
     publicPath: "/dist/",

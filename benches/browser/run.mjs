@@ -6,15 +6,19 @@
 // chatseal's group sessions and the peers' multi-recipient messages (see adapters.js).
 // Also: the longest main-thread task while ChatSeal
 // decrypts a 1,000-message history through its queue (needs a key directory:
-// CHATSEAL_TEST_DIRECTORY, see run.sh), and the download sizes.
+// CHATSEAL_TEST_DIRECTORY, see run.sh); ChatSeal's encryptFile/decryptFile on a 100 MiB
+// attachment, with the renderer's and the browser process's peak RSS (the same directory;
+// a fresh browser per run); and the download sizes.
 //
 // Usage: node run.mjs [--quick] [--rounds N] [--no-browser] [--no-node] [--no-longtask]
+//                     [--no-files] [--groups small,mib,…] [--files-mib N] [--files-runs N]
 //                     [--directory URL] [--out DIR]
+// --groups limits the workload groups of the browser and Node phases (init always runs).
 // Writes DIR/browser.json and DIR/browser.md (default DIR: target/bench at the repo root).
 import { chromium } from "playwright-core";
 import { spawn, execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { mkdirSync, readFileSync, writeFileSync, existsSync } from "node:fs";
+import { mkdirSync, readFileSync, readdirSync, writeFileSync, existsSync } from "node:fs";
 import { createRequire } from "node:module";
 import os from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -40,6 +44,11 @@ const MODE = QUICK ? "quick" : "full";
 const ROUNDS = Number(option("--rounds", QUICK ? 1 : 3));
 const INIT_PAGES = QUICK ? 1 : 3; // extra load-and-init-only pages per library per round
 const LONGTASK_RUNS = QUICK ? 1 : 3; // history runs, each in a fresh page, each traced
+const FILES_RUNS = Number(option("--files-runs", QUICK ? 1 : 3)); // each in a fresh browser
+const FILES_MIB = Number(option("--files-mib", 100)); // the attachment's size
+const SELECTED = option("--groups", "") ? option("--groups", "").split(",").filter(Boolean) : GROUPS;
+for (const g of SELECTED) if (!GROUPS.includes(g)) throw new Error(`--groups: no group "${g}" (${GROUPS.join(", ")})`);
+const LAUNCH_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic"];
 const DIRECTORY = option("--directory", process.env.CHATSEAL_TEST_DIRECTORY || "");
 const OUT = resolve(option("--out", join(root, "target/bench")));
 const CHROMIUM = process.env.CHROMIUM || "/usr/bin/chromium";
@@ -157,7 +166,7 @@ async function browserPhase(browser, base) {
   let isolated = null;
   let userAgent = null;
   for (let r = 0; r < ROUNDS; r++) {
-    for (const group of ["init", ...GROUPS]) {
+    for (const group of ["init", ...SELECTED]) {
       const pages = group === "init" ? INIT_PAGES : 1;
       for (let k = 0; k < pages; k++) {
         for (const lib of rotate(LIBS, r + k)) {
@@ -209,7 +218,7 @@ function nodeChild(lib, group) {
 async function nodePhase() {
   const col = collector();
   for (let r = 0; r < ROUNDS; r++) {
-    for (const group of ["init", ...GROUPS]) {
+    for (const group of ["init", ...SELECTED]) {
       const runs = group === "init" ? INIT_PAGES : 1;
       for (let k = 0; k < runs; k++) {
         for (const lib of rotate(LIBS, r + k)) {
@@ -323,6 +332,201 @@ async function longtaskPhase(browser, base) {
     longestLongtaskEntryMs: max((r) => r.longestLongtaskMs),
     detail: runs,
   };
+}
+
+// ---------------------------------------------------------------- attachments
+const MIB = 1 << 20;
+
+/** The process `pid` and its descendants: [{ pid, ppid, cmdline, type, hwmKiB, rssKiB,
+ *  cpuTicks }], type from Chromium's --type= ("browser" when there is none). */
+function processTree(pid) {
+  const parent = new Map();
+  for (const name of readdirSync("/proc")) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, "utf8");
+      // pid (comm) state ppid …: comm may hold spaces and parentheses.
+      const rest = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      parent.set(Number(name), { ppid: Number(rest[1]), cpuTicks: Number(rest[11]) + Number(rest[12]) });
+    } catch {
+      // gone meanwhile
+    }
+  }
+  const tree = new Set([pid]);
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const [p, { ppid }] of parent) if (!tree.has(p) && tree.has(ppid)) (tree.add(p), (grew = true));
+  }
+  const out = [];
+  for (const p of tree) {
+    try {
+      // Zygote-forked processes (renderers, …) rewrite their title: one space-joined string.
+      const cmdline = readFileSync(`/proc/${p}/cmdline`, "utf8").split("\0").filter(Boolean).join(" ");
+      const status = readFileSync(`/proc/${p}/status`, "utf8");
+      const kib = (key) => Number(status.match(new RegExp(`^${key}:\\s+(\\d+) kB`, "m"))?.[1] ?? NaN);
+      const type = cmdline.match(/(?:^| )--type=(\S+)/)?.[1] ?? "browser";
+      out.push({ pid: p, ppid: parent.get(p)?.ppid, cmdline, type, hwmKiB: kib("VmHWM"), rssKiB: kib("VmRSS"), cpuTicks: parent.get(p)?.cpuTicks ?? 0 });
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out;
+}
+
+/** Chromium browser processes started by this runner (Playwright spawns them as children). */
+function ourChromiums() {
+  return processTree(process.pid)
+    .filter((p) => p.pid !== process.pid && p.type === "browser" && / --remote-debugging-pipe( |$)/.test(p.cmdline))
+    .map((p) => p.pid);
+}
+
+/** Peak and current RSS in MiB of the browser process `pid` and of the page's renderer
+ *  `pagePid` in a snapshot of processTree(pid); the other processes' figures beside. */
+function chromiumMemory(procs, pid, pagePid) {
+  const mib = (k) => k / 1024;
+  const browserProc = procs.find((p) => p.pid === pid);
+  const page = procs.find((p) => p.pid === pagePid);
+  const renderers = procs.filter((p) => p.type === "renderer");
+  const others = procs.filter((p) => p !== browserProc && p !== page);
+  return {
+    rendererHwmMiB: page ? mib(page.hwmKiB) : NaN,
+    rendererRssMiB: page ? mib(page.rssKiB) : NaN,
+    browserHwmMiB: browserProc ? mib(browserProc.hwmKiB) : NaN,
+    browserRssMiB: browserProc ? mib(browserProc.rssKiB) : NaN,
+    renderers: renderers.length,
+    others: others.map((p) => ({ type: p.type, hwmMiB: +mib(p.hwmKiB).toFixed(1), rssMiB: +mib(p.rssKiB).toFixed(1) })),
+  };
+}
+
+async function filesPhase(base) {
+  const runs = [];
+  let chromiumVersion = null;
+  for (let i = 0; i < FILES_RUNS; i++) {
+    // A browser of its own with only this page, so that the peaks are this run's.
+    const before = new Set(ourChromiums());
+    const browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: [...LAUNCH_ARGS, "--enable-precise-memory-info"],
+    });
+    const fresh = ourChromiums().filter((p) => !before.has(p));
+    if (fresh.length !== 1) {
+      await browser.close();
+      throw new Error(`files: cannot tell the new Chromium's browser process (${fresh.length} candidates)`);
+    }
+    const pid = fresh[0];
+    chromiumVersion = browser.version();
+    const { page, problems } = await newPage(browser);
+    let step = "load";
+    try {
+      await page.goto(`${base}/files.html`);
+      await page.evaluate(() => window.filesReady);
+      const snaps = { start: processTree(pid) };
+      step = "prepare";
+      const prep = await page.evaluate(([d, n]) => window.files.prepare(d, n), [DIRECTORY, FILES_MIB]);
+      snaps.prepared = processTree(pid);
+      step = "encrypt";
+      const enc = await page.evaluate(() => window.files.encrypt());
+      snaps.encrypted = processTree(pid);
+      step = "decrypt to File";
+      const file = await page.evaluate(() => window.files.decryptToFile());
+      snaps.decryptedToFile = processTree(pid);
+      step = "decrypt to stream";
+      const stream = await page.evaluate(() => window.files.decryptToStream());
+      snaps.decryptedToStream = processTree(pid);
+      step = "finish";
+      const fin = await page.evaluate(() => window.files.finish());
+      // The page's renderer: the one that used the most CPU by the end (Chromium also
+      // keeps a spare renderer and one for its own WebUI).
+      const pagePid = snaps.decryptedToStream
+        .filter((p) => p.type === "renderer")
+        .sort((a, b) => b.cpuTicks - a.cpuTicks)[0]?.pid;
+      const memory = Object.fromEntries(Object.entries(snaps).map(([k, procs]) => [k, chromiumMemory(procs, pid, pagePid)]));
+      const mibs = (ms) => FILES_MIB / (ms / 1000);
+      const run = {
+        prepareMs: prep.prepareMs,
+        buildMs: prep.buildMs,
+        bytes: prep.bytes,
+        encrypt: { ...enc, mibPerS: mibs(enc.ms) },
+        decryptToFile: { ...file, mibPerS: mibs(file.ms) },
+        decryptToStream: { ...stream, mibPerS: mibs(stream.ms) },
+        jsHeapPeakMiB: fin.heapSampled ? fin.heapPeak / MIB : null,
+        jsHeapAfterSetupMiB: fin.heapSampled ? prep.heap / MIB : null,
+        stats: fin.stats,
+        memory,
+      };
+      runs.push(run);
+      const m = memory.decryptedToStream;
+      log(
+        `files run ${i + 1}/${FILES_RUNS} (${FILES_MIB} MiB): encrypt ${run.encrypt.mibPerS.toFixed(1)} MiB/s, ` +
+          `decrypt → File ${run.decryptToFile.mibPerS.toFixed(1)} MiB/s, → stream ${run.decryptToStream.mibPerS.toFixed(1)} MiB/s; ` +
+          `peak RSS renderer ${m.rendererHwmMiB.toFixed(0)} MiB, browser process ${m.browserHwmMiB.toFixed(0)} MiB`,
+      );
+    } catch (e) {
+      throw new Error(`files (${FILES_MIB} MiB), run ${i + 1}, ${step}: ${e.message}\n${problems.join("\n")}`);
+    } finally {
+      await browser.close();
+    }
+    if (problems.length) log(`files: ${problems.join("; ")}`);
+  }
+  const at = (stage, key) => summary(runs.map((r) => r.memory[stage][key]));
+  const heaps = runs.map((r) => r.jsHeapPeakMiB).filter((x) => x !== null);
+  return {
+    directory: DIRECTORY,
+    chromium: chromiumVersion,
+    mib: FILES_MIB,
+    bytes: FILES_MIB * MIB,
+    encryptedBytes: runs[0].encrypt.encryptedBytes,
+    runs: runs.length,
+    encryptMiBs: summary(runs.map((r) => r.encrypt.mibPerS)),
+    decryptFileMiBs: summary(runs.map((r) => r.decryptToFile.mibPerS)),
+    decryptStreamMiBs: summary(runs.map((r) => r.decryptToStream.mibPerS)),
+    encryptMs: summary(runs.map((r) => r.encrypt.ms)),
+    decryptFileMs: summary(runs.map((r) => r.decryptToFile.ms)),
+    decryptFileUntilFirstProgressMs: summary(runs.map((r) => r.decryptToFile.untilFirstProgressMs)),
+    decryptStreamMs: summary(runs.map((r) => r.decryptToStream.ms)),
+    streamChunks: runs[0].decryptToStream.chunks,
+    streamLargestChunk: runs[0].decryptToStream.largestChunk,
+    // After the whole run (VmHWM: the peak since the process started).
+    rendererHwmMiB: at("decryptedToStream", "rendererHwmMiB"),
+    browserHwmMiB: at("decryptedToStream", "browserHwmMiB"),
+    // The same peaks read after each step: which step raised them.
+    hwmByStep: Object.fromEntries(
+      ["start", "prepared", "encrypted", "decryptedToFile", "decryptedToStream"].map((s) => [
+        s,
+        { rendererHwmMiB: at(s, "rendererHwmMiB").median, browserHwmMiB: at(s, "browserHwmMiB").median, rendererRssMiB: at(s, "rendererRssMiB").median, browserRssMiB: at(s, "browserRssMiB").median },
+      ]),
+    ),
+    jsHeapPeakMiB: heaps.length ? summary(heaps) : null,
+    jsHeapAfterSetupMiB: heaps.length ? summary(runs.map((r) => r.jsHeapAfterSetupMiB)) : null,
+    samples: {
+      encryptMiBs: runs.map((r) => round4(r.encrypt.mibPerS)),
+      decryptFileMiBs: runs.map((r) => round4(r.decryptToFile.mibPerS)),
+      decryptStreamMiBs: runs.map((r) => round4(r.decryptToStream.mibPerS)),
+      rendererHwmMiB: runs.map((r) => round4(r.memory.decryptedToStream.rendererHwmMiB)),
+      browserHwmMiB: runs.map((r) => round4(r.memory.decryptedToStream.browserHwmMiB)),
+      jsHeapPeakMiB: heaps.map(round4),
+    },
+    detail: runs,
+  };
+}
+
+/** The `mib` workload's medians (headless Chromium, low-level API) as MiB/s per library. */
+function oneMiB(browserResult) {
+  if (!browserResult) return null;
+  const out = {};
+  for (const lib of LIBS) {
+    const s = browserResult.stats[lib];
+    if (!s?.mibEncrypt) continue;
+    out[lib] = {
+      encryptMs: s.mibEncrypt.median,
+      decryptMs: s.mibDecrypt.median,
+      bothMs: s.mib.median,
+      encryptMiBs: 1000 / s.mibEncrypt.median,
+      decryptMiBs: 1000 / s.mibDecrypt.median,
+      samples: s.mibEncrypt.n,
+    };
+  }
+  return Object.keys(out).length ? out : null;
 }
 
 // ---------------------------------------------------------------- report
@@ -471,6 +675,39 @@ function report(result) {
       ["longest longtask entry (ms)", lt.longtaskEntries ? fmt(lt.longestLongtaskEntryMs, "ms") : "none"],
     ]);
   }
+  if (result.files) {
+    const f = result.files;
+    const one = f.oneMiB || {};
+    const all = (s, xs) => (s ? (xs.length > 1 ? `${fmt(s.median)} (${xs.map((x) => fmt(x)).join(", ")})` : fmt(s.median)) : "–");
+    const peer = (lib, key) => (one[lib] ? `${fmt(one[lib][`${key}MiBs`])} (${fmt(one[lib][`${key}Ms`], "ms")} ms)` : "–");
+    add(
+      `ChatSeal attachments: encryptFile / decryptFile of ${f.mib} MiB, headless Chromium, ${f.runs} run(s), a fresh browser each; beside the 1 MiB workload of this run`,
+      ["MiB/s: median (each run)", `chatseal ChatSeal, ${f.mib} MiB file`, "chatseal 1 MiB (low-level)", "virgil-crypto 1 MiB", "libsodium-wrappers 1 MiB"],
+      [
+        ["encrypt", all(f.encryptMiBs, f.samples.encryptMiBs), peer("chatseal", "encrypt"), peer("virgil-crypto", "encrypt"), peer("libsodium-wrappers", "encrypt")],
+        ["decrypt → File (Blob body: SHA-256 over the whole ciphertext first, then the decrypt)", all(f.decryptFileMiBs, f.samples.decryptFileMiBs), peer("chatseal", "decrypt"), peer("virgil-crypto", "decrypt"), peer("libsodium-wrappers", "decrypt")],
+        ["decrypt → stream (blob.stream() in, read to the end; hash compared at the end)", all(f.decryptStreamMiBs, f.samples.decryptStreamMiBs), "–", "–", "–"],
+      ],
+      `MiB/s = ${f.mib} MiB ÷ the call's wall time (encrypt: until the EncryptedFile; File: until the File; stream: until the reader's last read). ` +
+        `The 1 MiB columns are the "1 MiB" workload's medians of this run (encrypt alone, decrypt+verify alone; one call on bytes in memory; median ms in brackets), converted: 1 ÷ seconds. ` +
+        `decrypt → File reads the ciphertext twice (hash pass ${fmt(f.decryptFileUntilFirstProgressMs?.median, "ms")} ms median until the first progress event, which also includes the first MiB's decrypt). ` +
+        `The stream read ${f.streamChunks} chunks of at most ${f.streamLargestChunk} bytes.`,
+    );
+    const step = (s, k) => fmt(f.hwmByStep[s]?.[k]);
+    add(
+      `ChatSeal attachments: Chromium memory during the ${f.mib} MiB run (MiB = 2^20 bytes)`,
+      ["memory (MiB)", "median (each run)", "after set-up (before the big file's calls)", "after encrypt / → File / → stream"],
+      [
+        ["peak RSS of the page's renderer (VmHWM)", all(f.rendererHwmMiB, f.samples.rendererHwmMiB), step("prepared", "rendererHwmMiB"), ["encrypted", "decryptedToFile", "decryptedToStream"].map((s) => step(s, "rendererHwmMiB")).join(" / ")],
+        ["peak RSS of the browser process (VmHWM)", all(f.browserHwmMiB, f.samples.browserHwmMiB), step("prepared", "browserHwmMiB"), ["encrypted", "decryptedToFile", "decryptedToStream"].map((s) => step(s, "browserHwmMiB")).join(" / ")],
+        ["RSS at that moment (VmRSS), renderer; browser process", "–", `${step("prepared", "rendererRssMiB")}; ${step("prepared", "browserRssMiB")}`, ["encrypted", "decryptedToFile", "decryptedToStream"].map((s) => `${step(s, "rendererRssMiB")}; ${step(s, "browserRssMiB")}`).join(" / ")],
+        ["JS heap peak (performance.memory.usedJSHeapSize, sampled each MiB)", f.jsHeapPeakMiB ? all(f.jsHeapPeakMiB, f.samples.jsHeapPeakMiB) : "–", f.jsHeapAfterSetupMiB ? `${fmt(f.jsHeapAfterSetupMiB.median)} (now)` : "–", "–"],
+      ],
+      `VmHWM from /proc/<pid>/status: the highest resident set since the process started (the renderer: the page's; the browser process: Chromium's main process, ` +
+        `which holds the Blob data — the source, the encrypted Blob and the decrypted File — in its blob storage: in memory up to Chromium's limit, on disk past it where it may page). ` +
+        `"After set-up" is read once the two users are registered, the 1 MiB warm-up is done and the ${f.mib} MiB source Blob is built from 1 MiB pieces.`,
+    );
+  }
   add("Download size (kB = 1000 bytes; each file compressed on its own)", SIZE_HEAD, sizeRows(result.sizes));
   add(
     "Goals (browser figures)",
@@ -531,11 +768,12 @@ async function main() {
   let browser = null;
   let server = null;
   try {
+    const wantFiles = !flag("--no-files") && DIRECTORY;
+    if (!flag("--no-browser") || (!flag("--no-longtask") && DIRECTORY) || wantFiles) server = await startServer(dist);
     if (!flag("--no-browser") || (!flag("--no-longtask") && DIRECTORY)) {
-      server = await startServer(dist);
       browser = await chromium.launch({
         executablePath: CHROMIUM,
-        args: ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic"],
+        args: LAUNCH_ARGS,
       });
       meta.chromium = browser.version();
       log(`chromium ${meta.chromium} at ${server.url}`);
@@ -545,11 +783,22 @@ async function main() {
       if (DIRECTORY) result.longtask = await longtaskPhase(browser, server.url);
       else log("no key directory (CHATSEAL_TEST_DIRECTORY or --directory; run.sh starts one): long-task measurement skipped");
     }
+    // The attachments run in a browser of their own (per run): close the shared one first.
+    if (browser) await browser.close();
+    browser = null;
+    if (!flag("--no-files")) {
+      if (DIRECTORY) result.files = await filesPhase(server.url);
+      else log("no key directory (CHATSEAL_TEST_DIRECTORY or --directory; run.sh starts one): attachments measurement (encryptFile/decryptFile) skipped");
+    }
   } finally {
     if (browser) await browser.close();
     if (server) await server.close();
   }
   if (!flag("--no-node")) result.node = await nodePhase();
+  if (result.files) {
+    result.files.oneMiB = oneMiB(result.browser);
+    meta.chromium ??= result.files.chromium;
+  }
 
   log("download sizes");
   result.sizes = downloadSizes(size);

@@ -35,6 +35,13 @@ const LONGTASK_PAGE = `<!doctype html>
 window.longtaskReady = import("/dist/longtask.js").then((m) => { window.longtask = m; return true; });
 </script></body></html>`;
 
+const FILES_PAGE = `<!doctype html>
+<html><head><meta charset="utf-8"><title>chatseal attachments</title></head><body>
+<p id="status">loading</p>
+<script type="module">
+window.filesReady = import("/dist/files.js").then((m) => { window.files = m; return true; });
+</script></body></html>`;
+
 /** Serves `dist` under /dist/; resolves to { url, close }. */
 export function startServer(dist) {
   const server = createServer(async (req, res) => {
@@ -50,6 +57,7 @@ export function startServer(dist) {
       let type;
       if (path === "/bench.html") [body, type] = [BENCH_PAGE, TYPES[".html"]];
       else if (path === "/longtask.html") [body, type] = [LONGTASK_PAGE, TYPES[".html"]];
+      else if (path === "/files.html") [body, type] = [FILES_PAGE, TYPES[".html"]];
       else if (path.startsWith("/dist/")) {
         const rel = normalize(decodeURIComponent(path.slice("/dist/".length)));
         if (rel.startsWith("..") || rel.includes("\0")) throw Object.assign(new Error("bad path"), { code: "ENOENT" });

@@ -270,6 +270,20 @@ describe("attachments and failures", () => {
       await waitFor(() => expect(view.container.querySelector('[data-chatseal="file-download"]')?.textContent).toMatch(/secret-plan\.txt · 27 B/), {
         timeout: 10_000,
       });
+      // A click fetches and decrypts it into an object URL, revoked when the list unmounts.
+      const urls = globalThis.__objectUrls;
+      const before = urls.size;
+      fireEvent.click(view.container.querySelector('[data-chatseal="file-download"]'));
+      const link = await waitFor(() => {
+        const a = view.container.querySelector('a[data-chatseal="file"]');
+        if (!a) throw new Error("not decrypted yet");
+        return a;
+      });
+      expect(link.getAttribute("download")).toBe("secret-plan.txt");
+      expect(urls.size).toBe(before + 1);
+      expect(new TextDecoder().decode(await urls.get(link.getAttribute("href")).arrayBuffer())).toBe(secret);
+      view.unmount();
+      expect(urls.size).toBe(before);
     } finally {
       stop();
       alice.client.setMessageComposerSetupFunction(null);

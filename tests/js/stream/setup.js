@@ -14,7 +14,7 @@ class NoObserver {
 globalThis.ResizeObserver ??= NoObserver;
 globalThis.IntersectionObserver ??= NoObserver;
 
-// jsdom's Blob has no arrayBuffer() and jsdom has no object URLs; browsers have both, and
+// jsdom's Blob has no arrayBuffer(); browsers have it, and
 // chatseal's attachments use them (reading files, showing decrypted ones).
 if (typeof Blob !== "undefined" && !Blob.prototype.arrayBuffer) {
   Blob.prototype.arrayBuffer = function arrayBuffer() {
@@ -26,7 +26,9 @@ if (typeof Blob !== "undefined" && !Blob.prototype.arrayBuffer) {
     });
   };
 }
-if (typeof URL.createObjectURL !== "function") {
+// Object URLs are tracked so that tests can see them created and revoked (Node's own
+// accept only Node Blobs).
+{
   const objects = new Map();
   let next = 0;
   URL.createObjectURL = (blob) => {
