@@ -77,8 +77,9 @@ curl -sf "http://127.0.0.1:$port/" | grep -q '<p id="status">starting</p>' \
   || { echo "pkg-test: Next.js did not server-render the page" >&2; exit 1; }
 node "$here/browser-check.mjs" "http://127.0.0.1:$port/?directory=$directory"
 
-# A plain HTML page, no bundler: chatseal.standalone.js and <chatseal-text>.
-mkdir "$work/html" && cp "$here/fixtures/plain-html/index.html" "$work/html/"
+# A plain HTML page, no bundler: chatseal.standalone.js and <chatseal-text>; and the same
+# page under a strict Content-Security-Policy (script-src 'self' 'wasm-unsafe-eval').
+mkdir "$work/html" && cp "$here"/fixtures/plain-html/* "$work/html/"
 cp "$work/node/node_modules/chatseal/chatseal.standalone.js" "$work/html/"
 printf 'pkg-test: chatseal.standalone.js %d bytes, gzip -9 %d\n' \
   "$(wc -c < "$work/html/chatseal.standalone.js")" "$(gzip -9c "$work/html/chatseal.standalone.js" | wc -c)"
@@ -87,4 +88,5 @@ port=$(free_port)
 pids+=($!)
 wait_http "http://127.0.0.1:$port/"
 node "$here/browser-check.mjs" "http://127.0.0.1:$port/?directory=$directory"
+node "$here/browser-check.mjs" "http://127.0.0.1:$port/csp.html?directory=$directory"
 echo "pkg-test: all fixtures passed"
