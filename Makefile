@@ -218,7 +218,7 @@ bench: pkg browser-setup
 # copied into tests/fuzz-regressions/<target>/ (replayed by `make test` from then on) and
 # fails the run. Not part of `make test`: minutes per target.
 FUZZ_SECONDS ?= 300
-FUZZ_TARGETS := card envelope group backup sessions jwt
+FUZZ_TARGETS := card envelope group backup sessions jwt json_bodies
 CARGO_FUZZ := $(TOOLS)/cargo/bin/cargo-fuzz
 fuzz:
 	rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly --profile minimal

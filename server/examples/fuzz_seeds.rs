@@ -47,5 +47,6 @@ fn main() -> std::io::Result<()> {
         }
         write(name, seeds)?;
     }
-    write("jwt", chatseal_server::fuzzing::seeds())
+    write("jwt", chatseal_server::fuzzing::seeds())?;
+    write("json_bodies", chatseal_server::fuzzing::body_seeds())
 }

@@ -7,8 +7,8 @@ use std::path::Path;
 
 use chatseal::fuzzing::Target;
 
-/// (target, what it runs, its seeds): the protocol's and the client's decoders, and §6
-/// tokens.
+/// (target, what it runs, its seeds): the protocol's and the client's decoders, §6
+/// tokens, and §7 JSON bodies through the real router.
 fn targets() -> Vec<(&'static str, Target, Vec<Vec<u8>>)> {
     let mut all: Vec<(&'static str, Target, Vec<Vec<u8>>)> = chatseal::fuzzing::TARGETS
         .iter()
@@ -18,6 +18,11 @@ fn targets() -> Vec<(&'static str, Target, Vec<Vec<u8>>)> {
         "jwt",
         chatseal_server::fuzzing::jwt,
         chatseal_server::fuzzing::seeds(),
+    ));
+    all.push((
+        "json_bodies",
+        chatseal_server::fuzzing::json_bodies,
+        chatseal_server::fuzzing::body_seeds(),
     ));
     all
 }
