@@ -1127,3 +1127,1001 @@ async fn files_are_encrypted_in_chunks_streamed_checked_and_cancellable() {
         console_log!("{}", line.as_string().unwrap_or_default());
     }
 }
+
+// A hostile directory and a hostile chat server, built in the page. `hostileFetch(rules)`
+// wraps `fetch`: a request whose method is `rule.method` and whose path contains
+// `rule.path` gets the rule's answer, every other request reaches the real directory.
+// A rule's answer is one of:
+//   cards: { identity: text | null }  the real lookup answer with these cards put in (null: removed)
+//   never: true                       no answer at all: waits until the request is aborted
+//   endless: true                     an answer whose body starts and never ends
+//   huge: n, declared                 an n-byte body made as it is read (`rule.read` counts the
+//                                     bytes handed out); `declared`: with its Content-Length
+//   hugeText: n                       an n-byte body of valid JSON, in one piece
+//   status, body, headers             a made-up answer (`body` a string)
+// `rule.hits` counts the requests it answered; the returned log has { method, path, signal }.
+#[wasm_bindgen(inline_js = r#"
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const abortReason = (signal) =>
+  signal && signal.reason instanceof DOMException ? signal.reason : new DOMException("The operation was aborted.", "AbortError");
+const json = (value, status) => new Response(JSON.stringify(value), { status, headers: { "content-type": "application/json" } });
+async function answer(rule, real, url, init) {
+  if (rule.cards) {
+    const honest = await real(url, init);
+    const body = await honest.json();
+    for (const [identity, card] of Object.entries(rule.cards)) {
+      if (card === null) delete body.cards[identity]; else body.cards[identity] = card;
+    }
+    return json(body, honest.status);
+  }
+  if (rule.never) {
+    return new Promise((_, fail) => {
+      const stop = () => { rule.aborted = true; fail(abortReason(init.signal)); };
+      if (!init.signal) return;
+      if (init.signal.aborted) stop(); else init.signal.addEventListener("abort", stop, { once: true });
+    });
+  }
+  if (rule.endless) {
+    const body = new ReadableStream({
+      start(c) {
+        c.enqueue(new TextEncoder().encode('{"cards": {"'));
+        if (init.signal) init.signal.addEventListener("abort", () => { rule.aborted = true; c.error(abortReason(init.signal)); }, { once: true });
+      },
+      cancel() { rule.cancelled = true; },
+    });
+    return new Response(body, { status: 200, headers: { "content-type": "application/json" } });
+  }
+  if (rule.huge) {
+    const piece = new Uint8Array(64 * 1024).fill(0x20);
+    rule.read = 0;
+    const body = new ReadableStream({
+      pull(c) {
+        if (rule.read >= rule.huge) { c.close(); return; }
+        const n = Math.min(piece.length, rule.huge - rule.read);
+        rule.read += n;
+        c.enqueue(piece.slice(0, n));
+      },
+      cancel() { rule.cancelled = true; },
+    });
+    const headers = { "content-type": "application/json" };
+    if (rule.declared) headers["content-length"] = String(rule.huge);
+    return new Response(body, { status: 200, headers });
+  }
+  if (rule.hugeText) {
+    return new Response('{"cards": {}, "padding": "' + "x".repeat(rule.hugeText - 30) + '"}', { status: 200 });
+  }
+  return new Response(rule.body ?? null, { status: rule.status ?? 200, headers: rule.headers ?? {} });
+}
+let honest = null;
+export function hostileFetch(rules) {
+  honest = honest || globalThis.fetch;
+  const real = honest;
+  const log = [];
+  globalThis.fetch = async (url, init = {}) => {
+    const method = (init.method || "GET").toUpperCase();
+    const where = new URL(String(url));
+    const path = where.pathname + where.search;
+    const rule = rules.find((r) => r.method === method && path.includes(r.path));
+    if (!rule) return real(url, init);
+    log.push({ method, path, signal: init.signal });
+    rule.hits = (rule.hits || 0) + 1;
+    return answer(rule, real, url, init);
+  };
+  return log;
+}
+export function honestFetch() { if (honest) globalThis.fetch = honest; honest = null; }
+
+// Everything the page prints (console.*), uncaught errors and unhandled rejections, from
+// `watchConsole()` until `unwatchConsole()`, which returns it as lines.
+let originals = null;
+const lines = [];
+const show = (v) => {
+  if (typeof v === "string") return v;
+  if (v instanceof Error || v instanceof DOMException) return `${v.name}: ${v.message} ${v.code ?? ""}\n${v.stack ?? ""}`;
+  try { return JSON.stringify(v); } catch { return String(v); }
+};
+const onError = (e) => lines.push("uncaught: " + show(e.error ?? e.message));
+const onRejection = (e) => lines.push("unhandled rejection: " + show(e.reason));
+export function watchConsole() {
+  if (originals) return;
+  originals = {};
+  for (const level of ["error", "warn", "log", "info", "debug"]) {
+    const original = console[level];
+    originals[level] = original;
+    console[level] = function (...args) {
+      lines.push(level + ": " + args.map(show).join(" "));
+      return original.apply(this, args);
+    };
+  }
+  addEventListener("error", onError);
+  addEventListener("unhandledrejection", onRejection);
+}
+export function unwatchConsole() {
+  if (originals) for (const [level, original] of Object.entries(originals)) console[level] = original;
+  originals = null;
+  removeEventListener("error", onError);
+  removeEventListener("unhandledrejection", onRejection);
+  return lines.splice(0);
+}
+
+export function waitMs(ms) { return sleep(ms); }
+// Settles a promise: { ok, value } or { ok: false, name, code, message }, with its time.
+export async function attempt(promise) {
+  const start = performance.now();
+  try { const value = await promise; return { ok: true, value, ms: performance.now() - start }; }
+  catch (e) { return { ok: false, name: e.name, code: e.code, message: String(e.message), ms: performance.now() - start }; }
+}
+// Settles every promise (decrypts queued at once); one outcome per promise, in order.
+export async function attemptAll(promises) {
+  const start = performance.now();
+  const outcomes = await Promise.all(promises.map(attempt));
+  return { outcomes, ms: performance.now() - start };
+}
+// A timer due `ms` from now; `lateness(timer)` waits for it and says how late it fired,
+// which tells whether the page stayed responsive meanwhile.
+export function timer(ms) {
+  const t = { due: performance.now() + ms, fired: null };
+  setTimeout(() => { t.fired = performance.now(); }, ms);
+  return t;
+}
+export async function lateness(t) {
+  while (t.fired === null) await sleep(5);
+  return t.fired - t.due;
+}
+"#)]
+extern "C" {
+    #[wasm_bindgen(js_name = "hostileFetch")]
+    fn hostile_fetch(rules: &js_sys::Array) -> js_sys::Array;
+    #[wasm_bindgen(js_name = "honestFetch")]
+    fn honest_fetch();
+    #[wasm_bindgen(js_name = "watchConsole")]
+    fn watch_console();
+    #[wasm_bindgen(js_name = "unwatchConsole")]
+    fn unwatch_console() -> js_sys::Array;
+    fn attempt(promise: &Promise) -> Promise;
+    #[wasm_bindgen(js_name = "waitMs")]
+    fn wait_ms(ms: u32) -> Promise;
+    #[wasm_bindgen(js_name = "attemptAll")]
+    fn attempt_all(promises: &js_sys::Array) -> Promise;
+    fn timer(ms: u32) -> JsValue;
+    fn lateness(timer: &JsValue) -> Promise;
+}
+
+/// One rule of `hostileFetch`: `method` and a part of the path, and the answer's fields.
+fn rule(method: &str, path: &str, answer: &[(&str, JsValue)]) -> JsValue {
+    let mut pairs = vec![("method", method.into()), ("path", path.into())];
+    pairs.extend(answer.iter().cloned());
+    obj(&pairs)
+}
+
+/// Installs the hostile directory of `rules`; returns its request log.
+fn hostile(rules: &[JsValue]) -> js_sys::Array {
+    hostile_fetch(&rules.iter().collect())
+}
+
+/// The lookup answer rewritten: `identity` → `card` (None: withheld).
+fn swap_lookup(cards: &[(&str, Option<&str>)]) -> JsValue {
+    let map = Object::new();
+    for (identity, card) in cards {
+        let value = card.map_or(JsValue::NULL, JsValue::from_str);
+        Reflect::set(&map, &JsValue::from_str(identity), &value).unwrap();
+    }
+    rule("POST", "/v1/cards/lookup", &[("cards", map.into())])
+}
+
+/// `GET /v1/cards/by-id/{id}` answered with `status` and `body`.
+fn by_id(id: &str, status: u16, body: &str) -> JsValue {
+    rule(
+        "GET",
+        &format!("/v1/cards/by-id/{id}"),
+        &[("status", status.into()), ("body", body.into())],
+    )
+}
+
+/// `{ to, context }`.
+fn to(ids: &[&str], context: &str) -> JsValue {
+    obj(&[("to", list(ids)), ("context", context.into())])
+}
+
+/// `{ from, context }`.
+fn from(id: &str, context: &str) -> JsValue {
+    obj(&[("from", id.into()), ("context", context.into())])
+}
+
+/// What `attempt` made of a promise; every failure's message is kept in `messages`.
+async fn outcome(promise: Promise, messages: &mut Vec<String>) -> JsValue {
+    let out = wait(attempt(&promise)).await.unwrap();
+    if let Some(message) = field(&out, "message").as_string() {
+        messages.push(message);
+    }
+    out
+}
+
+/// Asserts that `out` (from [`outcome`]) failed with the ChatSealError `code` and a
+/// message containing `says`.
+fn refused(out: &JsValue, code: &str, says: &str, what: &str) {
+    assert_eq!(field(out, "ok").as_bool(), Some(false), "{what}: {out:?}");
+    assert_eq!(
+        field(out, "name").as_string().as_deref(),
+        Some("ChatSealError"),
+        "{what}: {out:?}"
+    );
+    assert_eq!(
+        field(out, "code").as_string().as_deref(),
+        Some(code),
+        "{what}: {out:?}"
+    );
+    let message = field(out, "message").as_string().unwrap_or_default();
+    assert!(message.contains(says), "{what}: {message:?}");
+}
+
+/// Registers a new user named after `name`.
+async fn registered(name: &str) -> (String, ChatSeal) {
+    let id = unique(name);
+    let seal = open(&id, &Object::new()).await;
+    wait(seal.register(JsValue::UNDEFINED)).await.unwrap();
+    (id, seal)
+}
+
+/// The current card text of `identity`, as `seal` looks it up.
+async fn card_of(seal: &ChatSeal, identity: &str) -> String {
+    let looked = wait(seal.lookup(list(&[identity]), JsValue::UNDEFINED))
+        .await
+        .unwrap();
+    field(&field(&looked, identity), "card")
+        .as_string()
+        .unwrap()
+}
+
+/// The sender card id of a `csm1.` text.
+fn sender_card_id(text: &JsValue) -> String {
+    chatseal::proto::Envelope::parse(&text.as_string().unwrap())
+        .unwrap()
+        .sender_card_id()
+        .to_string()
+}
+
+/// Records the `keychanged` events of `seal` (keep the closure alive while listening).
+fn key_changes(seal: &ChatSeal) -> (js_sys::Array, Closure<dyn Fn(web_sys::CustomEvent)>) {
+    let events = js_sys::Array::new();
+    let listener = Closure::<dyn Fn(web_sys::CustomEvent)>::new({
+        let events = events.clone();
+        move |e: web_sys::CustomEvent| {
+            events.push(&e.detail());
+        }
+    });
+    seal.add_event_listener("keychanged".into(), listener.as_ref().clone())
+        .unwrap();
+    (events, listener)
+}
+
+/// How `identity`'s private keys could be printed: hex, base64 and base64url of each
+/// secret, from its backup at the directory (taken with `seal.backup`).
+async fn printed_secrets(seal: &ChatSeal, identity: &str) -> Vec<String> {
+    use base64::Engine as _;
+    wait(seal.backup("pw".into(), JsValue::UNDEFINED))
+        .await
+        .unwrap();
+    let got = wait(authed_fetch(
+        DIRECTORY,
+        identity,
+        "GET",
+        "/v1/backup",
+        JsValue::NULL,
+    ))
+    .await
+    .unwrap();
+    let text = field(&field(&got, "body"), "backup").as_string().unwrap();
+    let keyring = chatseal::proto::backup::open(&text, "pw").unwrap();
+    let mut out = Vec::new();
+    for entry in keyring.entries() {
+        let keys = entry.keys();
+        for secret in [keys.sign_seed(), keys.enc_sk()] {
+            for encoded in [
+                hex::encode(&secret[..]),
+                hex::encode_upper(&secret[..]),
+                base64::engine::general_purpose::STANDARD.encode(&secret[..]),
+                base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&secret[..]),
+            ] {
+                out.push(encoded[..16].to_owned());
+            }
+            // As a JS array or a Rust slice would print it.
+            out.push(format!("{:?}", &secret[..8]));
+            out.push(
+                secret[..8]
+                    .iter()
+                    .map(u8::to_string)
+                    .collect::<Vec<_>>()
+                    .join(","),
+            );
+        }
+    }
+    out
+}
+
+/// Stops watching the console and asserts that nothing printed, and no error message of
+/// the test, shows a secret (a plaintext or a private key).
+fn assert_nothing_leaked(messages: &[String], secrets: &[String]) {
+    let printed: Vec<String> = unwatch_console()
+        .iter()
+        .filter_map(|l| l.as_string())
+        .collect();
+    for (where_, text) in printed
+        .iter()
+        .map(|l| ("console", l))
+        .chain(messages.iter().map(|m| ("an error message", m)))
+    {
+        for secret in secrets {
+            assert!(
+                !text.contains(secret.as_str()),
+                "{where_} shows a secret ({secret:?}): {text:?}"
+            );
+        }
+    }
+}
+
+#[wasm_bindgen_test]
+async fn a_hostile_directory_swapping_withholding_or_replaying_cards_is_caught() {
+    watch_console();
+    let mut messages = Vec::new();
+    let mut plaintexts = Vec::new();
+    let (alice_id, alice, bob_id, bob) = registered_pair().await;
+    let (events, _listener) = key_changes(&alice);
+    let alice_card = card_of(&alice, &alice_id).await;
+
+    // (a) Bob's card swapped for an attacker's, by rewriting the lookup answer. Bob's
+    // first message pinned his real card (and cached no lookup).
+    let hello = "hello alice, bob here";
+    plaintexts.push(hello.to_owned());
+    let sealed = wait(bob.encrypt(hello.into(), to(&[&alice_id], "dm")))
+        .await
+        .unwrap();
+    let bob_card_id = sender_card_id(&sealed);
+    let msg = wait(alice.decrypt(sealed, from(&bob_id, "dm")))
+        .await
+        .unwrap();
+    assert_eq!(field(&msg, "keyChanged").as_bool(), Some(false));
+    let mallory = chatseal::web::Identity::generate(&bob_id.as_str().into()).unwrap();
+    let mallory_card = mallory.card();
+    let log = hostile(&[swap_lookup(&[(&bob_id, Some(&mallory_card.text()))])]);
+    let looked = wait(alice.lookup(list(&[&bob_id]), JsValue::UNDEFINED))
+        .await
+        .unwrap();
+    let entry = field(&looked, &bob_id);
+    assert_eq!(field(&entry, "keyChanged").as_bool(), Some(true));
+    assert_eq!(field(&entry, "cardId").as_string(), Some(mallory_card.id()));
+    assert_eq!(events.length(), 1);
+    let detail = events.get(0);
+    assert_eq!(field(&detail, "identity").as_string(), Some(bob_id.clone()));
+    assert_eq!(
+        field(&detail, "cardId").as_string(),
+        Some(mallory_card.id())
+    );
+    assert_eq!(
+        field(&detail, "previousCardId").as_string(),
+        Some(bob_card_id.clone())
+    );
+    // Nothing is encrypted to the swapped key…
+    plaintexts.push("meet at six".to_owned());
+    let out = outcome(
+        alice.encrypt("meet at six".into(), to(&[&bob_id], "dm")),
+        &mut messages,
+    )
+    .await;
+    refused(&out, "Directory", "changed", "encrypt to a swapped key");
+    // …and what the attacker signs is flagged (the event is not repeated).
+    let cards = js_sys::Array::of1(
+        &chatseal::web::Card::parse(&alice_card.as_str().into())
+            .unwrap()
+            .into(),
+    );
+    let forged_text = "it's me, bob, on a new phone";
+    plaintexts.push(forged_text.to_owned());
+    let forged = mallory
+        .encrypt(
+            &forged_text.into(),
+            &cards,
+            &obj(&[("context", "dm".into())]),
+        )
+        .unwrap();
+    let msg = wait(alice.decrypt(forged.into(), from(&bob_id, "dm")))
+        .await
+        .unwrap();
+    assert_eq!(field(&msg, "keyChanged").as_bool(), Some(true));
+    assert_eq!(events.length(), 1);
+    assert_eq!(log.length(), 1, "the swap came from the hostile directory");
+    // Only the application's acceptKeyChange lets a message go to the new key; then it
+    // is for that key alone (bob's real device cannot read it).
+    assert_eq!(
+        wait(alice.accept_key_change(bob_id.as_str().into()))
+            .await
+            .unwrap()
+            .as_bool(),
+        Some(true)
+    );
+    plaintexts.push("sent after accepting zq1".to_owned());
+    let sent = wait(alice.encrypt("sent after accepting zq1".into(), to(&[&bob_id], "dm")))
+        .await
+        .unwrap();
+    let out = outcome(bob.decrypt(sent, from(&alice_id, "dm")), &mut messages).await;
+    refused(
+        &out,
+        "NotARecipient",
+        "",
+        "bob's real key after the swap was accepted",
+    );
+    honest_fetch();
+
+    // (b) Carol's lookup answered with another identity's (valid, signed) card: refused,
+    // and nothing is encrypted to it.
+    let (carol_id, carol) = registered("carol").await;
+    let log = hostile(&[swap_lookup(&[(&carol_id, Some(&alice_card))])]);
+    let out = outcome(
+        alice.lookup(list(&[&carol_id]), JsValue::UNDEFINED),
+        &mut messages,
+    )
+    .await;
+    refused(&out, "Directory", "card of another identity", "lookup");
+    plaintexts.push("for carol only".to_owned());
+    let out = outcome(
+        alice.encrypt("for carol only".into(), to(&[&carol_id], "c")),
+        &mut messages,
+    )
+    .await;
+    refused(&out, "Directory", "card of another identity", "encrypt");
+    assert_eq!(log.length(), 2, "each call asked the directory again");
+    honest_fetch();
+    let sent = wait(alice.encrypt("for carol only".into(), to(&[&carol_id], "c")))
+        .await
+        .unwrap();
+    let msg = wait(carol.decrypt(sent, from(&alice_id, "c")))
+        .await
+        .unwrap();
+    assert_eq!(
+        field(&msg, "text").as_string().as_deref(),
+        Some("for carol only")
+    );
+    assert_eq!(field(&msg, "keyChanged").as_bool(), Some(false));
+
+    // (c) A sender's card withheld (404, an empty answer, another card, a broken card):
+    // the message is not read (UnknownSender; Directory for a broken card).
+    let (erin_id, erin) = registered("erin").await;
+    let erins = "erin's first note";
+    plaintexts.push(erins.to_owned());
+    let note = wait(erin.encrypt(erins.into(), to(&[&alice_id], "e")))
+        .await
+        .unwrap();
+    let erin_card_id = sender_card_id(&note);
+    let carol_card = card_of(&alice, &carol_id).await;
+    for (status, body, code, says) in [
+        (
+            404,
+            r#"{"error": {"code": "NotFound", "message": "no such card"}}"#.to_owned(),
+            "UnknownSender",
+            "unknown sender",
+        ),
+        (200, "{}".to_owned(), "UnknownSender", "unknown sender"),
+        (200, "".to_owned(), "UnknownSender", "unknown sender"),
+        (
+            200,
+            format!("{{\"card\": \"{carol_card}\"}}"),
+            "UnknownSender",
+            "unknown sender",
+        ),
+        (
+            200,
+            r#"{"card": "csc1.AAAA"}"#.to_owned(),
+            "Directory",
+            "invalid card",
+        ),
+    ] {
+        let log = hostile(&[by_id(&erin_card_id, status, &body)]);
+        let out = outcome(
+            alice.decrypt(note.clone(), from(&erin_id, "e")),
+            &mut messages,
+        )
+        .await;
+        honest_fetch();
+        refused(
+            &out,
+            code,
+            says,
+            &format!("card by id answered {status} {body}"),
+        );
+        assert_eq!(log.length(), 1);
+    }
+    let msg = wait(alice.decrypt(note, from(&erin_id, "e")))
+        .await
+        .unwrap();
+    assert_eq!(field(&msg, "text").as_string().as_deref(), Some(erins));
+
+    // (d) An old card served as current after a rotation: alice pinned frank's first
+    // card, then followed his rotation (proven: the new card names the old one); the old
+    // card served again is a key change, not a silent step back.
+    let (frank_id, frank) = registered("frank").await;
+    let before = wait(frank.encrypt("before rotating".into(), to(&[&alice_id], "f")))
+        .await
+        .unwrap();
+    let old_card = card_of(&frank, &frank_id).await;
+    let old_id = sender_card_id(&before);
+    wait(alice.decrypt(before.clone(), from(&frank_id, "f")))
+        .await
+        .unwrap();
+    wait(frank.rotate(JsValue::UNDEFINED)).await.unwrap();
+    let after = wait(frank.encrypt("after rotating".into(), to(&[&alice_id], "f")))
+        .await
+        .unwrap();
+    let new_id = sender_card_id(&after);
+    let msg = wait(alice.decrypt(after, from(&frank_id, "f")))
+        .await
+        .unwrap();
+    assert_eq!(
+        field(&msg, "keyChanged").as_bool(),
+        Some(false),
+        "a rotation"
+    );
+    let changes = events.length();
+    let _log = hostile(&[swap_lookup(&[(&frank_id, Some(&old_card))])]);
+    let looked = wait(alice.lookup(list(&[&frank_id]), JsValue::UNDEFINED))
+        .await
+        .unwrap();
+    let entry = field(&looked, &frank_id);
+    assert_eq!(field(&entry, "cardId").as_string(), Some(old_id.clone()));
+    assert_eq!(field(&entry, "keyChanged").as_bool(), Some(true));
+    assert_eq!(events.length(), changes + 1);
+    let detail = events.get(changes);
+    assert_eq!(field(&detail, "cardId").as_string(), Some(old_id));
+    assert_eq!(field(&detail, "previousCardId").as_string(), Some(new_id));
+    let out = outcome(
+        alice.encrypt("to frank zq2".into(), to(&[&frank_id], "f")),
+        &mut messages,
+    )
+    .await;
+    refused(&out, "Directory", "changed", "encrypt to a rolled-back key");
+    // A message frank signed with the old card before rotating still reads, unflagged.
+    let msg = wait(alice.decrypt(before, from(&frank_id, "f")))
+        .await
+        .unwrap();
+    assert_eq!(field(&msg, "keyChanged").as_bool(), Some(false));
+    honest_fetch();
+
+    plaintexts.extend(["before rotating", "after rotating", "to frank zq2"].map(String::from));
+    let mut secrets = printed_secrets(&alice, &alice_id).await;
+    secrets.extend(plaintexts);
+    assert_nothing_leaked(&messages, &secrets);
+}
+
+#[wasm_bindgen_test]
+async fn a_hostile_directory_answering_garbage_gets_typed_errors_and_no_hang() {
+    const MAX_RESPONSE: f64 = 4.0 * 1024.0 * 1024.0; // src/web/directory.rs
+    const TWENTY_MB: u32 = 20_000_000;
+    watch_console();
+    let mut messages = Vec::new();
+    let (alice_id, alice, bob_id, _bob) = registered_pair().await;
+    let lookup = |answer: &[(&str, JsValue)]| rule("POST", "/v1/cards/lookup", answer);
+    let made_up =
+        |status: u16, body: &str| lookup(&[("status", status.into()), ("body", body.into())]);
+    let cases = [
+        ("not JSON", made_up(200, r#"{"cards": {"#), "not JSON"),
+        ("a JSON list", made_up(200, "[]"), r#"no "cards" object"#),
+        (
+            "cards not an object",
+            made_up(200, r#"{"cards": 5}"#),
+            r#"no "cards" object"#,
+        ),
+        ("an empty body", made_up(200, ""), r#"no "cards" object"#),
+        (
+            "a number for a card",
+            made_up(200, &format!(r#"{{"cards": {{"{bob_id}": 42}}}}"#)),
+            "has no card",
+        ),
+        (
+            "a card that is not one",
+            made_up(200, &format!(r#"{{"cards": {{"{bob_id}": "csc1.AAAA"}}}}"#)),
+            "invalid card",
+        ),
+        (
+            "a proxy's error page",
+            made_up(502, "<html>Bad gateway</html>"),
+            "HTTP 502",
+        ),
+        (
+            "20 MB, declared",
+            lookup(&[("huge", TWENTY_MB.into()), ("declared", true.into())]),
+            "more than 4 MiB",
+        ),
+        (
+            "20 MB, streamed without a length",
+            lookup(&[("huge", TWENTY_MB.into())]),
+            "more than 4 MiB",
+        ),
+        (
+            "20 MB of valid JSON in one piece",
+            lookup(&[("hugeText", TWENTY_MB.into())]),
+            "more than 4 MiB",
+        ),
+    ];
+    for (what, answer, says) in cases {
+        let log = hostile(std::slice::from_ref(&answer));
+        let out = outcome(
+            alice.lookup(list(&[&bob_id]), JsValue::UNDEFINED),
+            &mut messages,
+        )
+        .await;
+        honest_fetch();
+        refused(&out, "Directory", says, what);
+        assert_eq!(log.length(), 1, "{what}: one request");
+        let ms = field(&out, "ms").as_f64().unwrap();
+        assert!(ms < 10_000.0, "{what}: {ms} ms");
+        if let Some(read) = field(&answer, "read").as_f64() {
+            // Refused by its length or after the first 4 MiB: the rest is never read.
+            assert!(
+                read <= MAX_RESPONSE + 256.0 * 1024.0,
+                "{what}: {read} bytes read"
+            );
+            assert_eq!(field(&answer, "cancelled").as_bool(), Some(true), "{what}");
+        }
+    }
+    // The honest directory is still believed: nothing above was cached or pinned.
+    let looked = wait(alice.lookup(list(&[&bob_id]), JsValue::UNDEFINED))
+        .await
+        .unwrap();
+    assert_eq!(
+        field(&field(&looked, &bob_id), "keyChanged").as_bool(),
+        Some(false)
+    );
+
+    // A card by id that is not JSON: Directory, and the message is not read.
+    let (carol_id, carol) = registered("carol").await;
+    let note = "carol's note zq3";
+    let sealed = wait(carol.encrypt(note.into(), to(&[&alice_id], "g")))
+        .await
+        .unwrap();
+    let carol_card_id = sender_card_id(&sealed);
+    let _log = hostile(&[by_id(&carol_card_id, 200, "{oops")]);
+    let out = outcome(
+        alice.decrypt(sealed.clone(), from(&carol_id, "g")),
+        &mut messages,
+    )
+    .await;
+    honest_fetch();
+    refused(&out, "Directory", "not JSON", "card by id");
+
+    // No answer, or an answer that never ends: the caller's signal ends the wait at
+    // once and aborts the request (without a signal, the request timeout of 30 s would).
+    for (what, answer) in [
+        ("never answers", lookup(&[("never", true.into())])),
+        ("never ends", lookup(&[("endless", true.into())])),
+    ] {
+        let log = hostile(std::slice::from_ref(&answer));
+        let c = controller();
+        let pending = attempt(&alice.lookup(
+            list(&[&unique("nobody")]),
+            obj(&[("signal", c.signal().into())]),
+        ));
+        let asked = Closure::<dyn Fn() -> bool>::new({
+            let log = log.clone();
+            move || log.length() == 1
+        });
+        wait(until(asked.as_ref().unchecked_ref(), 5000))
+            .await
+            .unwrap();
+        wait(wait_ms(200)).await.unwrap();
+        c.abort();
+        let out = wait(pending).await.unwrap();
+        honest_fetch();
+        assert_eq!(
+            field(&out, "name").as_string().as_deref(),
+            Some("AbortError"),
+            "{what}: {out:?}"
+        );
+        let ms = field(&out, "ms").as_f64().unwrap();
+        assert!(ms < 5_000.0, "{what}: {ms} ms");
+        let signal = field(&log.get(0), "signal");
+        assert_eq!(field(&signal, "aborted").as_bool(), Some(true), "{what}");
+        assert_eq!(field(&answer, "aborted").as_bool(), Some(true), "{what}");
+    }
+    // The same for a decrypt waiting on a sender's card.
+    let log = hostile(&[rule(
+        "GET",
+        &format!("/v1/cards/by-id/{carol_card_id}"),
+        &[("never", true.into())],
+    )]);
+    let c = controller();
+    let pending = attempt(&alice.decrypt(
+        sealed.clone(),
+        obj(&[
+            ("from", carol_id.as_str().into()),
+            ("signal", c.signal().into()),
+        ]),
+    ));
+    let asked = Closure::<dyn Fn() -> bool>::new({
+        let log = log.clone();
+        move || log.length() == 1
+    });
+    wait(until(asked.as_ref().unchecked_ref(), 5000))
+        .await
+        .unwrap();
+    c.abort();
+    let out = wait(pending).await.unwrap();
+    honest_fetch();
+    assert_eq!(
+        field(&out, "name").as_string().as_deref(),
+        Some("AbortError")
+    );
+    assert_eq!(
+        field(&field(&log.get(0), "signal"), "aborted").as_bool(),
+        Some(true)
+    );
+    let msg = wait(alice.decrypt(sealed, from(&carol_id, "g")))
+        .await
+        .unwrap();
+    assert_eq!(field(&msg, "text").as_string().as_deref(), Some(note));
+
+    let mut secrets = printed_secrets(&alice, &alice_id).await;
+    secrets.push(note.to_owned());
+    assert_nothing_leaked(&messages, &secrets);
+}
+
+#[wasm_bindgen_test]
+async fn a_hostile_chat_server_cannot_move_relabel_or_alter_a_message() {
+    use base64::Engine as _;
+    const B64U: base64::engine::GeneralPurpose = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    watch_console();
+    let mut messages = Vec::new();
+    let (alice_id, alice, bob_id, bob) = registered_pair().await;
+    let (carol_id, _carol) = registered("carol").await;
+    let secret = "the vault code is 4-8-15-16-23-42";
+    let read = || from(&alice_id, "room-1");
+    // A text whose base64 has both `-` and `_` (so that the standard alphabet differs).
+    let mut text = String::new();
+    for _ in 0..20 {
+        text = wait(alice.encrypt(secret.into(), to(&[&bob_id], "room-1")))
+            .await
+            .unwrap()
+            .as_string()
+            .unwrap();
+        if text.contains('-') && text.contains('_') {
+            break;
+        }
+    }
+    let msg = wait(bob.decrypt(text.as_str().into(), read()))
+        .await
+        .unwrap();
+    assert_eq!(field(&msg, "text").as_string().as_deref(), Some(secret));
+    let decrypted = || field(&bob.stats(), "decrypted").as_f64().unwrap();
+    let before = decrypted();
+
+    // Replayed into another channel; relabelled with another (real) sender.
+    let out = outcome(
+        bob.decrypt(text.as_str().into(), from(&alice_id, "room-2")),
+        &mut messages,
+    )
+    .await;
+    refused(&out, "ContextMismatch", "", "replayed into room-2");
+    let out = outcome(
+        bob.decrypt(text.as_str().into(), from(&carol_id, "room-1")),
+        &mut messages,
+    )
+    .await;
+    refused(&out, "SenderMismatch", "", "relabelled as carol's");
+
+    // Truncated, re-encoded and bit-flipped copies.
+    let body = text.strip_prefix("csm1.").unwrap();
+    let bytes = B64U.decode(body).unwrap();
+    let mut variants: Vec<(String, String)> = Vec::new();
+    let len = text.len();
+    for n in [
+        0,
+        1,
+        4,
+        5,
+        6,
+        7,
+        8,
+        9,
+        30,
+        100,
+        300,
+        len / 2,
+        len - 100,
+        len - 22,
+        len - 3,
+        len - 2,
+        len - 1,
+    ] {
+        variants.push((format!("truncated to {n}"), text[..n].to_owned()));
+    }
+    let standard = body.replace('-', "+").replace('_', "/");
+    assert_ne!(standard, body);
+    let wrapped: String = body
+        .as_bytes()
+        .chunks(76)
+        .map(|c| std::str::from_utf8(c).unwrap())
+        .collect::<Vec<_>>()
+        .join("\r\n");
+    let middle = body.len() / 2;
+    for (what, variant) in [
+        ("padded with =", format!("csm1.{body}=")),
+        ("padded with ==", format!("csm1.{body}==")),
+        (
+            "padded to a multiple of 4",
+            format!("csm1.{body}{}", "=".repeat((4 - body.len() % 4) % 4 + 4)),
+        ),
+        ("standard alphabet", format!("csm1.{standard}")),
+        ("wrapped at 76 columns", format!("csm1.{wrapped}")),
+        ("a trailing newline", format!("{text}\n")),
+        ("a leading space", format!(" {text}")),
+        ("a trailing space", format!("{text} ")),
+        (
+            "a space inside",
+            format!("csm1.{} {}", &body[..middle], &body[middle..]),
+        ),
+        (
+            "a zero-width space inside",
+            format!("csm1.{}\u{200b}{}", &body[..middle], &body[middle..]),
+        ),
+        ("an upper-case prefix", format!("CSM1.{body}")),
+        ("a mixed-case prefix", format!("Csm1.{body}")),
+        ("a group prefix", format!("csg1.{body}")),
+        ("no prefix", body.to_owned()),
+        ("a doubled prefix", format!("csm1.{text}")),
+        (
+            "percent-encoded",
+            text.replace('-', "%2D").replace('_', "%5F"),
+        ),
+        ("twice", format!("{text}{body}")),
+        (
+            "base64 of the text",
+            format!("csm1.{}", B64U.encode(text.as_bytes())),
+        ),
+    ] {
+        variants.push((what.to_owned(), variant));
+    }
+    // One bit flipped in every byte (bit i mod 8 of byte i), then all eight bits of the
+    // magic, the stanza count and the tag.
+    let mut flip = |i: usize, bit: u8| {
+        let mut b = bytes.clone();
+        b[i] ^= 1 << bit;
+        variants.push((
+            format!("bit {bit} of byte {i} flipped"),
+            format!("csm1.{}", B64U.encode(&b)),
+        ));
+    };
+    for i in 0..bytes.len() {
+        flip(i, (i % 8) as u8);
+    }
+    let tag = bytes.len() - 16;
+    for i in (0..4).chain(36..38).chain(tag..bytes.len()) {
+        for bit in 0..8 {
+            if bit != (i % 8) as u8 {
+                flip(i, bit);
+            }
+        }
+    }
+    assert!(variants.len() > 500, "{} variants", variants.len());
+    let decrypts: js_sys::Array = variants
+        .iter()
+        .map(|(_, t)| JsValue::from(bob.decrypt(t.as_str().into(), read())))
+        .collect();
+    let all = wait(attempt_all(&decrypts)).await.unwrap();
+    let outcomes = js_sys::Array::from(&field(&all, "outcomes"));
+    let mut codes: std::collections::BTreeMap<String, u32> = Default::default();
+    for ((what, _), out) in variants.iter().zip(outcomes.iter()) {
+        assert_eq!(field(&out, "ok").as_bool(), Some(false), "{what}: read!");
+        assert_eq!(
+            field(&out, "name").as_string().as_deref(),
+            Some("ChatSealError"),
+            "{what}: {out:?}"
+        );
+        let code = field(&out, "code").as_string().unwrap();
+        assert!(
+            [
+                "Malformed",
+                "Integrity",
+                "NotARecipient",
+                "BadSignature",
+                "UnknownSender"
+            ]
+            .contains(&code.as_str()),
+            "{what}: {code}"
+        );
+        messages.push(field(&out, "message").as_string().unwrap());
+        *codes.entry(code).or_default() += 1;
+    }
+    assert_eq!(decrypted(), before, "no altered copy was read");
+    console_log!(
+        "{} altered copies refused in {:.0} ms: {codes:?}",
+        variants.len(),
+        field(&all, "ms").as_f64().unwrap()
+    );
+
+    // 10 MB of text is refused before any decoding, and the page stays responsive.
+    let ten_mb = 10_000_000;
+    for (what, huge) in [
+        (
+            "10 MB after the prefix",
+            format!("csm1.{}", "A".repeat(ten_mb)),
+        ),
+        (
+            "a real message and 10 MB more",
+            format!("{text}{}", "A".repeat(ten_mb)),
+        ),
+        (
+            "a 10 MB group message",
+            format!("csg1.{}", "A".repeat(ten_mb)),
+        ),
+    ] {
+        let due = timer(20);
+        let out = outcome(bob.decrypt(huge.into(), read()), &mut messages).await;
+        let late = wait(lateness(&due)).await.unwrap().as_f64().unwrap();
+        refused(&out, "Malformed", "longer than 1 MiB", what);
+        let ms = field(&out, "ms").as_f64().unwrap();
+        assert!(ms < 2_000.0, "{what}: refused after {ms} ms");
+        assert!(late < 1_000.0, "{what}: a timer fired {late} ms late");
+    }
+    assert_eq!(decrypted(), before);
+    // The limit leaves room for any real message: 700 KB of text is sent and read; a
+    // text whose message would pass it is refused when sending.
+    let long = "l".repeat(700_000);
+    let sealed = wait(alice.encrypt(long.as_str().into(), to(&[&bob_id], "room-1")))
+        .await
+        .unwrap();
+    assert!(sealed.as_string().unwrap().len() <= 1024 * 1024);
+    let msg = wait(bob.decrypt(sealed, read())).await.unwrap();
+    assert_eq!(
+        field(&msg, "text").as_string().map(|t| t.len()),
+        Some(700_000)
+    );
+    let out = outcome(
+        alice.encrypt("l".repeat(800_000).into(), to(&[&bob_id], "room-1")),
+        &mut messages,
+    )
+    .await;
+    refused(
+        &out,
+        "InvalidArgument",
+        "longer than 1 MiB",
+        "sending 800 KB",
+    );
+
+    let mut secrets = printed_secrets(&bob, &bob_id).await;
+    secrets.push(secret.to_owned());
+    secrets.push(B64U.encode(secret.as_bytes())[..16].to_owned());
+    assert_nothing_leaked(&messages, &secrets);
+}
+
+/// A KNOWN GAP, left failing (ignored) until it is fixed: a card's `prev_card_id` is signed
+/// only by the new card's own key (PROTOCOL §2), so a hostile directory can serve an
+/// attacker's card that names the pinned card as its predecessor, and the client follows
+/// it as a rotation: no `keyChanged`, no event, and messages go to the attacker's key. A
+/// rotation needs the previous key's signature over the new card (a protocol change).
+#[wasm_bindgen_test]
+#[ignore = "known gap: a rotation is not signed by the previous key (PROTOCOL §2)"]
+async fn a_forged_rotation_of_the_pinned_card_is_a_key_change() {
+    let (alice_id, alice, bob_id, bob) = registered_pair().await;
+    let hi = wait(bob.encrypt("hi".into(), to(&[&alice_id], "")))
+        .await
+        .unwrap();
+    wait(alice.decrypt(hi, from(&bob_id, ""))).await.unwrap(); // pins bob's card
+    let real = chatseal::proto::Card::parse(&card_of(&bob, &bob_id).await).unwrap();
+    let keys = chatseal::proto::IdentityKeys::generate(&mut rand_core::OsRng);
+    let forged =
+        chatseal::proto::Card::create(&keys, &bob_id, real.created_at() + 1, Some(real.id()))
+            .unwrap();
+    let _log = hostile(&[swap_lookup(&[(&bob_id, Some(&forged.to_text()))])]);
+    let looked = wait(alice.lookup(list(&[&bob_id]), JsValue::UNDEFINED)).await;
+    let sent = wait(alice.encrypt("for bob".into(), to(&[&bob_id], ""))).await;
+    honest_fetch();
+    let entry = field(&looked.unwrap(), &bob_id);
+    assert_eq!(
+        field(&entry, "cardId").as_string(),
+        Some(forged.id().to_string())
+    );
+    assert_eq!(
+        field(&entry, "keyChanged").as_bool(),
+        Some(true),
+        "followed silently"
+    );
+    assert_eq!(code(&sent.unwrap_err()), "Directory");
+}

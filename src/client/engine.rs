@@ -36,6 +36,19 @@ pub const MISSING_SHARE_TTL_MS: u64 = 30 * 1000;
 /// The most shares one `POST /v1/shares` carries (§7).
 pub const MAX_SHARES_PER_POST: usize = 1000;
 
+/// The longest message text (`csm1.`/`csg1.`) [`Engine::decrypt`] reads and
+/// [`Engine::encrypt`] writes, in bytes: a §3 message to the most recipients (1000
+/// stanzas, ~125 KiB of text) still has room for 670 KiB of content; larger content goes
+/// in a file (§10). `decrypt` checks it before any decoding, so a hostile text (from a chat
+/// server, say) costs no work.
+pub const MAX_MESSAGE_TEXT: usize = 1024 * 1024;
+
+/// `Malformed` text of a message over [`MAX_MESSAGE_TEXT`].
+const TOO_LONG_TO_READ: &str = "message: longer than 1 MiB of text";
+/// `InvalidArgument` text of content whose message would be over [`MAX_MESSAGE_TEXT`].
+const TOO_LONG_TO_SEND: &str =
+    "message: longer than 1 MiB of text; send large content as a file (encryptFile)";
+
 /// One share for the directory: (recipient identity, session, the share's §3 text).
 pub type ShareOut = (String, SessionId, String);
 
@@ -583,16 +596,25 @@ impl<D: Directory + Clone + 'static, S: Store> Engine<D, S> {
         if !self.has_local_key() {
             return Err(Error::NoLocalKey);
         }
-        if self.uses_group_session(to, context) {
-            return self
-                .group_encrypt(rng, content_type, data, to, context, now_ms)
-                .await;
+        // base64 alone makes the text 4/3 of the content: refused before any work.
+        if data.len() > MAX_MESSAGE_TEXT / 4 * 3 {
+            return Err(proto::Error::InvalidArgument(TOO_LONG_TO_SEND).into());
         }
-        let looked = self.members(to, now_ms).await?;
-        let cards: Vec<&Card> = looked.iter().map(|l| &l.card).collect();
-        let state = self.state.borrow();
-        let keys = state.keys.as_ref().ok_or(Error::NoLocalKey)?;
-        keys.encrypt(rng, &cards, content_type, data, context, now_ms)
+        let text = if self.uses_group_session(to, context) {
+            self.group_encrypt(rng, content_type, data, to, context, now_ms)
+                .await?
+        } else {
+            let looked = self.members(to, now_ms).await?;
+            let cards: Vec<&Card> = looked.iter().map(|l| &l.card).collect();
+            let state = self.state.borrow();
+            let keys = state.keys.as_ref().ok_or(Error::NoLocalKey)?;
+            keys.encrypt(rng, &cards, content_type, data, context, now_ms)?
+        };
+        // Nobody would read it (the stanzas and padding took it over the limit).
+        if text.len() > MAX_MESSAGE_TEXT {
+            return Err(proto::Error::InvalidArgument(TOO_LONG_TO_SEND).into());
+        }
+        Ok(text)
     }
 
     /// The current cards of `to` other than this identity, refusing any key change not
@@ -953,6 +975,9 @@ impl<D: Directory + Clone + 'static, S: Store> Engine<D, S> {
         from: Option<&str>,
         context: Option<&str>,
     ) -> Result<Decrypted, Error> {
+        if text.len() > MAX_MESSAGE_TEXT {
+            return Err(proto::Error::Malformed(TOO_LONG_TO_READ).into());
+        }
         if text.starts_with(group::TEXT_PREFIX) {
             return self.group_decrypt(text, from, context).await;
         }

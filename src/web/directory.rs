@@ -2,7 +2,9 @@
 //! the token is cached, and asked for again once when the directory answers 401.
 //!
 //! Every request has its own `AbortController`: when the future waiting on it is dropped
-//! (the caller's signal aborted, or the timeout passed) the `fetch` is aborted too.
+//! (the caller's signal aborted, or the timeout passed) the `fetch` is aborted too. An
+//! answer is read a chunk at a time and refused past [`MAX_RESPONSE_BYTES`], so a hostile
+//! or broken directory cannot make the page hold an unbounded body.
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -10,8 +12,9 @@ use std::rc::Rc;
 use futures_util::future::{select, Either};
 use gloo_timers::future::TimeoutFuture;
 
-use js_sys::{Array, Function, Object};
+use js_sys::{Array, Function, Object, Promise, Uint8Array};
 use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::{spawn_local, JsFuture};
 
 use super::js::{fetch_fn, get, resolve, set};
 use crate::client::{Directory, Error, Publish, ShareOut};
@@ -20,6 +23,12 @@ use crate::proto::CardId;
 
 /// How long one request may take before it is aborted (ms).
 pub const REQUEST_TIMEOUT_MS: u32 = 30_000;
+
+/// The largest answer read from the directory (bytes). The largest legitimate ones — a
+/// lookup of 100 cards (~90 KB), a long card history, a page of shares — are far below
+/// it; a larger one is refused (`Directory`) as soon as its `Content-Length` or the bytes
+/// read so far pass it.
+pub const MAX_RESPONSE_BYTES: usize = 4 * 1024 * 1024;
 
 /// A `fetch`-backed [`Directory`]; clones share the token.
 #[derive(Clone)]
@@ -182,18 +191,7 @@ impl FetchDirectory {
             ))
         })?;
         let status = get(&response, "status").as_f64().unwrap_or(0.0) as u16;
-        let text_fn = get(&response, "text")
-            .dyn_into::<Function>()
-            .map_err(|_| Error::Directory("not a fetch Response".into()))?;
-        let text = resolve(
-            text_fn
-                .call0(&response)
-                .map_err(|e| Error::Directory(describe(&e)))?,
-        )
-        .await
-        .map_err(|e| Error::Directory(describe(&e)))?
-        .as_string()
-        .unwrap_or_default();
+        let text = read_body(&response, status).await?;
         let json = if text.is_empty() {
             JsValue::NULL
         } else {
@@ -204,6 +202,103 @@ impl FetchDirectory {
             })?
         };
         Ok((status, json))
+    }
+}
+
+/// The body of `response` as text (UTF-8, as `Response.text()` decodes it), refused with
+/// `Directory` when it is longer than [`MAX_RESPONSE_BYTES`]: by its `Content-Length`
+/// before anything is read, else as soon as the chunks read pass the limit. The rest of
+/// the body is then cancelled (the download stops).
+async fn read_body(response: &JsValue, status: u16) -> Result<String, Error> {
+    let too_long = || {
+        Error::Directory(format!(
+            "the directory answered HTTP {status} with more than {} MiB; refused",
+            MAX_RESPONSE_BYTES >> 20
+        ))
+    };
+    let failed = |e: JsValue| {
+        Error::Directory(format!(
+            "reading the directory's answer failed: {}",
+            describe(&e)
+        ))
+    };
+    let body = get(response, "body");
+    let declared = content_length(response);
+    if declared.is_some_and(|n| n > MAX_RESPONSE_BYTES as f64) {
+        cancel(&body, "cancel");
+        return Err(too_long());
+    }
+    if body.is_null() {
+        return Ok(String::new()); // no body (e.g. 204)
+    }
+    let Ok(get_reader) = get(&body, "getReader").dyn_into::<Function>() else {
+        // Not a streaming Response (a polyfill): its text, checked once read.
+        let text_fn = get(response, "text")
+            .dyn_into::<Function>()
+            .map_err(|_| Error::Directory("not a fetch Response".into()))?;
+        let text = resolve(text_fn.call0(response).map_err(failed)?)
+            .await
+            .map_err(failed)?
+            .as_string()
+            .unwrap_or_default();
+        return if text.len() > MAX_RESPONSE_BYTES {
+            Err(too_long())
+        } else {
+            Ok(text)
+        };
+    };
+    let reader = get_reader.call0(&body).map_err(failed)?;
+    let read = get(&reader, "read")
+        .dyn_into::<Function>()
+        .map_err(|_| Error::Directory("not a fetch Response".into()))?;
+    let mut bytes: Vec<u8> = Vec::new();
+    loop {
+        let step = resolve(read.call0(&reader).map_err(failed)?)
+            .await
+            .map_err(failed)?;
+        if get(&step, "done").is_truthy() {
+            break;
+        }
+        let chunk = get(&step, "value")
+            .dyn_into::<Uint8Array>()
+            .map_err(|_| Error::Directory("the directory's answer is not bytes".into()))?;
+        let at = bytes.len();
+        let end = at.saturating_add(chunk.length() as usize);
+        if end > MAX_RESPONSE_BYTES {
+            cancel(&reader, "cancel");
+            return Err(too_long());
+        }
+        bytes.resize(end, 0);
+        if let Some(into) = bytes.get_mut(at..end) {
+            chunk.copy_to(into);
+        }
+    }
+    let text = String::from_utf8_lossy(&bytes);
+    Ok(text.strip_prefix('\u{feff}').unwrap_or(&text).to_owned())
+}
+
+/// The `Content-Length` of `response`, when it declares one.
+fn content_length(response: &JsValue) -> Option<f64> {
+    let headers = get(response, "headers");
+    let get_header = get(&headers, "get").dyn_into::<Function>().ok()?;
+    let value = get_header
+        .call1(&headers, &JsValue::from_str("content-length"))
+        .ok()?
+        .as_string()?;
+    value.trim().parse::<f64>().ok()
+}
+
+/// Calls `target[method]()` (a stream's or reader's `cancel`) without waiting for it and
+/// without leaving a rejection unhandled.
+fn cancel(target: &JsValue, method: &str) {
+    let Ok(f) = get(target, method).dyn_into::<Function>() else {
+        return;
+    };
+    if let Ok(outcome) = f.call0(target) {
+        let settled = JsFuture::from(Promise::resolve(&outcome));
+        spawn_local(async move {
+            let _ = settled.await;
+        });
     }
 }
 
@@ -240,6 +335,11 @@ impl Directory for FetchDirectory {
         let (status, json) = self.call("POST", "/v1/cards/lookup", Some(&body)).await?;
         expect(status, &[200], "lookup", &json)?;
         let cards = get(&json, "cards");
+        if !cards.is_object() {
+            return Err(Error::Directory(
+                "lookup: the directory's answer has no \"cards\" object".into(),
+            ));
+        }
         let mut out = Vec::new();
         for identity in identities {
             if let Some(text) = get(&cards, identity).as_string() {
@@ -256,7 +356,13 @@ impl Directory for FetchDirectory {
         );
         let (status, json) = self.call("GET", &path, None).await?;
         expect(status, &[200], "history", &json)?;
-        Ok(strings(&get(&json, "cards")))
+        let cards = get(&json, "cards");
+        if !Array::is_array(&cards) {
+            return Err(Error::Directory(
+                "history: the directory's answer has no \"cards\" list".into(),
+            ));
+        }
+        Ok(strings(&cards))
     }
 
     async fn card_by_id(&self, id: &CardId) -> Result<Option<String>, Error> {
