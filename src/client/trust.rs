@@ -7,6 +7,11 @@
 //! skips the pinned card, a `?replace=true` replacement — is a *key change*: the
 //! application is told (`keyChanged`) and nothing is encrypted to the new card until it
 //! accepts it.
+//!
+//! Known gap: PROTOCOL §2 signs a card with its own (new) key only, so the chain proves
+//! nothing the directory could not forge: a card of its own making that names the pinned
+//! card is followed as a rotation. Only a rotation signed by the previous key (a new
+//! protocol version) closes it; safety numbers (§5) catch it meanwhile.
 
 use std::collections::HashMap;
 
