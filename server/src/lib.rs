@@ -25,16 +25,24 @@ use std::time::Duration;
 
 use tokio::net::TcpListener;
 
+/// How long a connection may take to send a request head (the request line and headers):
+/// from when it opens, or from the answer to its previous request. Past it the server
+/// closes the connection, so slow clients (slowloris) cannot hold connections forever;
+/// idle keep-alive connections are closed after it too.
+pub const DEFAULT_HEADER_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// Binds `listen`, prints `listening on http://ADDR` once ready (and, for the demo, the
 /// page to open), serves `router` until SIGTERM or Ctrl-C, then finishes in-flight
 /// requests and closes the store. When `share_retention_days` is over 0, deletes the
-/// shares older than that at start and then hourly.
+/// shares older than that at start and then hourly. A connection that does not send a
+/// whole request head within `header_timeout` (see [`DEFAULT_HEADER_TIMEOUT`]) is closed.
 pub async fn serve(
     listen: SocketAddr,
     router: axum::Router,
     state: &api::AppState,
     demo: bool,
     share_retention_days: u32,
+    header_timeout: Duration,
 ) -> std::io::Result<()> {
     let listener = TcpListener::bind(listen).await?;
     let addr = listener.local_addr()?;
@@ -78,10 +86,7 @@ pub async fn serve(
         }
         out.flush()?;
     }
-    let service = router.into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, service)
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    serve_connections(listener, router, header_timeout).await;
     sweeper.abort();
     if let Some(retention) = retention {
         retention.abort();
@@ -89,6 +94,90 @@ pub async fn serve(
     state.store.close().await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Accepts connections until SIGTERM or Ctrl-C, then lets each finish the request it is
+/// answering and waits for them. What `axum::serve` does, but with hyper's header-read
+/// timeout, which needs a timer that `axum::serve` does not give hyper (without one
+/// hyper silently ignores its 30 s default, and a client sending a byte a minute holds
+/// its connection forever).
+async fn serve_connections(listener: TcpListener, router: axum::Router, header_timeout: Duration) {
+    use hyper::body::Incoming;
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    use hyper_util::service::TowerToHyperService;
+    use tower::{Service, ServiceExt};
+
+    let mut builder = hyper::server::conn::http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(header_timeout);
+    let mut make_service = router.into_make_service_with_connect_info::<SocketAddr>();
+    // Connections watch `shutting_down` and hold a clone of `open` until they end.
+    let (shutting_down, _) = tokio::sync::watch::channel(false);
+    let (open_tx, open_rx) = tokio::sync::watch::channel(());
+    let shutdown = shutdown_signal();
+    tokio::pin!(shutdown);
+    loop {
+        let (stream, remote) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(e) => {
+                    accept_failed(e).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let service = match make_service.call(remote).await {
+            Ok(service) => service,
+            Err(never) => match never {},
+        };
+        let service = TowerToHyperService::new(service.map_request(
+            |request: axum::http::Request<Incoming>| request.map(axum::body::Body::new),
+        ));
+        let mut stop = shutting_down.subscribe();
+        let open = open_rx.clone();
+        let connection = builder
+            .serve_connection(TokioIo::new(stream), service)
+            .with_upgrades();
+        tokio::spawn(async move {
+            tokio::pin!(connection);
+            let mut stopping = false;
+            loop {
+                tokio::select! {
+                    done = connection.as_mut() => {
+                        if let Err(e) = done {
+                            tracing::debug!(error = %e, %remote, "connection ended");
+                        }
+                        break;
+                    }
+                    _ = stop.changed(), if !stopping => {
+                        stopping = true;
+                        connection.as_mut().graceful_shutdown();
+                    }
+                }
+            }
+            drop(open);
+        });
+    }
+    drop(listener);
+    shutting_down.send_replace(true);
+    drop(open_rx);
+    open_tx.closed().await;
+}
+
+/// An `accept` error: a connection that failed before it was accepted is skipped; any
+/// other (out of file descriptors) is logged and retried a second later, as hyper did.
+async fn accept_failed(e: std::io::Error) {
+    use std::io::ErrorKind::{ConnectionAborted, ConnectionRefused, ConnectionReset};
+    if matches!(
+        e.kind(),
+        ConnectionRefused | ConnectionAborted | ConnectionReset
+    ) {
+        return;
+    }
+    tracing::error!(error = %e, "cannot accept a connection");
+    tokio::time::sleep(Duration::from_secs(1)).await;
 }
 
 async fn shutdown_signal() {

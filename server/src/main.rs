@@ -112,6 +112,17 @@ struct Common {
     /// stored, checked hourly; 0 = keep them forever.
     #[arg(long, env = "CHATSEAL_SHARE_RETENTION_DAYS", default_value_t = 0)]
     share_retention_days: u32,
+    /// Seconds a connection has to send a request's line and headers, from when it opens
+    /// or from the answer to its previous request; then the server closes it (slow
+    /// clients cannot hold connections; idle keep-alive connections are closed too).
+    #[arg(
+        long,
+        env = "CHATSEAL_HEADER_TIMEOUT",
+        value_name = "SECONDS",
+        default_value_t = chatseal_server::DEFAULT_HEADER_TIMEOUT.as_secs(),
+        value_parser = clap::value_parser!(u64).range(1..)
+    )]
+    header_timeout: u64,
 }
 
 fn main() -> ExitCode {
@@ -323,6 +334,7 @@ fn run(
             &state,
             demo,
             common.share_retention_days,
+            std::time::Duration::from_secs(common.header_timeout),
         )
         .await;
         remove_temporary(remove_at_exit.as_deref());

@@ -3,8 +3,8 @@
 //!
 //! Durability: a handler answers 2xx only after its transaction has committed. SQLite
 //! runs in WAL mode with `synchronous=FULL`, so a commit is on disk when it returns;
-//! PostgreSQL's default `synchronous_commit=on` gives the same. The `kill -9` test in
-//! `tests/directory.rs` checks it for both.
+//! PostgreSQL's default `synchronous_commit=on` gives the same. The `kill -9` tests in
+//! `tests/directory.rs` and `tests/faults.rs` check it for both.
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -109,6 +109,12 @@ pub struct StoredShare {
     pub share: String,
 }
 
+/// How long a request waits for a database connection before it is answered 500
+/// `Internal`. While PostgreSQL is unreachable, a request keeps trying to connect for
+/// this long (a refused connection is retried with backoff): an outage shorter than this
+/// only delays requests, and during a longer one they fail after this wait.
+pub const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// The most shares one read answers with.
 pub const SHARES_PAGE: i64 = 100;
 /// Rows per INSERT statement when storing shares (7 parameters each; SQLite allows
@@ -149,7 +155,12 @@ impl Store {
                 Backend::Sqlite => 8,
                 Backend::Postgres => 16,
             })
-            .acquire_timeout(Duration::from_secs(10))
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            // A pooled connection is checked before use, so one that PostgreSQL closed
+            // (restart, `pg_terminate_backend`, failover) is replaced, not handed to a
+            // request (the default, stated because recovery without a restart needs it;
+            // `tests/faults.rs` checks it).
+            .test_before_acquire(true)
             .after_connect(move |conn, _meta| {
                 Box::pin(async move {
                     if backend == Backend::Sqlite {
