@@ -495,20 +495,7 @@ async fn keys_in_indexeddb_survive_a_reopen_and_are_sealed() {
     );
 
     // The private keys, from alice's backup, appear nowhere in the raw database.
-    wait(alice.backup("pw".into(), JsValue::UNDEFINED))
-        .await
-        .unwrap();
-    let got = wait(authed_fetch(
-        DIRECTORY,
-        &alice_id,
-        "GET",
-        "/v1/backup",
-        JsValue::NULL,
-    ))
-    .await
-    .unwrap();
-    let backup_text = field(&field(&got, "body"), "backup").as_string().unwrap();
-    let keyring = chatseal::proto::backup::open(&backup_text, "pw").unwrap();
+    let keyring = keyring_from_backup(&alice, &alice_id).await;
     let dump = wait(dump_database(&db)).await.unwrap();
     let bytes = js_sys::Uint8Array::new(&field(&dump, "bytes")).to_vec();
     let strings = field(&dump, "text").as_string().unwrap();
@@ -1395,10 +1382,9 @@ fn key_changes(seal: &ChatSeal) -> (js_sys::Array, Closure<dyn Fn(web_sys::Custo
     (events, listener)
 }
 
-/// How `identity`'s private keys could be printed: hex, base64 and base64url of each
-/// secret, from its backup at the directory (taken with `seal.backup`).
-async fn printed_secrets(seal: &ChatSeal, identity: &str) -> Vec<String> {
-    use base64::Engine as _;
+/// `identity`'s keyring, by the only way a test can see its private keys: a backup made
+/// with `seal.backup`, fetched from the directory and opened.
+async fn keyring_from_backup(seal: &ChatSeal, identity: &str) -> chatseal::proto::Keyring {
     wait(seal.backup("pw".into(), JsValue::UNDEFINED))
         .await
         .unwrap();
@@ -1412,7 +1398,14 @@ async fn printed_secrets(seal: &ChatSeal, identity: &str) -> Vec<String> {
     .await
     .unwrap();
     let text = field(&field(&got, "body"), "backup").as_string().unwrap();
-    let keyring = chatseal::proto::backup::open(&text, "pw").unwrap();
+    chatseal::proto::backup::open(&text, "pw").unwrap()
+}
+
+/// How `identity`'s private keys could be printed: hex, base64 and base64url of each
+/// secret, from its backup at the directory (taken with `seal.backup`).
+async fn printed_secrets(seal: &ChatSeal, identity: &str) -> Vec<String> {
+    use base64::Engine as _;
+    let keyring = keyring_from_backup(seal, identity).await;
     let mut out = Vec::new();
     for entry in keyring.entries() {
         let keys = entry.keys();
