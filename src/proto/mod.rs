@@ -2,9 +2,10 @@
 //!
 //! One module per object of the spec, each with its encoder next to its decoder:
 //! [`card`] (§2), [`envelope`] (§3), [`backup`] (§4) with the [`keyring`] it seals,
-//! [`safety`] (§5), [`group`] sessions (§9), [`file`] attachments (§10); [`keys`] holds §1. Nothing here touches a browser, a clock or a
-//! global RNG: time is passed in, randomness is injected (`rand_core::CryptoRngCore`),
-//! so that a seeded generator reproduces every byte.
+//! [`safety`] (§5), [`group`] sessions (§9), [`file`](mod@file) attachments (§10);
+//! [`keys`] holds §1. Nothing here touches a browser, a clock or a global RNG: time is
+//! passed in, randomness is injected (`rand_core::CryptoRngCore`), so that a seeded
+//! generator reproduces every byte.
 //!
 //! No decoder panics, on any input; every failure is an [`Error`] named as in the spec.
 
