@@ -50,8 +50,14 @@ enum Command {
     },
     /// Print a directory token (PROTOCOL §6) signed with an app private key.
     Token {
-        /// The app private key (32-byte seed, base64url), as `keygen` prints it.
-        #[arg(long, env = "CHATSEAL_APP_PRIVATE_KEY", hide_env_values = true)]
+        /// The app private key (32-byte seed, base64url), as `keygen` prints it (one in
+        /// 64 begins with `-`, which is taken as the value, not as an option).
+        #[arg(
+            long,
+            env = "CHATSEAL_APP_PRIVATE_KEY",
+            hide_env_values = true,
+            allow_hyphen_values = true
+        )]
         key: String,
         /// The key id the directory knows the public key by.
         #[arg(long)]

@@ -486,6 +486,12 @@ fn cli_mistakes_get_clear_messages() {
         (vec!["serve", "--app-key", "nokey"], "KID=PUBKEY"),
         (vec!["serve", "--app-key", "k=AAAA"], "32 bytes"),
     ];
+    // A key that begins with `-` (one in 64 of those keygen prints) is a value, not an
+    // option: base64url of 32 bytes of 0xf8.
+    let dash = "-Pj4-Pj4-Pj4-Pj4-Pj4-Pj4-Pj4-Pj4-Pj4-Pj4-Pg";
+    let (code, out, err) = run(&["token", "--key", dash, "--kid", &kid, "--sub", "a"], &[]);
+    assert_eq!(code, 0, "a key beginning with '-': {err}");
+    assert_eq!(out.trim().split('.').count(), 3, "a JWT: {out}");
     for (args, expected) in cases {
         let (code, out, err) = run(&args, &[]);
         assert_ne!(code, 0, "{args:?} succeeded: {out}");
