@@ -12,11 +12,11 @@ use std::rc::Rc;
 use futures_util::future::{select, Either};
 use gloo_timers::future::TimeoutFuture;
 
-use js_sys::{Array, Function, Object, Promise, Uint8Array};
+use js_sys::{Array, Function, Object, Promise};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::{spawn_local, JsFuture};
 
-use super::js::{fetch_fn, get, resolve, set};
+use super::js::{bytes_of, fetch_fn, get, resolve, set};
 use crate::client::{Directory, Error, Publish, ShareOut};
 use crate::proto::group::SessionId;
 use crate::proto::CardId;
@@ -259,9 +259,8 @@ async fn read_body(response: &JsValue, status: u16) -> Result<String, Error> {
         if get(&step, "done").is_truthy() {
             break;
         }
-        let chunk = get(&step, "value")
-            .dyn_into::<Uint8Array>()
-            .map_err(|_| Error::Directory("the directory's answer is not bytes".into()))?;
+        let chunk = bytes_of(&get(&step, "value"))
+            .ok_or_else(|| Error::Directory("the directory's answer is not bytes".into()))?;
         let at = bytes.len();
         let end = at.saturating_add(chunk.length() as usize);
         if end > MAX_RESPONSE_BYTES {

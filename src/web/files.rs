@@ -10,7 +10,7 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use js_sys::{Array, ArrayBuffer, Function, Object, Promise, Uint8Array};
+use js_sys::{Array, Function, Object, Promise, Uint8Array};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::{future_to_promise, JsFuture};
@@ -21,7 +21,7 @@ use web_sys::{
 use zeroize::Zeroizing;
 
 use super::errors::{option_string, to_js, type_error};
-use super::js::{abort_error, get, set, signal_of};
+use super::js::{abort_error, bytes_of, get, set, signal_of};
 use crate::client::Error;
 use crate::proto::file::{Descriptor, FileDecryptor, FileEncryptor, HashCheck, CHUNK_SIZE};
 use crate::proto::{self, ContentType};
@@ -199,25 +199,6 @@ fn array_buffer(blob: &Blob) -> Result<Promise, JsValue> {
         .call0(blob)?
         .dyn_into::<Promise>()
         .map_err(|_| type_error("this Blob cannot be read: arrayBuffer() returned no Promise"))
-}
-
-/// An `ArrayBuffer` or any `ArrayBufferView`, as bytes.
-fn bytes_of(value: &JsValue) -> Option<Uint8Array> {
-    if let Some(bytes) = value.dyn_ref::<Uint8Array>() {
-        return Some(bytes.clone());
-    }
-    if let Some(buffer) = value.dyn_ref::<ArrayBuffer>() {
-        return Some(Uint8Array::new(buffer));
-    }
-    if ArrayBuffer::is_view(value) {
-        let buffer = get(value, "buffer");
-        let offset = get(value, "byteOffset").as_f64()? as u32;
-        let length = get(value, "byteLength").as_f64()? as u32;
-        return Some(Uint8Array::new_with_byte_offset_and_length(
-            &buffer, offset, length,
-        ));
-    }
-    None
 }
 
 /// `options.signal`, `options.onProgress` and the bookkeeping of one call.

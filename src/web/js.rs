@@ -157,3 +157,24 @@ pub async fn abortable<T>(
         Either::Right(_) => None,
     }
 }
+
+/// An `ArrayBuffer` or any `ArrayBufferView`, as bytes; also one made in another realm
+/// (an iframe, a DOM emulation such as jsdom), where `instanceof Uint8Array` fails.
+pub fn bytes_of(value: &JsValue) -> Option<js_sys::Uint8Array> {
+    use js_sys::{ArrayBuffer, Uint8Array};
+    if let Some(bytes) = value.dyn_ref::<Uint8Array>() {
+        return Some(bytes.clone());
+    }
+    if let Some(buffer) = value.dyn_ref::<ArrayBuffer>() {
+        return Some(Uint8Array::new(buffer));
+    }
+    if ArrayBuffer::is_view(value) {
+        let buffer = get(value, "buffer");
+        let offset = get(value, "byteOffset").as_f64()? as u32;
+        let length = get(value, "byteLength").as_f64()? as u32;
+        return Some(Uint8Array::new_with_byte_offset_and_length(
+            &buffer, offset, length,
+        ));
+    }
+    None
+}
