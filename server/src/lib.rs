@@ -9,6 +9,7 @@
 //! The binary's commands are in `main.rs`; this library holds the pieces so that they can
 //! be tested one by one.
 #![deny(missing_docs)]
+#![forbid(unsafe_code)]
 
 pub mod api;
 pub mod auth;
