@@ -80,6 +80,10 @@ impl Directory for MemDirectory {
             .unwrap_or_default())
     }
     async fn card_by_id(&self, id: &CardId) -> Result<Option<String>, Error> {
+        let polls = self.state.borrow().slow_polls;
+        for _ in 0..polls {
+            Pending(false).await;
+        }
         let mut s = self.state.borrow_mut();
         s.requests += 1;
         Ok(s.history
@@ -501,6 +505,28 @@ fn concurrent_lookups_share_one_request_and_dropping_one_keeps_the_other() {
     .unwrap();
     assert_eq!(kept[0].card.identity(), "bob");
     assert_eq!(alice.stats().lookups, after.1 + 1);
+}
+
+#[test]
+fn concurrent_decrypts_from_a_new_sender_fetch_its_card_once() {
+    let world = World::new();
+    let (alice, _) = world.user("alice");
+    let (bob, _) = world.user("bob");
+    let texts: Vec<String> = (0..4)
+        .map(|i| send(&alice, &format!("note {i}"), &["bob"], "c").unwrap())
+        .collect();
+    world.dir.borrow_mut().slow_polls = 3;
+    let before = world.dir.borrow().requests;
+    let read = block_on(futures_util::future::join_all(
+        texts
+            .iter()
+            .map(|t| bob.decrypt(t, Some("alice"), Some("c"))),
+    ));
+    for (i, msg) in read.into_iter().enumerate() {
+        assert_eq!(msg.unwrap().text, Some(format!("note {i}")));
+    }
+    // Bob had never seen alice's card: one request for it, shared by the four.
+    assert_eq!(world.dir.borrow().requests - before, 1);
 }
 
 #[test]

@@ -167,6 +167,8 @@ type Flight = Shared<FlightFuture>;
 type FlightFuture = LocalBoxFuture<'static, Result<Vec<(String, String)>, Error>>;
 /// One request for a session's shares, shared the same way.
 type ShareFlight = LocalBoxFuture<'static, Result<Vec<String>, Error>>;
+/// One request for a sender card by id, shared the same way.
+type CardFlight = LocalBoxFuture<'static, Result<Option<String>, Error>>;
 
 /// A looked-up card and what the engine concluded about it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -194,6 +196,8 @@ struct State {
     missing: HashMap<SessionId, u64>,
     /// session → the share request in flight for it.
     share_flights: HashMap<SessionId, WeakShared<ShareFlight>>,
+    /// card id → the card request in flight for it.
+    card_flights: HashMap<CardId, WeakShared<CardFlight>>,
 }
 
 /// One identity's client.
@@ -955,8 +959,28 @@ impl<D: Directory + Clone + 'static, S: Store> Engine<D, S> {
             self.state.borrow_mut().stats.cache_hits += 1;
             return Ok(Some(card));
         }
-        let text = self.directory.card_by_id(id).await?;
-        self.state.borrow_mut().stats.lookups += 1;
+        // One request however many messages wait for the card (the decrypt queue's
+        // workers read a new sender's history side by side).
+        let flight = {
+            let mut state = self.state.borrow_mut();
+            state.card_flights.retain(|_, f| f.upgrade().is_some());
+            match state.card_flights.get(id).and_then(WeakShared::upgrade) {
+                Some(flight) => flight,
+                None => {
+                    let directory = self.directory.clone();
+                    let wanted = *id;
+                    let flight = async move { directory.card_by_id(&wanted).await }
+                        .boxed_local()
+                        .shared();
+                    if let Some(weak) = flight.downgrade() {
+                        state.card_flights.insert(*id, weak);
+                    }
+                    state.stats.lookups += 1;
+                    flight
+                }
+            }
+        };
+        let text = flight.await?;
         match text {
             Some(text) => {
                 let card = self.verified(&text)?;

@@ -372,7 +372,12 @@ impl Directory for FetchDirectory {
             return Ok(None);
         }
         expect(status, &[200], "card by id", &json)?;
-        Ok(get(&json, "card").as_string())
+        match get(&json, "card").as_string() {
+            Some(text) => Ok(Some(text)),
+            None => Err(Error::Directory(
+                "card by id: the directory's answer has no \"card\" text".into(),
+            )),
+        }
     }
 
     async fn publish(&self, card: &str, replace: bool) -> Result<Publish, Error> {

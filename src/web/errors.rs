@@ -9,18 +9,7 @@ use zeroize::Zeroizing;
 
 use crate::client::Error;
 
-#[wasm_bindgen(inline_js = r#"
-export class ChatSealError extends Error {
-  constructor(code, message) {
-    super(message);
-    this.name = "ChatSealError";
-    this.code = code;
-  }
-}
-export function chatSealError(code, message) {
-  return new ChatSealError(code, message);
-}
-"#)]
+#[wasm_bindgen(module = "/src/web/glue.js")]
 extern "C" {
     #[wasm_bindgen(js_name = "chatSealError")]
     fn chat_seal_error(code: &str, message: &str) -> JsValue;

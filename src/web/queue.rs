@@ -1,7 +1,10 @@
-//! The decrypt queue: `ChatSeal.decrypt` calls wait here, newest first, and run one at a
-//! time in slices that yield to the event loop, so rendering a long history never blocks
-//! the page. An aborted job leaves the queue at once — before any crypto or request —
-//! and its promise rejects with `AbortError`.
+//! The decrypt queue: `ChatSeal.decrypt` calls wait here and are taken newest first by
+//! [`WORKERS`] workers, each running in slices that yield to the event loop, so rendering
+//! a long history never blocks the page. The crypto is synchronous, so the workers only
+//! overlap while they wait (for a sender's card from the directory): a request the
+//! directory is slow to answer holds up one worker, not the whole history. An aborted job
+//! leaves the queue at once — before any crypto or request — and its promise rejects with
+//! `AbortError`.
 
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
@@ -16,6 +19,9 @@ use super::js::abort_error;
 
 /// Time a slice may run before the queue yields to the event loop (ms).
 const SLICE_MS: f64 = 8.0;
+
+/// How many jobs may be under way at once (at most one of them computing).
+pub const WORKERS: usize = 4;
 
 /// One queued decrypt.
 pub struct Job {
@@ -57,7 +63,8 @@ pub type Runner = Rc<
 pub struct Queue {
     jobs: RefCell<BTreeMap<u64, Job>>,
     next: Cell<u64>,
-    running: Cell<bool>,
+    /// Workers running (at most [`WORKERS`]).
+    workers: Cell<usize>,
     cancelled: Rc<dyn Fn()>,
 }
 
@@ -67,7 +74,7 @@ impl Queue {
         Rc::new(Queue {
             jobs: RefCell::new(BTreeMap::new()),
             next: Cell::new(0),
-            running: Cell::new(false),
+            workers: Cell::new(0),
             cancelled,
         })
     }
@@ -123,11 +130,14 @@ impl Queue {
         }
     }
 
-    /// Starts the worker loop unless it runs already.
+    /// Starts a worker unless [`WORKERS`] run already (one that finds nothing left to do
+    /// stops).
     fn drive(self: &Rc<Self>, runner: Runner) {
-        if self.running.replace(true) {
+        let workers = self.workers.get();
+        if workers >= WORKERS {
             return;
         }
+        self.workers.set(workers + 1);
         let queue = Rc::clone(self);
         spawn_local(async move {
             // Let the caller queue (and abort) a whole batch before work starts.
@@ -144,7 +154,7 @@ impl Queue {
                     slice_start = js_sys::Date::now();
                 }
             }
-            queue.running.set(false);
+            queue.workers.set(queue.workers.get() - 1);
         });
     }
 }
