@@ -118,25 +118,26 @@ struct IdentityLog {
     pending_backup: Option<String>,
 }
 
-enum Sent {
-    Acked,
-    /// The server answered, but not 2xx: never expected before the kill.
-    Refused(String),
-    /// No answer (the server is gone).
-    Lost,
-}
-
-async fn send_write(req: reqwest::RequestBuilder, in_flight: &AtomicUsize) -> Sent {
+/// Sends one write; whether it was acknowledged (2xx). A refusal (an answer, but not 2xx:
+/// never expected before the kill) is recorded in `refused`; no answer means the server is
+/// gone.
+async fn send_write(
+    req: reqwest::RequestBuilder,
+    in_flight: &AtomicUsize,
+    refused: &Mutex<Vec<String>>,
+) -> bool {
     in_flight.fetch_add(1, Ordering::SeqCst);
     let sent = req.send().await;
     in_flight.fetch_sub(1, Ordering::SeqCst);
     match sent {
-        Ok(r) if r.status().is_success() => Sent::Acked,
+        Ok(r) if r.status().is_success() => true,
         Ok(r) => {
             let status = r.status();
-            Sent::Refused(format!("{status}: {}", r.text().await.unwrap_or_default()))
+            let why = format!("{status}: {}", r.text().await.unwrap_or_default());
+            refused.lock().unwrap().push(why);
+            false
         }
-        Err(_) => Sent::Lost,
+        Err(_) => false,
     }
 }
 
@@ -194,21 +195,12 @@ async fn acknowledged_writes_survive_kill_9_mid_burst(backend: Backend) {
                         .post(s.url("/v1/cards"))
                         .bearer_auth(&token)
                         .json(&json!({ "card": text }));
-                    match send_write(req, &in_flight).await {
-                        Sent::Acked => {
-                            log.acked_cards.push(log.pending_card.take().unwrap());
-                            acked.fetch_add(1, Ordering::SeqCst);
-                        }
-                        Sent::Refused(why) => {
-                            refused.lock().unwrap().push(why);
-                            logs.push(log);
-                            break 'identities;
-                        }
-                        Sent::Lost => {
-                            logs.push(log);
-                            break 'identities;
-                        }
+                    if !send_write(req, &in_flight, &refused).await {
+                        logs.push(log);
+                        break 'identities;
                     }
+                    log.acked_cards.push(log.pending_card.take().unwrap());
+                    acked.fetch_add(1, Ordering::SeqCst);
                     let backup = backup_text(&format!("{}:{n}", user.identity));
                     log.pending_backup = Some(backup.clone());
                     let req = s
@@ -216,21 +208,12 @@ async fn acknowledged_writes_survive_kill_9_mid_burst(backend: Backend) {
                         .put(s.url("/v1/backup"))
                         .bearer_auth(&token)
                         .json(&json!({ "backup": backup }));
-                    match send_write(req, &in_flight).await {
-                        Sent::Acked => {
-                            log.acked_backup = log.pending_backup.take();
-                            acked.fetch_add(1, Ordering::SeqCst);
-                        }
-                        Sent::Refused(why) => {
-                            refused.lock().unwrap().push(why);
-                            logs.push(log);
-                            break 'identities;
-                        }
-                        Sent::Lost => {
-                            logs.push(log);
-                            break 'identities;
-                        }
+                    if !send_write(req, &in_flight, &refused).await {
+                        logs.push(log);
+                        break 'identities;
                     }
+                    log.acked_backup = log.pending_backup.take();
+                    acked.fetch_add(1, Ordering::SeqCst);
                 }
                 logs.push(log);
             }
