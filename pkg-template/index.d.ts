@@ -40,6 +40,11 @@ export interface OpenOptions {
    * then messages of constant size); smaller ones per message (§3).
    */
   groupThreshold?: number;
+  /**
+   * How long one request to the directory may take before it is aborted and the call
+   * fails with a `Directory` error, in ms (100 to 600000; default 30000).
+   */
+  requestTimeout?: number;
 }
 
 export interface MembersOptions extends Signal {

@@ -1438,6 +1438,55 @@ async fn a_hostile_directory_answering_garbage_gets_typed_errors_and_no_hang() {
         assert_eq!(field(&signal, "aborted").as_bool(), Some(true), "{what}");
         assert_eq!(field(&answer, "aborted").as_bool(), Some(true), "{what}");
     }
+    // Without a signal, the request timeout ends the wait (`requestTimeout`: 300 ms here;
+    // 30 s by default) and aborts the request.
+    let opened = |id: &str, timeout: JsValue| {
+        ChatSeal::open(obj(&[
+            ("identity", id.into()),
+            ("directoryUrl", DIRECTORY.into()),
+            ("getToken", token_getter(DIRECTORY, id, &Object::new())),
+            ("storage", "memory".into()),
+            ("requestTimeout", timeout),
+        ]))
+    };
+    let quick_id = unique("quick");
+    let quick = seal_from(wait(opened(&quick_id, 300.into())).await.unwrap());
+    let answer = lookup(&[("never", true.into())]);
+    let log = hostile(std::slice::from_ref(&answer));
+    let out = outcome(
+        quick.lookup(list(&[&unique("nobody")]), JsValue::UNDEFINED),
+        &mut messages,
+    )
+    .await;
+    honest_fetch();
+    refused(
+        &out,
+        "Directory",
+        "did not answer within 300 ms",
+        "a lookup past requestTimeout",
+    );
+    let ms = field(&out, "ms").as_f64().unwrap();
+    assert!((250.0..3_000.0).contains(&ms), "timed out after {ms} ms");
+    assert_eq!(
+        field(&field(&log.get(0), "signal"), "aborted").as_bool(),
+        Some(true)
+    );
+    assert_eq!(field(&answer, "aborted").as_bool(), Some(true));
+    for bad in [
+        JsValue::from(0),
+        JsValue::from(99),
+        JsValue::from(300.5),
+        JsValue::from("300"),
+        JsValue::from(600_001),
+    ] {
+        let out = wait(settle(&opened(&quick_id, bad.clone()))).await.unwrap();
+        assert_eq!(
+            field(&out, "name").as_string().as_deref(),
+            Some("TypeError"),
+            "requestTimeout {bad:?}: {out:?}"
+        );
+    }
+
     // The same for a decrypt waiting on a sender's card.
     let log = hostile(&[rule(
         "GET",

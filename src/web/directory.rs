@@ -21,7 +21,8 @@ use crate::client::{Directory, Error, Publish, ShareOut};
 use crate::proto::group::SessionId;
 use crate::proto::CardId;
 
-/// How long one request may take before it is aborted (ms).
+/// How long one request may take before it is aborted (ms), unless `ChatSeal.open`'s
+/// `requestTimeout` says otherwise.
 pub const REQUEST_TIMEOUT_MS: u32 = 30_000;
 
 /// The largest answer read from the directory (bytes). The largest legitimate ones — a
@@ -40,6 +41,8 @@ struct Inner {
     base: String,
     get_token: Function,
     token: RefCell<Option<String>>,
+    /// How long one request may take (ms).
+    timeout_ms: u32,
 }
 
 /// Aborts the request's `fetch` when dropped before it finished.
@@ -54,13 +57,15 @@ impl Drop for AbortOnDrop {
 }
 
 impl FetchDirectory {
-    /// A client of the directory at `base` (e.g. `https://keys.example`).
-    pub fn new(base: &str, get_token: Function) -> Self {
+    /// A client of the directory at `base` (e.g. `https://keys.example`) whose requests
+    /// are aborted after `timeout_ms`.
+    pub fn new(base: &str, get_token: Function, timeout_ms: u32) -> Self {
         FetchDirectory {
             inner: Rc::new(Inner {
                 base: base.trim_end_matches('/').to_owned(),
                 get_token,
                 token: RefCell::new(None),
+                timeout_ms,
             }),
         }
     }
@@ -122,7 +127,7 @@ impl FetchDirectory {
         }
     }
 
-    /// One request, aborted after [`REQUEST_TIMEOUT_MS`] (or when dropped).
+    /// One request, aborted after the timeout (or when dropped).
     async fn send(
         &self,
         method: &str,
@@ -134,17 +139,23 @@ impl FetchDirectory {
         let signal = controller.as_ref().map(|c| c.signal());
         let mut guard = AbortOnDrop(controller);
         let request = std::pin::pin!(self.exchange(method, path, body, token, signal));
-        let timeout = TimeoutFuture::new(REQUEST_TIMEOUT_MS);
-        match select(request, timeout).await {
+        let ms = self.inner.timeout_ms;
+        match select(request, TimeoutFuture::new(ms)).await {
             Either::Left((outcome, _)) => {
                 guard.0 = None; // finished: nothing to abort
                 outcome
             }
-            Either::Right(_) => Err(Error::Directory(format!(
-                "the directory at {} did not answer within {} s",
-                self.inner.base,
-                REQUEST_TIMEOUT_MS / 1000
-            ))),
+            Either::Right(_) => {
+                let within = if ms % 1000 == 0 {
+                    format!("{} s", ms / 1000)
+                } else {
+                    format!("{ms} ms")
+                };
+                Err(Error::Directory(format!(
+                    "the directory at {} did not answer within {within}",
+                    self.inner.base
+                )))
+            }
         }
     }
 

@@ -18,7 +18,7 @@ use wasm_bindgen_futures::{future_to_promise, spawn_local};
 use web_sys::{BroadcastChannel, CustomEvent, CustomEventInit, EventTarget, MessageEvent};
 use zeroize::Zeroizing;
 
-use super::directory::FetchDirectory;
+use super::directory::{FetchDirectory, REQUEST_TIMEOUT_MS};
 use super::errors::{option_string, password_arg, string_arg, to_js, type_error};
 use super::files;
 use super::js::{abort_error, abortable, get, locked, set, signal_of, wrap_send};
@@ -239,7 +239,9 @@ impl ChatSeal {
     }
 
     /// `ChatSeal.open({ identity, directoryUrl, getToken, storage, database,
-    /// groupThreshold })`: loads this device's keys for `identity`, if any. Channels of
+    /// groupThreshold, requestTimeout })`: loads this device's keys for `identity`, if
+    /// any. A directory request that takes longer than `requestTimeout` ms (default 30,000)
+    /// is aborted (`Directory` error). Channels of
     /// more than `groupThreshold` members (default 10, the sender included) are encrypted
     /// through group sessions (PROTOCOL §9), smaller ones per message (§3). `storage` is `"indexeddb"` (the
     /// default where IndexedDB exists: keys sealed under a non-extractable WebCrypto key
@@ -285,7 +287,15 @@ impl ChatSeal {
                     ))
                 }
             };
-            let directory = FetchDirectory::new(&url, get_token);
+            let timeout = get(&options, "requestTimeout");
+            let timeout = match timeout.as_f64() {
+                None if timeout.is_undefined() => REQUEST_TIMEOUT_MS,
+                Some(n) if n.fract() == 0.0 && (100.0..=600_000.0).contains(&n) => n as u32,
+                _ => return Err(type_error(
+                    "options.requestTimeout must be a whole number of milliseconds, 100 to 600000",
+                )),
+            };
+            let directory = FetchDirectory::new(&url, get_token, timeout);
             let engine = Engine::open(&identity, directory, store)
                 .await
                 .map_err(|e| to_js(&e))?;
