@@ -141,6 +141,13 @@ fn code(err: &JsValue) -> String {
         .unwrap_or_else(|| format!("not a ChatSealError: {err:?}"))
 }
 
+/// Asserts that `err` is the ChatSealError `expected` and that its message says `says`.
+fn fails_with(err: &JsValue, expected: &str, says: &str) {
+    assert_eq!(code(err), expected, "{err:?}");
+    let message = field(err, "message").as_string().unwrap_or_default();
+    assert!(message.contains(says), "{expected}: {message:?}");
+}
+
 #[wasm_bindgen_test]
 async fn two_users_exchange_messages_through_the_real_directory() {
     let (alice_id, bob_id) = (unique("alice"), unique("bob"));
@@ -398,11 +405,7 @@ async fn keys_in_indexeddb_survive_a_reopen_and_are_sealed() {
         .await
         .err()
         .unwrap();
-    assert_eq!(code(&err), "Storage");
-    assert!(field(&err, "message")
-        .as_string()
-        .unwrap()
-        .contains("cannot be unsealed"));
+    fails_with(&err, "Storage", "cannot be unsealed");
 
     // wipeLocal empties the database.
     wait(again.wipe_local(JsValue::UNDEFINED)).await.unwrap();
@@ -645,11 +648,7 @@ async fn a_replaced_key_fires_keychanged_and_wrap_send_encrypts() {
     )
     .await
     .unwrap_err();
-    assert_eq!(code(&err), "Directory");
-    assert!(field(&err, "message")
-        .as_string()
-        .unwrap()
-        .contains("changed"));
+    fails_with(&err, "Directory", "changed");
     let accepted = wait(alice.accept_key_change(bob_id.as_str().into())).await;
     assert_eq!(accepted.unwrap().as_bool(), Some(true));
     wait(
@@ -821,11 +820,7 @@ async fn group_sessions_across_two_tabs_on_a_database_from_version_1() {
     let err = wait(others[4].decrypt(next.clone(), from()))
         .await
         .unwrap_err();
-    assert_eq!(code(&err), "NoSessionKey");
-    assert!(field(&err, "message")
-        .as_string()
-        .unwrap()
-        .contains("no session key"));
+    fails_with(&err, "NoSessionKey", "no session key");
     let got = wait(others[5].decrypt(next, from())).await.unwrap();
     assert_eq!(
         field(&got, "text").as_string().as_deref(),
