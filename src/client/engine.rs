@@ -45,6 +45,13 @@ pub const MAX_MESSAGE_TEXT: usize = 1024 * 1024;
 
 /// `Malformed` text of a message over [`MAX_MESSAGE_TEXT`].
 const TOO_LONG_TO_READ: &str = "message: longer than 1 MiB of text";
+
+/// The error of `decrypt` for a text over [`MAX_MESSAGE_TEXT`], for callers that can tell
+/// before they have the text as a `&str` (a JS string longer than that in UTF-16 units is
+/// longer in UTF-8 bytes too).
+pub fn too_long_to_read() -> Error {
+    proto::Error::Malformed(TOO_LONG_TO_READ).into()
+}
 /// `InvalidArgument` text of content whose message would be over [`MAX_MESSAGE_TEXT`].
 const TOO_LONG_TO_SEND: &str =
     "message: longer than 1 MiB of text; send large content as a file (encryptFile)";
@@ -1000,7 +1007,7 @@ impl<D: Directory + Clone + 'static, S: Store> Engine<D, S> {
         context: Option<&str>,
     ) -> Result<Decrypted, Error> {
         if text.len() > MAX_MESSAGE_TEXT {
-            return Err(proto::Error::Malformed(TOO_LONG_TO_READ).into());
+            return Err(too_long_to_read());
         }
         if text.starts_with(group::TEXT_PREFIX) {
             return self.group_decrypt(text, from, context).await;

@@ -25,8 +25,9 @@ pub const WORKERS: usize = 4;
 
 /// One queued decrypt.
 pub struct Job {
-    /// The message.
-    pub text: String,
+    /// The message: a JS string, copied into WebAssembly memory only when the job runs,
+    /// so that queueing a long history costs the caller's task little.
+    pub text: JsValue,
     /// `options.from`.
     pub from: Option<String>,
     /// `options.context`.
@@ -65,6 +66,8 @@ pub struct Queue {
     next: Cell<u64>,
     /// Workers running (at most [`WORKERS`]).
     workers: Cell<usize>,
+    /// When the current slice began (ms): set by the worker whose timer started the task.
+    slice_start: Cell<f64>,
     cancelled: Rc<dyn Fn()>,
 }
 
@@ -75,6 +78,7 @@ impl Queue {
             jobs: RefCell::new(BTreeMap::new()),
             next: Cell::new(0),
             workers: Cell::new(0),
+            slice_start: Cell::new(0.0),
             cancelled,
         })
     }
@@ -83,7 +87,7 @@ impl Queue {
     /// removes it from the queue when aborted.
     pub fn push(
         self: &Rc<Self>,
-        text: String,
+        text: JsValue,
         from: Option<String>,
         context: Option<String>,
         bytes: bool,
@@ -142,17 +146,20 @@ impl Queue {
         spawn_local(async move {
             // Let the caller queue (and abort) a whole batch before work starts.
             gloo_timers::future::TimeoutFuture::new(0).await;
-            let mut slice_start = js_sys::Date::now();
+            queue.slice_start.set(js_sys::Date::now());
             loop {
+                // The slice is the task's, not this worker's: a worker that another one's
+                // work woke in the same task (its sender card arrived) waits for a task
+                // of its own once the slice is spent.
+                if js_sys::Date::now() - queue.slice_start.get() > SLICE_MS {
+                    gloo_timers::future::TimeoutFuture::new(0).await;
+                    queue.slice_start.set(js_sys::Date::now());
+                }
                 // Newest first: the message on screen now matters more than history.
                 let job = queue.jobs.borrow_mut().pop_last().map(|(_, job)| job);
                 let Some(job) = job else { break };
                 let outcome = runner(&job).await;
                 job.settle(outcome);
-                if js_sys::Date::now() - slice_start > SLICE_MS {
-                    gloo_timers::future::TimeoutFuture::new(0).await;
-                    slice_start = js_sys::Date::now();
-                }
             }
             queue.workers.set(queue.workers.get() - 1);
         });

@@ -25,6 +25,7 @@ use super::js::{abort_error, abortable, get, locked, set, signal_of, wrap_send};
 use super::lowlevel::result_object;
 use super::queue::{Job, Queue, Runner};
 use super::store::{IdbStore, WebStore};
+use crate::client::engine::{too_long_to_read, MAX_MESSAGE_TEXT};
 use crate::client::{Engine, KeyChange, MemoryStore};
 use crate::proto::{backup, ContentType};
 
@@ -111,6 +112,14 @@ impl ChatSeal {
             Box::pin(async move {
                 // An abort while the job runs (waiting for a sender's card) ends it too.
                 let work = async {
+                    // A text too long to read is refused before it is copied in.
+                    let long = text
+                        .dyn_ref::<js_sys::JsString>()
+                        .is_some_and(|t| t.length() as usize > MAX_MESSAGE_TEXT);
+                    if long {
+                        return Err(to_js(&too_long_to_read()));
+                    }
+                    let text = text.as_string().unwrap_or_default();
                     let message = engine
                         .decrypt(&text, from.as_deref(), context.as_deref())
                         .await
@@ -159,7 +168,10 @@ impl ChatSeal {
     /// Queues a decrypt (arguments checked first; an already-aborted signal rejects at once).
     fn enqueue(&self, text: JsValue, options: JsValue, bytes: bool) -> Promise {
         let checked = (|| {
-            let text = string_arg(&text, "text")?;
+            // Only checked here; the worker copies it in (see `Job::text`).
+            if !text.is_string() {
+                return Err(type_error("text must be a string"));
+            }
             let from = option_string(&options, "from", "options")?;
             let context = option_string(&options, "context", "options")?;
             check_signal(&self.engine, &options)?;
