@@ -35,7 +35,7 @@ space := $(empty) $(empty)
 PKG_TARGETS := $(shell sed -n 's/^targets *= *\[\(.*\)\]/\1/p' wasm-pack.toml | tr -d '",')
 WASM_OPT_FLAGS := $(shell sed -n 's/^wasm-opt *= *"\(.*\)"/\1/p' wasm-pack.toml)
 
-.PHONY: demo www-build e2e-test matrix-test test setup rust-setup py-setup browser-setup web-test wasm-bindgen-cli node-tools fmt-check clippy unit-tests cli-walkthrough doc-check independent wasm pkg node-test pkg-test stream-test server bench bench-server vectors bench-proto fuzz clean
+.PHONY: demo www-build e2e-test matrix-test test setup rust-setup py-setup browser-setup web-test wasm-bindgen-cli node-tools fmt-check clippy unit-tests cli-walkthrough doc-check independent wasm pkg node-test pkg-test stream-test server bench bench-floor bench-server vectors bench-proto fuzz clean
 
 test: setup fmt-check clippy unit-tests cli-walkthrough doc-check independent pkg node-test pkg-test stream-test matrix-test web-test e2e-test
 	@echo "make test: all checks passed"
@@ -212,6 +212,20 @@ www/dist/index.html: www/node_modules/.installed $(WWW_INPUTS)
 bench: pkg browser-setup
 	$(CARGO) build -p chatseal-server
 	benches/browser/run.sh target/debug/chatseal-server
+
+# The floor under the benchmark's per-message times and download (issue 7): PROTOCOL's
+# primitives alone, from the same crates and release profile as pkg/ (benches/floor),
+# timed in Node beside chatseal's and libsodium's whole decrypt; gzip sizes beside pkg/.
+FLOOR := target/floor
+bench-floor: pkg browser-setup
+	benches/browser/install.sh
+	$(CARGO) build -q -p chatseal-floor --release --target $(WASM_TARGET)
+	for t in nodejs web; do \
+	  rm -rf $(FLOOR)/$$t && \
+	  $(WASM_BINDGEN) --target $$t --out-dir $(FLOOR)/$$t target/$(WASM_TARGET)/release/chatseal_floor.wasm && \
+	  $(WASM_OPT) $(WASM_OPT_FLAGS) $(FLOOR)/$$t/chatseal_floor_bg.wasm -o $(FLOOR)/$$t/chatseal_floor_bg.wasm || exit 1; \
+	done
+	node benches/floor/run.mjs $(CURDIR)/$(FLOOR)/nodejs $(CURDIR)/$(FLOOR)/web
 
 # The fuzzers (cargo-fuzz, libFuzzer, nightly): every target of fuzz/ for FUZZ_SECONDS
 # each, from the seeds that server/examples/fuzz_seeds.rs writes. A crash or timeout is

@@ -8,9 +8,5 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 server=$(realpath "${1:?usage: run.sh PATH/TO/chatseal-server [--quick] [run.mjs options]}")
 shift
-[[ -f "$root/pkg/web/chatseal_bg.wasm" ]] || { echo "run.sh: no pkg/ (build it with \`make pkg\`)" >&2; exit 1; }
-if [[ ! -d "$here/node_modules" ]] ||
-    ! cmp -s "$root/pkg/web/chatseal_bg.wasm" "$here/node_modules/chatseal/web/chatseal_bg.wasm"; then
-    (cd "$here" && npm ci --no-audit --no-fund)
-fi
+"$here/install.sh"
 exec "$root/tests/with-directory.sh" "$server" node "$here/run.mjs" "$@"
