@@ -11,7 +11,7 @@
 //     and glue.
 // Usage: node benches/floor/run.mjs FLOOR_NODE_PKG FLOOR_WEB_PKG   (make bench-floor)
 import { createRequire } from "node:module";
-import { copyFileSync, readFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
+import { copyFileSync, readFileSync, readdirSync, statSync } from "node:fs";
 import { gzipSync } from "node:zlib";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -117,10 +117,7 @@ for (const [name, v] of Object.entries(ms)) {
   const out = join(here, "../../target/floor/browser-build");
   const { dist } = await buildAll(out);
   for (const f of ["chatseal_floor.js", "chatseal_floor_bg.wasm"]) copyFileSync(join(webPkg, f), join(dist, f));
-  writeFileSync(
-    join(dist, "floor.js"),
-    'import start from "./chatseal_floor.js";\nexport const init = () => start();\n',
-  );
+  copyFileSync(join(here, "page.js"), join(dist, "floor.js"));
   const server = await startServer(dist);
   const browser = await chromium.launch({
     executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
@@ -129,6 +126,8 @@ for (const [name, v] of Object.entries(ms)) {
   const libs = ["chatseal", "floor", "libsodium-wrappers"];
   const PAGES = 12;
   const inits = Object.fromEntries(libs.map((l) => [l, []]));
+  const perCall = {}; // name → per-call samples (ms) in Chromium
+  const add = (name, values) => (perCall[name] ||= []).push(...values);
   try {
     for (let round = 0; round < PAGES; round++) {
       // Each library goes first in turn (a page after another may pay for its clean-up).
@@ -137,6 +136,20 @@ for (const [name, v] of Object.entries(ms)) {
         const page = await context.newPage();
         await page.goto(`${server.url}/bench.html?lib=${lib}`);
         inits[lib].push((await page.evaluate(() => window.benchReady)).initMs);
+        // Every third page of each library also times the per-message work.
+        if (round % 3 === 0) {
+          if (lib === "floor") {
+            const m = await page.evaluate(() => window.bench.measure());
+            add("floor: HPKE open of the CEK + Ed25519 verify_strict", m.openVerify);
+            add("floor: HPKE open of the CEK", m.open);
+            add("floor: Ed25519 verify_strict (key parsed once)", m.verify);
+            add("floor: X25519 (one scalar multiplication)", m.x25519);
+            add("floor: HPKE seal of a CEK (one recipient stanza, §3)", m.seal);
+          } else {
+            const res = await page.evaluate(() => window.bench.run("small", "full"));
+            add(`${lib}: decrypt+verify 200 B (1:1), whole`, res.metrics.decrypt2);
+          }
+        }
         await context.close();
       }
     }
@@ -148,6 +161,14 @@ for (const [name, v] of Object.entries(ms)) {
   for (const lib of libs) {
     const v = inits[lib];
     console.log(`${lib.padEnd(20)} ${median(v).toFixed(1).padStart(7)} [${Math.min(...v).toFixed(1)}–${Math.max(...v).toFixed(1)}]`);
+  }
+  const sodiumWhole = median(perCall["libsodium-wrappers: decrypt+verify 200 B (1:1), whole"]);
+  const chatsealWhole = median(perCall["chatseal: decrypt+verify 200 B (1:1), whole"]);
+  console.log(`\nChromium: per call, ${perCall["chatseal: decrypt+verify 200 B (1:1), whole"].length} samples each (4 pages), median ms`);
+  console.log(`${"workload".padEnd(64)} ${"ms".padStart(7)}  ÷ libsodium whole  ÷ chatseal whole`);
+  for (const [name, v] of Object.entries(perCall)) {
+    const m = median(v);
+    console.log(`${name.padEnd(64)} ${m.toFixed(4).padStart(7)}  ${(m / sodiumWhole).toFixed(2).padStart(15)}×  ${(m / chatsealWhole).toFixed(2).padStart(14)}×`);
   }
 }
 
