@@ -177,6 +177,29 @@ type ShareFlight = LocalBoxFuture<'static, Result<Vec<String>, Error>>;
 /// One request for a sender card by id, shared the same way.
 type CardFlight = LocalBoxFuture<'static, Result<Option<String>, Error>>;
 
+/// The request in flight for `key` in `flights`, or a new one made by `start`; `true`
+/// when it is new. `flights` holds them weakly: a request lives while someone waits for
+/// it, and dropping every waiter drops it (the web directory aborts its `fetch`).
+fn join_flight<K, T>(
+    flights: &mut HashMap<K, WeakShared<LocalBoxFuture<'static, T>>>,
+    key: K,
+    start: impl FnOnce() -> LocalBoxFuture<'static, T>,
+) -> (Shared<LocalBoxFuture<'static, T>>, bool)
+where
+    K: Eq + std::hash::Hash,
+    T: Clone,
+{
+    flights.retain(|_, f| f.upgrade().is_some());
+    if let Some(flight) = flights.get(&key).and_then(WeakShared::upgrade) {
+        return (flight, false);
+    }
+    let flight = start().shared();
+    if let Some(weak) = flight.downgrade() {
+        flights.insert(key, weak);
+    }
+    (flight, true)
+}
+
 /// A looked-up card and what the engine concluded about it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Looked {
@@ -896,25 +919,14 @@ impl<D: Directory + Clone + 'static, S: Store> Engine<D, S> {
             {
                 return Err(proto::Error::NoSessionKey.into());
             }
-            state.share_flights.retain(|_, f| f.upgrade().is_some());
-            match state
-                .share_flights
-                .get(&session)
-                .and_then(WeakShared::upgrade)
-            {
-                Some(flight) => flight,
-                None => {
-                    let directory = self.directory.clone();
-                    let flight = async move { directory.session_shares(&session).await }
-                        .boxed_local()
-                        .shared();
-                    if let Some(weak) = flight.downgrade() {
-                        state.share_flights.insert(session, weak);
-                    }
-                    state.stats.share_requests += 1;
-                    flight
-                }
+            let (flight, new) = join_flight(&mut state.share_flights, session, || {
+                let directory = self.directory.clone();
+                async move { directory.session_shares(&session).await }.boxed_local()
+            });
+            if new {
+                state.stats.share_requests += 1;
             }
+            flight
         };
         let texts = flight.await?;
         self.ingest_shares(&texts).await;
@@ -970,22 +982,15 @@ impl<D: Directory + Clone + 'static, S: Store> Engine<D, S> {
         // workers read a new sender's history side by side).
         let flight = {
             let mut state = self.state.borrow_mut();
-            state.card_flights.retain(|_, f| f.upgrade().is_some());
-            match state.card_flights.get(id).and_then(WeakShared::upgrade) {
-                Some(flight) => flight,
-                None => {
-                    let directory = self.directory.clone();
-                    let wanted = *id;
-                    let flight = async move { directory.card_by_id(&wanted).await }
-                        .boxed_local()
-                        .shared();
-                    if let Some(weak) = flight.downgrade() {
-                        state.card_flights.insert(*id, weak);
-                    }
-                    state.stats.lookups += 1;
-                    flight
-                }
+            let wanted = *id;
+            let (flight, new) = join_flight(&mut state.card_flights, wanted, || {
+                let directory = self.directory.clone();
+                async move { directory.card_by_id(&wanted).await }.boxed_local()
+            });
+            if new {
+                state.stats.lookups += 1;
             }
+            flight
         };
         let text = flight.await?;
         match text {
