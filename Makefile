@@ -11,6 +11,7 @@
 #                 headless Chromium against a real directory, and the demo end to end.
 #   make demo     the tutorial's encrypted chat app on http://127.0.0.1:8787 (no accounts)
 #   make server   the chatseal-server binary, optimised (target/server/chatseal-server)
+#   make relay    the demo's backend, chatseal-relay (chat relay + directory), optimised
 #   make bench    chatseal side by side with virgil-crypto and libsodium-wrappers in headless
 #                 Chromium and Node 20 (prints the ratio table; asserts nothing)
 #   make bench-proto  criterion benchmarks of the protocol core, native
@@ -35,7 +36,7 @@ space := $(empty) $(empty)
 PKG_TARGETS := $(shell sed -n 's/^targets *= *\[\(.*\)\]/\1/p' wasm-pack.toml | tr -d '",')
 WASM_OPT_FLAGS := $(shell sed -n 's/^wasm-opt *= *"\(.*\)"/\1/p' wasm-pack.toml)
 
-.PHONY: demo www-build e2e-test matrix-test test setup rust-setup py-setup browser-setup web-test wasm-bindgen-cli node-tools fmt-check clippy unit-tests cli-walkthrough doc-check independent wasm pkg node-test pkg-test stream-test server bench bench-floor bench-server vectors bench-proto fuzz clean
+.PHONY: demo www-build e2e-test matrix-test test setup rust-setup py-setup browser-setup web-test wasm-bindgen-cli node-tools fmt-check clippy unit-tests cli-walkthrough doc-check independent wasm pkg node-test pkg-test stream-test server relay bench bench-floor bench-server vectors bench-proto fuzz clean
 
 test: setup fmt-check clippy unit-tests cli-walkthrough doc-check independent pkg node-test pkg-test stream-test matrix-test web-test e2e-test
 	@echo "make test: all checks passed"
@@ -149,10 +150,10 @@ browser-setup:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; \
 	fi
 
-# ChatSeal in headless Chromium (wasm-bindgen-test) against a real `chatseal-server demo`.
+# ChatSeal in headless Chromium (wasm-bindgen-test) against a real `chatseal-relay`.
 web-test: rust-setup browser-setup wasm-bindgen-cli
-	$(CARGO) build -p chatseal-server
-	tests/web-run.sh target/debug/chatseal-server $(TOOLS)/cargo/bin/wasm-bindgen-test-runner
+	$(CARGO) build -p chatseal-relay
+	tests/web-run.sh target/debug/chatseal-relay $(TOOLS)/cargo/bin/wasm-bindgen-test-runner
 
 # The low-level API from pkg/nodejs under Node (node:test), by require and import.
 node-test: pkg
@@ -160,44 +161,50 @@ node-test: pkg
 	node --test tests/node/
 
 # chatseal/stream with the real stream-chat-react 14 components (vitest + jsdom) against a
-# real `chatseal-server demo` (directory and chat relay); includes the README's example, run
+# real `chatseal-relay` (directory and chat relay); includes the README's example, run
 # as written.
 stream-test: pkg
-	$(CARGO) build -p chatseal-server
-	tests/js/stream/run.sh target/debug/chatseal-server
+	$(CARGO) build -p chatseal-relay
+	tests/js/stream/run.sh target/debug/chatseal-relay
 
 # chatseal/matrix with matrix-js-sdk 36.2.0 (Node 20) against a real Synapse homeserver on
 # loopback (matrix-synapse from PyPI, installed once into .tools/synapse) and a real directory.
 matrix-test: pkg
-	$(CARGO) build -p chatseal-server
-	tests/js/matrix/run.sh target/debug/chatseal-server
+	$(CARGO) build -p chatseal-relay
+	tests/js/matrix/run.sh target/debug/chatseal-relay
 
 # The npm package as users get it: `npm pack`, installed into fresh Node, Vite + React
 # apps (tests/pkg/fixtures), built, and checked in headless Chromium.
 pkg-test: pkg browser-setup
-	$(CARGO) build -p chatseal-server
-	tests/pkg/run.sh target/debug/chatseal-server
+	$(CARGO) build -p chatseal-relay
+	tests/pkg/run.sh target/debug/chatseal-relay
 
 # The demo end to end (www/e2e): people in headless Chromium sign in, chat, edit, reload and
-# restore against a real `chatseal-server demo` serving www/dist; the database and every
+# restore against a real `chatseal-relay` serving www/dist; the database and every
 # frame on the wire are checked for plaintext. Screenshots in target/e2e/.
 e2e-test: www-build browser-setup
-	$(CARGO) build -p chatseal-server
-	www/e2e/run.sh target/debug/chatseal-server
+	$(CARGO) build -p chatseal-relay
+	www/e2e/run.sh target/debug/chatseal-relay
 
 server:
 	$(CARGO) build -p chatseal-server --profile server
 	@ls -l target/server/chatseal-server
 
+# The demo's backend (relay/: the chat relay and session endpoints, with the directory),
+# optimised like the server.
+relay:
+	$(CARGO) build -p chatseal-relay --profile server
+	@ls -l target/server/chatseal-relay
+
 # The demo: the tutorial's encrypted chat (www/, built against pkg/ as a user installs it)
-# served with the directory and the local chat relay by one `chatseal-server demo`, on
+# served with the directory and the local chat relay by one `chatseal-relay`, on
 # SQLite in $(DEMO_DB). Ctrl-C stops it; the next run reuses everything already built.
 DEMO_LISTEN ?= 127.0.0.1:8787
 DEMO_DB ?= sqlite://chatseal-demo.db
 WWW_INPUTS := $(shell find www/src www/public -type f 2>/dev/null) www/index.html www/vite.config.js
-demo: www/dist/index.html server
+demo: www/dist/index.html relay
 	@echo "make demo: starting; Ctrl-C stops it (the chat history stays in $(DEMO_DB))"
-	target/server/chatseal-server demo --listen $(DEMO_LISTEN) --db $(DEMO_DB) --www www/dist
+	target/server/chatseal-relay --listen $(DEMO_LISTEN) --db $(DEMO_DB) --www www/dist
 
 www-build: www/dist/index.html
 www/node_modules/.installed: www/package.json www/package-lock.json pkg/.built
@@ -210,8 +217,8 @@ www/dist/index.html: www/node_modules/.installed $(WWW_INPUTS)
 # libsodium-wrappers in headless Chromium and Node 20, the decrypt queue's longest task and
 # the download sizes; prints the ratio table (also target/bench/browser.md and .json).
 bench: pkg browser-setup
-	$(CARGO) build -p chatseal-server
-	benches/browser/run.sh target/debug/chatseal-server
+	$(CARGO) build -p chatseal-relay
+	benches/browser/run.sh target/debug/chatseal-relay
 
 # The floor under the benchmark's per-message times and download (issue 7): PROTOCOL's
 # primitives alone, from the same crates and release profile as pkg/ (benches/floor),

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Runs the browser tests (tests/web.rs) in headless Chromium against a real
-# `chatseal-server demo` on loopback (tests/with-directory.sh; its URL is baked into the
+# `chatseal-relay` on loopback (tests/with-directory.sh; its URL is baked into the
 # test build as CHATSEAL_TEST_DIRECTORY).
-# Usage: tests/web-run.sh PATH/TO/chatseal-server PATH/TO/wasm-bindgen-test-runner [CARGO ARGS]
+# Usage: tests/web-run.sh PATH/TO/chatseal-relay PATH/TO/wasm-bindgen-test-runner [CARGO ARGS]
 # e.g. `... --release -- decrypt_and_verify --nocapture` for the release-build timing alone.
 set -euo pipefail
 server=${1:?usage: web-run.sh SERVER RUNNER}

@@ -1,7 +1,7 @@
 // The demo's Vite config. Nothing chatseal-specific is needed to bundle the package (it
 // loads its .wasm through `new URL(…, import.meta.url)`); what is here is the dev wiring:
 // `/v1` (the demo backend: authentication, credentials, the key directory) is proxied to
-// `chatseal-server demo`, so the app talks to one origin exactly as when that server
+// `chatseal-relay`, so the app talks to one origin exactly as when that server
 // serves dist/. dev/dev.js sets the variables; `npm run dev` alone uses the defaults.
 import { defineConfig } from "vite";
 import react from "@vitejs/plugin-react";

@@ -4,7 +4,8 @@
 //! backup, and the group-session shares senders leave for their channels' members
 //! (PROTOCOL §9), and it authenticates browsers with the app's EdDSA JWTs. It never sees
 //! a private key or a message. SQLite is the embedded default; PostgreSQL lets several
-//! servers share one database. `demo` mode adds the tutorial's backend for local use.
+//! servers share one database. The demo's backend (a local chat relay and the tutorial's
+//! session endpoints) is a crate of its own, `chatseal-relay`, built on this one's API.
 //!
 //! The binary's commands are in `main.rs`; this library holds the pieces so that they can
 //! be tested one by one.
@@ -13,11 +14,10 @@
 
 pub mod api;
 pub mod auth;
-pub mod demo;
+pub mod cli;
 pub mod error;
 pub mod fuzzing;
 pub mod limits;
-pub mod relay;
 pub mod store;
 
 use std::net::SocketAddr;
@@ -32,8 +32,8 @@ use tokio::net::TcpListener;
 /// idle keep-alive connections are closed after it too.
 pub const DEFAULT_HEADER_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// Binds `listen`, prints `listening on http://ADDR` once ready (and, for the demo, the
-/// page to open), serves `router` until SIGTERM or Ctrl-C, then finishes in-flight
+/// Binds `listen`, prints `listening on http://ADDR` once ready (then `announce(ADDR)`'s
+/// line, if given: the demo names the page to open), serves `router` until SIGTERM or Ctrl-C, then finishes in-flight
 /// requests and closes the store. When `share_retention_days` is over 0, deletes the
 /// shares older than that at start and then hourly. A connection that does not send a
 /// whole request head within `header_timeout` (see [`DEFAULT_HEADER_TIMEOUT`]) is closed.
@@ -41,7 +41,7 @@ pub async fn serve(
     listen: SocketAddr,
     router: axum::Router,
     state: &api::AppState,
-    demo: bool,
+    announce: Option<fn(SocketAddr) -> String>,
     share_retention_days: u32,
     header_timeout: Duration,
 ) -> std::io::Result<()> {
@@ -78,12 +78,8 @@ pub async fn serve(
         use std::io::Write;
         let mut out = std::io::stdout().lock();
         writeln!(out, "listening on http://{addr}")?;
-        if demo {
-            writeln!(
-                out,
-                "chatseal demo: open http://{addr}/ in two browser windows (one of them private) \
-                 and sign in as two people. Ctrl-C stops it."
-            )?;
+        if let Some(announce) = announce {
+            writeln!(out, "{}", announce(addr))?;
         }
         out.flush()?;
     }

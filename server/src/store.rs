@@ -196,13 +196,16 @@ impl Store {
         sqlx::query("SELECT 1").execute(&self.pool).await.is_ok()
     }
 
-    /// The connection pool, for the demo relay's own tables.
-    pub(crate) fn pool(&self) -> &AnyPool {
+    /// The connection pool, for tables of a program built on the directory (the demo's
+    /// chat relay, `chatseal-relay`, keeps its `relay_*` tables here). Write through
+    /// [`Store::write_turn`].
+    pub fn pool(&self) -> &AnyPool {
         &self.pool
     }
 
-    /// Waits for this server's turn to write (SQLite); `None` on PostgreSQL.
-    pub(crate) async fn write_turn(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
+    /// Waits for this server's turn to write (SQLite); `None` on PostgreSQL. Hold it
+    /// across every write to [`Store::pool`].
+    pub async fn write_turn(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
         match &self.write_lock {
             Some(lock) => Some(lock.lock().await),
             None => None,

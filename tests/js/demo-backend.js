@@ -1,4 +1,4 @@
-// The demo backend of `chatseal-server demo`, as the JS tests reach it (one copy for
+// The demo backend of `chatseal-relay`, as the JS tests reach it (one copy for
 // tests/js/stream, tests/js/matrix and www/e2e): a session for any identity, then the
 // directory token or the chat credentials for it. Plain ESM with no dependencies.
 

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Packaging tests: `npm pack ./pkg`, then install the tarball into fresh fixture apps the
 # way a user would, build them, and check in headless Chromium that they show a
-# decrypted message (against a real `chatseal-server demo`, tests/with-directory.sh).
-# Usage: tests/pkg/run.sh PATH/TO/chatseal-server
+# decrypted message (against a real `chatseal-relay`, tests/with-directory.sh).
+# Usage: tests/pkg/run.sh PATH/TO/chatseal-relay
 set -euo pipefail
 server=$(realpath "${1:?usage: run.sh SERVER}")
 here=$(cd "$(dirname "$0")" && pwd)

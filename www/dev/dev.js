@@ -1,14 +1,14 @@
 #!/usr/bin/env node
 // `npm run dev`: the demo backend, a chat server and Vite, wired together on loopback.
 //
-//   node dev/dev.js                 chatseal-server demo (backend, key directory and chat
+//   node dev/dev.js                 chatseal-relay (backend, key directory and chat
 //                                   relay) + Vite's dev server, which proxies the server's
 //                                   paths so the app sees one origin
 //   node dev/dev.js --preview       `vite preview` of dist/ (run `npm run build` first)
 //                                   instead of the dev server
 //   --port N (default 5173), --host ADDR (default 127.0.0.1), --db URL
 //   (default sqlite:///tmp/www-dev.db); CHATSEAL_SERVER=path overrides the binary
-//   (default ../target/debug/chatseal-server: `cargo build -p chatseal-server`).
+//   (default ../target/debug/chatseal-relay: `cargo build -p chatseal-relay`).
 //
 // Prints the URL to open. Ctrl-C stops everything it started.
 import { spawn } from "node:child_process";
@@ -30,7 +30,7 @@ const option = (name, fallback) => {
 const port = Number(option("--port", "5173"));
 const host = option("--host", "127.0.0.1");
 const db = option("--db", "sqlite:///tmp/www-dev.db");
-const server = process.env.CHATSEAL_SERVER || resolve(root, "target/debug/chatseal-server");
+const server = process.env.CHATSEAL_SERVER || resolve(root, "target/debug/chatseal-relay");
 
 const stops = [];
 let stopping = false;
@@ -54,12 +54,12 @@ function fail(message) {
   stopAll(1);
 }
 
-/** Starts `chatseal-server demo` on a free loopback port; resolves to its URL. */
+/** Starts `chatseal-relay` on a free loopback port; resolves to its URL. */
 function startDemo() {
   if (!existsSync(server)) {
-    throw new Error(`no ${server}: build it with \`cd ${root} && cargo build -p chatseal-server\``);
+    throw new Error(`no ${server}: build it with \`cd ${root} && cargo build -p chatseal-relay\``);
   }
-  const child = spawn(server, ["demo", "--listen", "127.0.0.1:0", "--db", db], {
+  const child = spawn(server, ["--listen", "127.0.0.1:0", "--db", db], {
     stdio: ["ignore", "pipe", "pipe"],
   });
   stops.push(
@@ -82,14 +82,14 @@ function startDemo() {
     child.stdout.on("data", look);
     child.stderr.on("data", look);
     child.once("exit", (code) => {
-      if (!stopping) reject(new Error(`chatseal-server demo exited (${code}):\n${seen}`));
+      if (!stopping) reject(new Error(`chatseal-relay exited (${code}):\n${seen}`));
     });
   });
 }
 
 async function main() {
   const demo = await startDemo();
-  console.log(`dev: chatseal-server demo on ${demo} (database ${db})`);
+  console.log(`dev: chatseal-relay on ${demo} (database ${db})`);
 
   // vite.config.js proxies `/v1` and the relay's paths to the demo server; the app stays on
   // Vite's origin (VITE_PROXY_STREAM).

@@ -1,6 +1,6 @@
 // The demo end to end, as its users meet it: people sign in in their own browsers
 // (Playwright contexts on Debian's Chromium), make or restore keys, open a conversation,
-// write, edit, reload — against a real `chatseal-server demo` (directory, chat relay and the
+// write, edit, reload — against a real `chatseal-relay` (directory, chat relay and the
 // built app on one port; run.sh starts it). What leaves the browsers is captured (every
 // WebSocket frame and request body) and the server's SQLite database is read directly: the
 // texts people typed must appear in neither. Screenshots go to $E2E_ARTIFACTS.

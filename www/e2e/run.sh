@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# The demo's end-to-end tests: starts `chatseal-server demo` serving the built app
+# The demo's end-to-end tests: starts `chatseal-relay` serving the built app
 # (www/dist) on loopback with a throwaway SQLite database (tests/with-directory.sh), then
 # drives it in headless Chromium with Playwright. Screenshots go to $E2E_ARTIFACTS
 # (default target/e2e/).
-# Usage: www/e2e/run.sh PATH/TO/chatseal-server [node --test args]
+# Usage: www/e2e/run.sh PATH/TO/chatseal-relay [node --test args]
 set -euo pipefail
-server=$(realpath "${1:?usage: run.sh PATH/TO/chatseal-server}")
+server=$(realpath "${1:?usage: run.sh PATH/TO/chatseal-relay}")
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/../.." && pwd)
 [[ -f "$root/www/dist/index.html" ]] || { echo "run.sh: www/dist is not built (make www-build)" >&2; exit 1; }

@@ -1,4 +1,4 @@
-// The demo backend (`chatseal-server demo`, same origin): the tutorial's three endpoints
+// The demo backend (`chatseal-relay`, same origin): the tutorial's three endpoints
 // and the relay's stored rows. No passwords: this is a demo. Every failure becomes an
 // `ApiError` whose message says what went wrong in words.
 
@@ -35,7 +35,7 @@ async function call(path, { method = "POST", token, body, signal } = {}) {
     });
   } catch (error) {
     if (error?.name === "AbortError") throw error;
-    throw new ApiError("The demo server cannot be reached. Is `chatseal-server demo` running?");
+    throw new ApiError("The demo server cannot be reached. Is `chatseal-relay` running?");
   }
   if (!response.ok) {
     const what = response.status >= 500 ? "could not answer" : "refused";

@@ -1,4 +1,4 @@
-//! Test support: a real `chatseal-server` process on loopback over a fresh SQLite file
+//! Test support: a real `chatseal-server` (or `chatseal-relay`) process on loopback over a fresh SQLite file
 //! or a fresh PostgreSQL database, and helpers to talk to it.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -14,7 +14,15 @@ use sqlx::Connection;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
-pub const BIN: &str = env!("CARGO_BIN_EXE_chatseal-server");
+/// The binary the tests start: `chatseal-relay` in the relay crate's tests (which share
+/// this harness), else `chatseal-server`.
+pub const BIN: &str = match (
+    option_env!("CARGO_BIN_EXE_chatseal-relay"),
+    option_env!("CARGO_BIN_EXE_chatseal-server"),
+) {
+    (Some(bin), _) | (None, Some(bin)) => bin,
+    (None, None) => panic!("the harness is for the chatseal-server and chatseal-relay tests"),
+};
 pub const KID: &str = "test-key";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

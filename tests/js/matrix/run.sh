@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs the chatseal/matrix tests (node --test, matrix-js-sdk 36.2.0 on Node 20) against a real
-# Synapse homeserver on loopback and a real `chatseal-server demo` as key directory
+# Synapse homeserver on loopback and a real `chatseal-relay` as key directory
 # (tests/with-directory.sh), with the built package in ../../../pkg (run `make pkg` first).
 #
 # Synapse comes from PyPI into a virtualenv at .tools/synapse (installed once: a stamp file
@@ -12,9 +12,9 @@
 #   MATRIX_TEST_DB          its SQLite database file
 #   MATRIX_TEST_PASSWORD    every test user's password (users: alice, bob, carol, dave, erin, frank, grace)
 # runs the tests and stops Synapse however they end.
-# Usage: tests/js/matrix/run.sh PATH/TO/chatseal-server [NODE TEST FILES]
+# Usage: tests/js/matrix/run.sh PATH/TO/chatseal-relay [NODE TEST FILES]
 set -euo pipefail
-server=$(realpath "${1:?usage: run.sh PATH/TO/chatseal-server [NODE TEST FILES]}")
+server=$(realpath "${1:?usage: run.sh PATH/TO/chatseal-relay [NODE TEST FILES]}")
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/../../.." && pwd)
 cd "$here"

@@ -1,5 +1,5 @@
 // Shared pieces of the chatseal/stream tests: a ChatSeal per user against the real
-// directory (run.sh starts `chatseal-server demo` and exports its URL), a stream-chat client
+// directory (run.sh starts `chatseal-relay` and exports its URL), a stream-chat client
 // per user against the demo's chat relay, and the stream-chat-react tree a user sees.
 import React from "react";
 import { waitFor } from "@testing-library/react";

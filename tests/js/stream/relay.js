@@ -1,4 +1,4 @@
-// The chat server of these tests: the real local relay of `chatseal-server demo` (run.sh
+// The chat server of these tests: the real local relay of `chatseal-relay` (run.sh
 // starts it; CHATSEAL_TEST_DIRECTORY is its URL), reached through a recording proxy so a test
 // can see every request a client sent and make one fail. The proxy knows nothing of Stream's
 // protocol: it copies bytes, and keeps a copy of each HTTP request.

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Runs the chatseal/stream tests (vitest + jsdom, the real stream-chat-react 14 components)
-# against a real `chatseal-server demo` on loopback (tests/with-directory.sh), and
+# against a real `chatseal-relay` on loopback (tests/with-directory.sh), and
 # the built package in ../../../pkg (run `make pkg` first).
-# Usage: tests/js/stream/run.sh PATH/TO/chatseal-server [VITEST ARGS]
+# Usage: tests/js/stream/run.sh PATH/TO/chatseal-relay [VITEST ARGS]
 set -euo pipefail
-server=$(realpath "${1:?usage: run.sh PATH/TO/chatseal-server [VITEST ARGS]}")
+server=$(realpath "${1:?usage: run.sh PATH/TO/chatseal-relay [VITEST ARGS]}")
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 cd "$here"
 [[ -f ../../../pkg/package.json ]] || { echo "run.sh: ../../../pkg is not built (make pkg)" >&2; exit 1; }

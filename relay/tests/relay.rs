@@ -1,5 +1,5 @@
 //! The demo's chat relay (the part of Stream Chat's protocol stream-chat-react uses), end to
-//! end: a real `chatseal-server demo` process, its REST API and its WebSocket, over SQLite
+//! end: a real `chatseal-relay` process, its REST API and its WebSocket, over SQLite
 //! and over PostgreSQL. stream-chat-react itself runs against it in `tests/js/stream` and in
 //! the demo's browser tests.
 #![allow(
@@ -9,6 +9,8 @@
     clippy::indexing_slicing
 )]
 
+// The directory's test harness, shared: `support::BIN` is this crate's `chatseal-relay`.
+#[path = "../../server/tests/support/mod.rs"]
 mod support;
 
 use std::path::{Path, PathBuf};
@@ -28,7 +30,7 @@ on_both_databases!(
     uploads_folder_defaults,
 );
 
-/// `chatseal-server demo` on `db`, its uploads in the test's scratch folder.
+/// `chatseal-relay` on `db`, its uploads in the test's scratch folder.
 async fn demo(db: &TestDb) -> Server {
     demo_with(
         &db.url,
@@ -41,10 +43,9 @@ fn uploads_dir(db: &TestDb) -> PathBuf {
     db.scratch().join("uploads")
 }
 
-/// `chatseal-server demo` on the database at `db_url`, with `extra` arguments.
+/// `chatseal-relay` on the database at `db_url`, with `extra` arguments.
 async fn demo_with(db_url: &str, extra: &[&str]) -> Server {
     let mut args: Vec<String> = [
-        "demo",
         "--listen",
         "127.0.0.1:0",
         "--db",
@@ -980,7 +981,7 @@ async fn uploads_folder_defaults(backend: Backend) {
 
     std::fs::write(db.scratch().join("a-file"), b"").unwrap();
     let out = tokio::process::Command::new(support::BIN)
-        .args(["demo", "--listen", "127.0.0.1:0", "--db", &db.url])
+        .args(["--listen", "127.0.0.1:0", "--db", &db.url])
         .arg("--uploads")
         .arg(db.scratch().join("a-file").join("uploads"))
         .output()

@@ -1,10 +1,10 @@
 //! The relay's tables, beside the directory's in the same database. Portable SQL (SQLite
-//! and PostgreSQL), created on first use by `demo` mode only: a plain `serve` never has
+//! and PostgreSQL), created on first use by `chatseal-relay` only: the directory alone never has
 //! them. Times are unix milliseconds.
 
 use sqlx::{AnyPool, FromRow};
 
-use crate::store::Store;
+use chatseal_server::store::Store;
 
 const SCHEMA: &[&str] = &[
     "CREATE TABLE IF NOT EXISTS relay_users (

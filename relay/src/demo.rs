@@ -1,4 +1,4 @@
-//! `chatseal-server demo`: the tutorial's backend, for local use only.
+//! The tutorial's backend (`chatseal-relay`), for local use only.
 //!
 //! Insecure by design: anyone may authenticate as anyone (there are no passwords), and
 //! the app key is made up at start. It exists so the demo runs with no account anywhere;
@@ -14,10 +14,10 @@ use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
-use crate::api::{ApiJson, AppState};
-use crate::auth::{unix_now, AppSecret, Verifier};
-use crate::error::ApiError;
-use crate::relay::{self, Relay};
+use crate::Relay;
+use chatseal_server::api::{ApiJson, AppState};
+use chatseal_server::auth::{unix_now, AppSecret, Verifier};
+use chatseal_server::error::ApiError;
 
 /// The audience of the demo's session tokens (`authToken`): never valid at the directory.
 pub const SESSION_AUDIENCE: &str = "chatseal-demo-session";
@@ -60,7 +60,7 @@ impl Demo {
     }
 
     /// The key the directory must trust.
-    pub fn app_key(&self) -> crate::auth::AppKey {
+    pub fn app_key(&self) -> chatseal_server::auth::AppKey {
         self.secret.app_key(&self.kid)
     }
 
@@ -102,7 +102,7 @@ pub fn router(demo: Arc<Demo>, www: Option<&std::path::Path>) -> Router<AppState
         .route("/v1/relay/channels/{kind}/{id}/stored", get(stored))
         .with_state(Arc::clone(&demo));
     if let Some(relay) = demo.relay() {
-        router = router.merge(relay::router(Arc::clone(relay)));
+        router = router.merge(crate::router(Arc::clone(relay)));
     }
     router.merge(site(www))
 }
@@ -239,7 +239,7 @@ async fn stream_credentials(
     headers: HeaderMap,
     Session(identity): Session,
 ) -> Result<Json<StreamCredentials>, ApiError> {
-    if !relay::valid_user_id(&identity) {
+    if !crate::valid_user_id(&identity) {
         return Err(ApiError::invalid(format!(
             "{identity:?} cannot be a chat user id: Stream allows only letters, digits, @, _, - and ."
         )));
