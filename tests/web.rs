@@ -1,4 +1,4 @@
-//! `ChatSeal` in headless Chromium against a real `chatseal-server demo` (its URL baked
+//! `ChatSeal` in headless Chromium against a real `chatseal-relay` (its URL baked
 //! in at build time by `tests/web-run.sh` as CHATSEAL_TEST_DIRECTORY). Tokens come from
 //! the demo backend's `/v1/authenticate` and `/v1/chatseal-credentials`, as an app's
 //! `getToken` would fetch them.
