@@ -21,15 +21,9 @@ use zeroize::Zeroizing;
 use super::card::{Card, CardId};
 use super::keyring::{Keyring, KeyringEntry};
 use super::keys::IdentityKeys;
+use super::suite::{EncappedKey, HpkeAead, HpkePublicKey, Kdf, Kem, RngAdapter};
 use super::wire::{from_text, put_vec16, put_vec32, to_text, Reader};
 use super::Error;
-
-type Kem = hpke::kem::X25519HkdfSha256;
-type Kdf = hpke::kdf::HkdfSha256;
-type HpkeAead = hpke::aead::ChaCha20Poly1305;
-pub(crate) type HpkePrivateKey = <Kem as hpke::Kem>::PrivateKey;
-type HpkePublicKey = <Kem as hpke::Kem>::PublicKey;
-type EncappedKey = <Kem as hpke::Kem>::EncappedKey;
 
 const MAGIC: &[u8; 4] = b"CSM1";
 const SIG_LABEL: &[u8] = b"chatseal/v1/msg\x00";
@@ -641,24 +635,3 @@ pub fn decrypt<C: Borrow<Card>>(
     let card = resolve(&opened.sender_card_id());
     opened.verify(card.as_ref().map(Borrow::borrow), from, context)
 }
-
-/// Lets `&mut impl CryptoRngCore` (possibly unsized) be passed where the HPKE crate wants
-/// `R: CryptoRng + RngCore`.
-struct RngAdapter<'a, R: CryptoRngCore + ?Sized>(&'a mut R);
-
-impl<R: CryptoRngCore + ?Sized> rand_core::RngCore for RngAdapter<'_, R> {
-    fn next_u32(&mut self) -> u32 {
-        self.0.next_u32()
-    }
-    fn next_u64(&mut self) -> u64 {
-        self.0.next_u64()
-    }
-    fn fill_bytes(&mut self, dest: &mut [u8]) {
-        self.0.fill_bytes(dest)
-    }
-    fn try_fill_bytes(&mut self, dest: &mut [u8]) -> Result<(), rand_core::Error> {
-        self.0.try_fill_bytes(dest)
-    }
-}
-
-impl<R: CryptoRngCore + ?Sized> rand_core::CryptoRng for RngAdapter<'_, R> {}

@@ -7,6 +7,7 @@ use rand_core::CryptoRngCore;
 use x25519_dalek::{PublicKey as XPublicKey, StaticSecret};
 use zeroize::{Zeroize as _, Zeroizing};
 
+use super::suite::HpkePrivateKey;
 use super::Error;
 
 /// The longest identity, in bytes of UTF-8.
@@ -88,11 +89,10 @@ impl IdentityKeys {
     }
 
     /// The X25519 secret as the HPKE crate's private key type.
-    pub(crate) fn hpke_private_key(&self) -> Result<super::envelope::HpkePrivateKey, Error> {
+    pub(crate) fn hpke_private_key(&self) -> Result<HpkePrivateKey, Error> {
         use hpke::Deserializable as _;
         let mut bytes = self.0.enc.to_bytes();
-        let key = super::envelope::HpkePrivateKey::from_bytes(&bytes)
-            .map_err(|_| Error::InvalidArgument("enc_sk"));
+        let key = HpkePrivateKey::from_bytes(&bytes).map_err(|_| Error::InvalidArgument("enc_sk"));
         bytes.zeroize();
         key
     }

@@ -18,6 +18,7 @@ pub mod group;
 pub mod keyring;
 pub mod keys;
 pub mod safety;
+mod suite;
 pub(crate) mod wire;
 
 pub use card::{Card, CardId};
