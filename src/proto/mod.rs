@@ -9,17 +9,39 @@
 //!
 //! No decoder panics, on any input; every failure is an [`Error`] named as in the spec.
 
-pub mod backup;
-pub mod card;
-pub mod envelope;
-mod error;
-pub mod file;
-pub mod group;
-pub mod keyring;
-pub mod keys;
-pub mod safety;
-mod suite;
+// In the order of PROTOCOL.md (version 1, the version this code implements).
+// Notation: integers, `vec16`/`vec32`, the `prefix.b64u` text form.
 pub(crate) mod wire;
+
+// Primitives: the HPKE suite (the key wrap of §3, the key of §1).
+mod suite;
+
+// §1 Identity keys.
+pub mod keys;
+
+// §2 Card: the public identity document.
+pub mod card;
+
+// §3 Message envelope.
+pub mod envelope;
+
+// §4 Key backup, part 1: the keyring (`CSK1`), the plaintext a backup seals.
+pub mod keyring;
+
+// §4 Key backup, part 2: the password-sealed backup (`CSB1`).
+pub mod backup;
+
+// §5 Safety number.
+pub mod safety;
+
+// §9 Group sessions.
+pub mod group;
+
+// §10 Attachments.
+pub mod file;
+
+// The failure names every section uses (not a section of its own).
+mod error;
 
 pub use card::{Card, CardId};
 pub use envelope::{ContentType, Envelope, Message};
