@@ -1,0 +1,335 @@
+//! Invalid group messages (§9): one or more for every rejection rule.
+
+use super::*;
+
+/// Invalid group messages (§9): one or more for every rejection rule. alice sends
+/// message 3 of session S in "team:nurses"; bob reads it with the share alice made him.
+pub fn invalid_group_vectors(c: &Cast) -> Vec<InvalidVector> {
+    let mut g = Gen::new(6);
+    let mut out = Vec::new();
+    let context = "team:nurses";
+    let session_id = SessionId(g.bytes());
+    let ck0 = ChainKey::from_bytes(g.bytes());
+    let alice = c.alice.entry();
+    let sent_at = 1_767_500_400_000;
+    let message = |index: u32, context: &str, data: &[u8]| {
+        group::seal(
+            &alice,
+            session_id,
+            index,
+            &ck0.advance(index),
+            &Content {
+                content_type: ContentType::Text,
+                sent_at,
+                context,
+                data,
+            },
+        )
+        .unwrap()
+    };
+    let m3 = message(3, context, b"Room 4 is free.");
+    let m3_bytes = unb64(&m3, "csg1.");
+    let share = |index: u32| Share {
+        session_id,
+        index,
+        chain_key: ck0.advance(index),
+    };
+    let sealed_share = |g: &mut Gen, from: &Key, to: &[&Key], ct: ContentType, data: &[u8]| {
+        let mut rng = ChaCha20Rng::from_seed(g.bytes());
+        let cards: Vec<Card> = to.iter().map(|k| k.card()).collect();
+        let refs: Vec<&Card> = cards.iter().collect();
+        envelope::seal(
+            &mut rng,
+            &from.entry(),
+            &refs,
+            &Content {
+                content_type: ct,
+                sent_at,
+                context,
+                data,
+            },
+        )
+        .unwrap()
+    };
+    let good_share = sealed_share(
+        &mut g,
+        &c.alice,
+        &[&c.bob],
+        ContentType::SessionShare,
+        &share(0).encode(),
+    );
+    let bob_reads = |shares: Vec<String>, from: Option<&str>, context: Option<&str>| Needs::Group {
+        keyring: vec![c.bob.clone()],
+        directory: vec![c.alice.clone(), c.carol.clone()],
+        shares,
+        from: from.map(Into::into),
+        context: context.map(Into::into),
+    };
+    let from_alice = Some("alice@clinic-a");
+    let std = || bob_reads(vec![good_share.clone()], from_alice, Some(context));
+    let mut v = |d: &str, input: String, e: &str, with: Needs| {
+        out.push(invalid("group", d, input, e, with))
+    };
+
+    // Step 1: the text and the header.
+    v(
+        "wrong text prefix (csm1.)",
+        m3.replacen("csg1.", "csm1.", 1),
+        "Malformed",
+        std(),
+    );
+    let mut bad = m3_bytes.clone();
+    bad[3] = b'2';
+    v(
+        "wrong magic (CSG2)",
+        format!("csg1.{}", b64(&bad)),
+        "Malformed",
+        std(),
+    );
+    v(
+        "truncated inside the header",
+        format!("csg1.{}", b64(&m3_bytes[..30])),
+        "Malformed",
+        std(),
+    );
+    v(
+        "index over 100000 steps past the share",
+        message(100_001, context, b"far"),
+        "Malformed",
+        std(),
+    );
+
+    // The session: the share that opens it.
+    v(
+        "no share for the session",
+        m3.clone(),
+        "NoSessionKey",
+        bob_reads(vec![], from_alice, Some(context)),
+    );
+    // Shares that fail one of §9's checks each: with no other share, the session is unknown.
+    let good = share(0).encode().to_vec();
+    let other_session = Share {
+        session_id: SessionId(g.bytes()),
+        index: 0,
+        chain_key: ck0.clone(),
+    };
+    let mut css2 = good.clone();
+    css2[3] = b'2';
+    // (description, sender, recipients, content type, data)
+    type Case<'a> = (&'a str, &'a Key, Vec<&'a Key>, ContentType, Vec<u8>);
+    let refused: Vec<Case> = vec![
+        (
+            "index before the share's (joined at 4)",
+            &c.alice,
+            vec![&c.bob],
+            ContentType::SessionShare,
+            share(4).encode().to_vec(),
+        ),
+        (
+            "the only share is signed by another card (carol's)",
+            &c.carol,
+            vec![&c.bob],
+            ContentType::SessionShare,
+            good.clone(),
+        ),
+        (
+            "the only share names another session",
+            &c.alice,
+            vec![&c.bob],
+            ContentType::SessionShare,
+            other_session.encode().to_vec(),
+        ),
+        (
+            "the only share is content type 3, not 4",
+            &c.alice,
+            vec![&c.bob],
+            ContentType::Bytes,
+            good.clone(),
+        ),
+        (
+            "the only share has two stanzas",
+            &c.alice,
+            vec![&c.bob, &c.zoe],
+            ContentType::SessionShare,
+            good.clone(),
+        ),
+        (
+            "the only share is addressed to another member",
+            &c.alice,
+            vec![&c.zoe],
+            ContentType::SessionShare,
+            good.clone(),
+        ),
+        (
+            "the only share's data is 55 bytes, not 56",
+            &c.alice,
+            vec![&c.bob],
+            ContentType::SessionShare,
+            good[..55].to_vec(),
+        ),
+        (
+            "the only share's data has the magic CSS2",
+            &c.alice,
+            vec![&c.bob],
+            ContentType::SessionShare,
+            css2,
+        ),
+    ];
+    for (description, from, to, content_type, data) in refused {
+        let sealed = sealed_share(&mut g, from, &to, content_type, &data);
+        v(
+            description,
+            m3.clone(),
+            "NoSessionKey",
+            bob_reads(vec![sealed], from_alice, Some(context)),
+        );
+    }
+    v(
+        "the directory has no card for the sender (its share cannot be verified)",
+        m3.clone(),
+        "NoSessionKey",
+        Needs::Group {
+            keyring: vec![c.bob.clone()],
+            directory: vec![c.carol.clone()],
+            shares: vec![good_share.clone()],
+            from: from_alice.map(Into::into),
+            context: Some(context.into()),
+        },
+    );
+    {
+        // A share in alice's name, signed by carol: a forgery.
+        let msg_id: [u8; 16] = g.bytes();
+        let cek: [u8; 32] = g.bytes();
+        let mut rng = ChaCha20Rng::from_seed(g.bytes());
+        let alice_id = c.alice.card().id();
+        let header = Header {
+            sender_card_id: alice_id,
+            msg_id,
+            stanzas: vec![Stanza::seal(&mut rng, &c.bob.card(), &alice_id, &msg_id, &cek).unwrap()],
+        };
+        let fields = Content {
+            content_type: ContentType::SessionShare,
+            sent_at,
+            context,
+            data: &share(0).encode(),
+        }
+        .encode_fields()
+        .unwrap();
+        let pad = vec![0u8; (32 - (fields.len() + 64) % 32) % 32];
+        let forged = raw_envelope(&header, raw_payload(&c.carol, &header, &fields, &pad), &cek);
+        v(
+            "the only share is signed by a key that is not its sender card's (a forgery is no share)",
+            m3.clone(),
+            "NoSessionKey",
+            bob_reads(vec![forged], from_alice, Some(context)),
+        );
+    }
+
+    // The body.
+    let mut flipped = m3_bytes.clone();
+    let last = flipped.len() - 20;
+    flipped[last] ^= 1;
+    v(
+        "one bit of the body flipped",
+        format!("csg1.{}", b64(&flipped)),
+        "Integrity",
+        std(),
+    );
+    let mut moved = m3_bytes.clone();
+    moved[group::HEADER_LEN - 1] = 4;
+    v(
+        "the header's index changed from 3 to 4",
+        format!("csg1.{}", b64(&moved)),
+        "Integrity",
+        std(),
+    );
+    v(
+        "the body is shorter than a tag",
+        format!("csg1.{}", b64(&m3_bytes[..group::HEADER_LEN + 10])),
+        "Integrity",
+        std(),
+    );
+
+    // Hand-built payloads under the right message key.
+    let header = GroupHeader {
+        sender_card_id: c.alice.card().id(),
+        session_id,
+        index: 3,
+    };
+    let raw = |signer: &Key, fields: &[u8], pad: &[u8]| {
+        let head = header.encode();
+        let sk = ed25519_dalek::SigningKey::from_bytes(&hex32(&signer.sign_seed));
+        let sig = sk.sign(&[b"chatseal/v1/group\x00".as_slice(), &head, fields].concat());
+        let payload = [fields, &sig.to_bytes(), pad].concat();
+        envelope::seal_text(
+            "csg1.",
+            head,
+            Zeroizing::new(payload),
+            &ck0.advance(3).message_key(),
+        )
+        .unwrap()
+    };
+    let fields = |ct: u8, data: &[u8]| {
+        let mut f = vec![ct];
+        f.extend_from_slice(&sent_at.to_be_bytes());
+        f.extend_from_slice(&(context.len() as u16).to_be_bytes());
+        f.extend_from_slice(context.as_bytes());
+        f.extend_from_slice(&(data.len() as u32).to_be_bytes());
+        f.extend_from_slice(data);
+        f
+    };
+    let text = fields(1, b"Room 4 is free.");
+    let pad = vec![0u8; (32 - (text.len() + 64) % 32) % 32];
+    assert_eq!(
+        raw(&c.alice, &text, &pad),
+        m3,
+        "the hand-built message is the real one"
+    );
+    v(
+        "signed by another key (carol's)",
+        raw(&c.carol, &text, &pad),
+        "BadSignature",
+        std(),
+    );
+    let mut bad_pad = pad.clone();
+    bad_pad.extend_from_slice(&[0; 31]);
+    bad_pad.push(1);
+    v(
+        "non-zero padding (signed, sealed)",
+        raw(&c.alice, &text, &bad_pad),
+        "Malformed",
+        std(),
+    );
+    let unknown = fields(9, b"Room 4 is free.");
+    v(
+        "unknown content type 9 (signed, sealed)",
+        raw(&c.alice, &unknown, &pad),
+        "Malformed",
+        std(),
+    );
+
+    // Steps 5–7.
+    v(
+        "sender mismatch: the chat names another sender",
+        m3.clone(),
+        "SenderMismatch",
+        bob_reads(
+            vec![good_share.clone()],
+            Some("mallory@clinic-a"),
+            Some(context),
+        ),
+    );
+    v(
+        "context mismatch: replayed into another channel",
+        m3.clone(),
+        "ContextMismatch",
+        bob_reads(vec![good_share.clone()], from_alice, Some("team:other")),
+    );
+    v(
+        "context mismatch: the message's context is not the one its session was shared for",
+        message(3, "team:other", b"Room 4 is free."),
+        "ContextMismatch",
+        bob_reads(vec![good_share.clone()], from_alice, None),
+    );
+    out
+}
