@@ -212,7 +212,6 @@ impl RngCore for ScriptedRng {
 
 impl CryptoRng for ScriptedRng {}
 
-
 /// Every vector file, as the generator writes it.
 pub fn generate_all() -> BTreeMap<&'static str, String> {
     let c = cast();
