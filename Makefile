@@ -109,7 +109,8 @@ $(NODE_STAMP):
 # chatseal.standalone.js (one ES module with the WebAssembly inside, for pages without a
 # bundler). `npm pack ./pkg` gives the tarball users install.
 PKG_FILES := package.json index.js index.mjs index.cjs index.d.ts facade.js react.js react.d.ts \
-  element.js element.d.ts labels.js stream.js stream.d.ts matrix.js matrix.d.ts
+  element.js element.d.ts labels.js stream.js stream.d.ts stream-composer.js stream-uploads.js \
+  stream-attachments.js stream-messages.js stream-files.js stream-shim.js matrix.js matrix.d.ts
 # Rebuilt only when its inputs change (pkg/.built), so `make demo` starts again in seconds.
 PKG_INPUTS := $(shell find src pkg-template -type f) Cargo.toml Cargo.lock wasm-pack.toml README.md
 pkg: pkg/.built

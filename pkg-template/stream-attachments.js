@@ -1,0 +1,24 @@
+// chatseal/stream, the encrypted attachment: the shape a file takes in a Stream message
+// once it is encrypted (PROTOCOL §10), `{ type: "chatseal", asset_url, chatseal_file }`:
+// the URL of the uploaded ciphertext and the `csm1.` descriptor that carries the file's
+// key, name and type sealed like the text. Written by the composer, read by the renderer.
+// Internal to the package (not in `exports`); stream.js re-exports the public names.
+import { isEncrypted } from "chatseal";
+
+/** The attachment type of an encrypted file, and the field that holds its descriptor. */
+export const FILE_ATTACHMENT_TYPE = "chatseal";
+export const DESCRIPTOR_FIELD = "chatseal_file";
+
+/** An attachment that is an encrypted file chatseal sent (or a copy of one). */
+export function isEncryptedAttachment(attachment) {
+  return (
+    !!attachment &&
+    attachment.type === FILE_ATTACHMENT_TYPE &&
+    typeof attachment.asset_url === "string" &&
+    isEncrypted(attachment[DESCRIPTOR_FIELD])
+  );
+}
+
+export function encryptedAttachment(url, descriptor) {
+  return { type: FILE_ATTACHMENT_TYPE, asset_url: url, [DESCRIPTOR_FIELD]: descriptor };
+}
