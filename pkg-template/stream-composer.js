@@ -1,14 +1,27 @@
+// @ts-check
 // chatseal/stream, sending: `encryptComposer` and the composer middleware it installs in
 // every message composer of a client (the text and edits encrypted for the channel's
 // members, drafts, link previews and shared locations off, uploads encrypted, a message
 // opened for editing decrypted in place). Internal to the package (not in `exports`);
 // stream.js re-exports `encryptComposer`.
 import { isEncrypted } from "chatseal";
-import { DRAFT_ID, ENCRYPT_ID, shimFor } from "./stream-shim.js";
+import { DRAFT_ID, ENCRYPT_ID, isIdentity, shimFor } from "./stream-shim.js";
 import { isEncryptingUpload, makeEncryptingUpload, sealAttachments } from "./stream-uploads.js";
 
+/** @typedef {import("./index.js").ChatSeal} ChatSeal */
+/** @typedef {import("./stream.js").EncryptComposerOptions} EncryptComposerOptions */
+/** @typedef {import("./stream-shim.js").Shim} Shim */
+/** @typedef {import("stream-chat").MessageComposer} MessageComposer */
+/** @typedef {import("stream-chat").Channel} Channel */
+/** @typedef {import("stream-chat").MessageComposerSetupState["setupFunction"]} SetupFunction */
+/** @typedef {NonNullable<SetupFunction> & { appSetup: SetupFunction }} OurSetup */
+
+/**
+ * @param {unknown[]} list
+ * @returns {string[]}
+ */
 function uniqueStrings(list) {
-  return [...new Set(list.filter((id) => typeof id === "string" && id !== ""))];
+  return [...new Set(list.filter(isIdentity))];
 }
 
 /**
@@ -16,6 +29,7 @@ function uniqueStrings(list) {
  * the channel's members (`recipients(channel)` overrides them), with the channel's `cid` as
  * the context. A setup function the app registers before or after runs inside chatseal's.
  * Returns `stop()`, which puts back the app's setup function.
+ * @type {typeof import("./stream.js").encryptComposer}
  */
 export function encryptComposer(client, seal, options = {}) {
   const shim = shimFor(client);
@@ -42,7 +56,7 @@ export function encryptComposer(client, seal, options = {}) {
       // The event may reach us before or after the channel's state has taken it in.
       const ids = new Set(shim.memberIds(channel));
       const who = shim.memberOf(event);
-      if (event.type === "member.removed") ids.delete(who);
+      if (who && event.type === "member.removed") ids.delete(who);
       else if (who) ids.add(who);
       return [...ids];
     };
@@ -52,9 +66,15 @@ export function encryptComposer(client, seal, options = {}) {
   });
 
   let stopped = false;
+  /** @type {WeakSet<object>} */
   const ours = new WeakSet();
   // Our setup function around the app's (`appSetup` runs first, then chatseal hardens).
+  /**
+   * @param {SetupFunction} appSetup
+   * @returns {OurSetup}
+   */
   const around = (appSetup) => {
+    /** @param {{ composer: MessageComposer }} args */
     const setup = ({ composer }) => {
       const undoApp = appSetup ? appSetup({ composer }) : null;
       const undo = sealComposer(shim, composer, seal, { recipients, plaintextAttachments });
@@ -71,7 +91,7 @@ export function encryptComposer(client, seal, options = {}) {
   const previous = shim.currentSetup(client);
   // There is one setup slot per client: a setup function the app registers later is wrapped
   // (before any composer sees it) instead of silently switching encryption off.
-  const removeHook = shim.interceptSetup(client, (fn) => (stopped || ours.has(fn) ? fn : around(fn)));
+  const removeHook = shim.interceptSetup(client, (fn) => (stopped || (fn && ours.has(fn)) ? fn : around(fn)));
   shim.setSetup(client, around(previous));
 
   return function stop() {
@@ -80,11 +100,23 @@ export function encryptComposer(client, seal, options = {}) {
     removeHook();
     offMembership();
     const current = shim.currentSetup(client);
-    if (ours.has(current)) shim.setSetup(client, current.appSetup);
+    if (current && ours.has(current)) shim.setSetup(client, /** @type {OurSetup} */ (current).appSetup);
   };
 }
 
+/**
+ * Installs chatseal in one composer; returns its teardown (`stopped`: for good, not a re-setup).
+ * @param {Shim} shim
+ * @param {MessageComposer} composer
+ * @param {ChatSeal} seal
+ * @param {{ recipients: EncryptComposerOptions["recipients"], plaintextAttachments: boolean }} options
+ * @returns {(stopped: boolean) => void}
+ */
 function sealComposer(shim, composer, seal, { recipients, plaintextAttachments }) {
+  /**
+   * @param {Channel} channel
+   * @returns {Promise<string[]>}
+   */
   const recipientsOf = async (channel) => {
     const list = recipients ? await recipients(channel) : shim.memberIds(channel);
     if (!Array.isArray(list)) throw new TypeError("recipients(channel) must return an array of identities");
@@ -92,11 +124,14 @@ function sealComposer(shim, composer, seal, { recipients, plaintextAttachments }
   };
 
   // Local preview URL → { url, descriptor } of each file uploaded through this composer.
+  /** @type {import("./stream-uploads.js").Uploads} */
   const uploads = new Map();
+  /** @param {string} local */
   const forget = (local) => {
     if (uploads.delete(local)) URL.revokeObjectURL(local);
   };
 
+  /** @type {import("stream-chat").MessageCompositionMiddleware} */
   const encrypt = {
     id: ENCRYPT_ID,
     handlers: {
@@ -126,7 +161,7 @@ function sealComposer(shim, composer, seal, { recipients, plaintextAttachments }
           } catch (error) {
             shim.notify(
               composer.client,
-              `Message not sent: it could not be encrypted (${error?.code ?? error?.message ?? error})`,
+              `Message not sent: it could not be encrypted (${describe(error)})`,
               error,
             );
             return discard();
@@ -143,6 +178,7 @@ function sealComposer(shim, composer, seal, { recipients, plaintextAttachments }
     },
   };
 
+  /** @type {import("stream-chat").MessageDraftCompositionMiddleware} */
   const noDrafts = {
     id: DRAFT_ID,
     handlers: { compose: ({ discard }) => discard() },
@@ -161,7 +197,9 @@ function sealComposer(shim, composer, seal, { recipients, plaintextAttachments }
   // The composer shows plaintext: a message opened for editing arrives with its stored
   // `csm1.` text (again whenever an event about it re-initialises the composer), which is
   // decrypted in place. Text the user typed is left alone, whatever it looks like.
+  /** @type {AbortController | null} */
   let controller = null;
+  /** @type {string | null} */
   let decrypting = null;
   const unsubscribe = shim.onTextOrEdit(composer, () => {
     const text = shim.text(composer);
@@ -195,4 +233,13 @@ function sealComposer(shim, composer, seal, { recipients, plaintextAttachments }
       if (upload && shim.uploadFunction(composer) === upload) shim.restoreUpload(composer, previousUpload);
     }
   };
+}
+
+/**
+ * An error's code, else its message, for a notification.
+ * @param {any} error
+ * @returns {string}
+ */
+function describe(error) {
+  return `${error?.code ?? error?.message ?? error}`;
 }

@@ -1,3 +1,4 @@
+// @ts-check
 // chatseal/stream, rendering encrypted files: the `Attachment` override, which shows the
 // files of a message decrypted (images inline, other files as a download) and hands every
 // other attachment to stream-chat-react's own. Internal to the package (not in `exports`);
@@ -14,8 +15,9 @@ import { useDecryptedFile } from "chatseal/react";
 import { DESCRIPTOR_FIELD, isEncryptedAttachment } from "./stream-attachments.js";
 import { notice } from "./stream-messages.js";
 
+/** @param {number | undefined} bytes */
 function formatSize(bytes) {
-  if (!(bytes >= 1024)) return `${bytes ?? 0} B`;
+  if (bytes === undefined || !(bytes >= 1024)) return `${bytes ?? 0} B`;
   const units = ["KB", "MB", "GB", "TB"];
   let value = bytes / 1024;
   let unit = 0;
@@ -30,6 +32,7 @@ function formatSize(bytes) {
  * One encrypted file of a message: an image is fetched, decrypted and shown; another file
  * is a button that fetches and decrypts it, then saves it. Everything is aborted and the
  * object URL revoked when the message leaves the screen.
+ * @param {{ attachment: import("./stream.js").EncryptedAttachmentData }} props
  */
 function EncryptedFile({ attachment }) {
   const { message } = useMessageContext("EncryptedAttachment");
@@ -41,7 +44,7 @@ function EncryptedFile({ attachment }) {
     context: message?.cid ?? channel?.cid,
   });
   const save = useRef(false);
-  const link = useRef(null);
+  const link = useRef(/** @type {HTMLAnchorElement | null} */ (null));
   useEffect(() => {
     if (state.status === "ok" && save.current && link.current) {
       save.current = false;
@@ -54,7 +57,7 @@ function EncryptedFile({ attachment }) {
     return notice("error", `🔒 ${info?.name ? `${info.name}: ` : ""}${t(state.label || "can't decrypt")}`);
   }
   const label = info ? `${info.name || t("file")} · ${formatSize(info.size)}` : "";
-  if (state.status === "ok" && info.type.startsWith("image/")) {
+  if (state.status === "ok" && info?.type.startsWith("image/")) {
     return createElement("img", {
       className: "str-chat__chatseal-image",
       "data-chatseal": "image",
@@ -66,7 +69,7 @@ function EncryptedFile({ attachment }) {
   if (state.status === "ok") {
     return createElement(
       "a",
-      { className: "str-chat__chatseal-file", "data-chatseal": "file", href: state.url, download: info.name || "file", ref: link },
+      { className: "str-chat__chatseal-file", "data-chatseal": "file", href: state.url, download: info?.name || "file", ref: link },
       icon,
       createElement("span", null, label),
     );
@@ -97,7 +100,9 @@ function EncryptedFile({ attachment }) {
  * An `Attachment` (override) that shows chatseal's encrypted files decrypted, and hands
  * every other attachment to `Attachment` (stream-chat-react's own by default).
  */
+/** @type {typeof import("./stream.js").createEncryptedAttachment} */
 export function createEncryptedAttachment({ Attachment = StreamAttachment } = {}) {
+  /** @param {import("stream-chat-react").AttachmentProps} props */
   function EncryptedAttachment(props) {
     const all = props.attachments ?? [];
     const files = all.filter(isEncryptedAttachment);
@@ -114,4 +119,5 @@ export function createEncryptedAttachment({ Attachment = StreamAttachment } = {}
 }
 
 /** `createEncryptedAttachment()` around stream-chat-react's own `Attachment`. */
+/** @type {typeof import("./stream.js").EncryptedAttachment} */
 export const EncryptedAttachment = createEncryptedAttachment();

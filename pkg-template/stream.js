@@ -1,3 +1,4 @@
+// @ts-check
 // chatseal/stream: end-to-end encryption for stream-chat-react 14 on stream-chat 9.
 //
 //   encryptComposer(client, seal)                      every composer of `client` encrypts
@@ -40,7 +41,10 @@ export {
 } from "./stream-messages.js";
 export { createEncryptedAttachment, EncryptedAttachment } from "./stream-files.js";
 
-/** Every override chatseal needs, for `<WithComponents overrides={chatSealComponents}>`. */
+/**
+ * Every override chatseal needs, for `<WithComponents overrides={chatSealComponents}>`.
+ * @type {typeof import("./stream.js").chatSealComponents}
+ */
 export const chatSealComponents = Object.freeze({
   Attachment: EncryptedAttachment,
   MessageUI: EncryptedMessageUI,
