@@ -6,9 +6,11 @@
 #                 server's tests against SQLite and a throwaway PostgreSQL (installed from
 #                 Debian when absent), the CLI walkthrough, the wasm32 packages (make pkg)
 #                 with the low-level API tested in Node 20, the packaging tests, the
-#                 stream-chat-react adapter against the demo's chat relay, the Matrix
-#                 adapter against a local Synapse (from PyPI), ChatSeal in
-#                 headless Chromium against a real directory, and the demo end to end.
+#                 type tests (the shipped JS against its .d.ts, and a strict TypeScript
+#                 consumer of the README's API), the stream-chat-react adapter against
+#                 the demo's chat relay, the Matrix adapter against a local Synapse (from
+#                 PyPI), ChatSeal in headless Chromium against a real directory, and the
+#                 demo end to end.
 #   make demo     the tutorial's encrypted chat app on http://127.0.0.1:8787 (no accounts)
 #   make server   the chatseal-server binary, optimised (target/server/chatseal-server)
 #   make relay    the demo's backend, chatseal-relay (chat relay + directory), optimised
@@ -36,9 +38,9 @@ space := $(empty) $(empty)
 PKG_TARGETS := $(shell sed -n 's/^targets *= *\[\(.*\)\]/\1/p' wasm-pack.toml | tr -d '",')
 WASM_OPT_FLAGS := $(shell sed -n 's/^wasm-opt *= *"\(.*\)"/\1/p' wasm-pack.toml)
 
-.PHONY: demo www-build e2e-test matrix-test test setup rust-setup py-setup browser-setup web-test wasm-bindgen-cli node-tools fmt-check clippy unit-tests cli-walkthrough doc-check independent wasm pkg node-test pkg-test stream-test server relay bench bench-floor bench-server vectors bench-proto fuzz clean
+.PHONY: demo www-build e2e-test matrix-test test setup rust-setup py-setup browser-setup web-test wasm-bindgen-cli node-tools fmt-check clippy unit-tests cli-walkthrough doc-check independent wasm pkg node-test pkg-test types-test stream-test server relay bench bench-floor bench-server vectors bench-proto fuzz clean
 
-test: setup fmt-check clippy unit-tests cli-walkthrough doc-check independent pkg node-test pkg-test stream-test matrix-test web-test e2e-test
+test: setup fmt-check clippy unit-tests cli-walkthrough doc-check independent pkg node-test pkg-test types-test stream-test matrix-test web-test e2e-test
 	@echo "make test: all checks passed"
 
 setup: rust-setup py-setup
@@ -109,7 +111,8 @@ $(NODE_STAMP):
 # chatseal.standalone.js (one ES module with the WebAssembly inside, for pages without a
 # bundler). `npm pack ./pkg` gives the tarball users install.
 PKG_FILES := package.json index.js index.mjs index.cjs index.d.ts facade.js react.js react.d.ts \
-  element.js element.d.ts labels.js stream.js stream.d.ts matrix.js matrix.d.ts
+  element.js element.d.ts labels.js stream.js stream.d.ts stream-composer.js stream-uploads.js \
+  stream-attachments.js stream-messages.js stream-files.js stream-shim.js matrix.js matrix.d.ts
 # Rebuilt only when its inputs change (pkg/.built), so `make demo` starts again in seconds.
 PKG_INPUTS := $(shell find src pkg-template -type f) Cargo.toml Cargo.lock wasm-pack.toml README.md
 pkg: pkg/.built
@@ -178,6 +181,20 @@ matrix-test: pkg
 pkg-test: pkg browser-setup
 	$(CARGO) build -p chatseal-relay
 	tests/pkg/run.sh target/debug/chatseal-relay
+
+# The types (tests/types, TypeScript 7 with the versions of stream-chat, stream-chat-react
+# and matrix-js-sdk the adapters' tests use): pkg/'s JavaScript, every file `// @ts-check`,
+# checked against its own .d.ts; then consumer.tsx, the README's integrations written in
+# strict TypeScript against the installed package; then the same with library checking on,
+# where only errors in chatseal's own .d.ts count (the SDKs' published types have some).
+TSC := node_modules/.bin/tsc
+types-test: pkg
+	cd tests/types && npm ci --no-audit --no-fund --loglevel=error
+	cd tests/types && $(TSC) -p tsconfig.js.json
+	cd tests/types && $(TSC) -p tsconfig.json
+	mkdir -p target && { (cd tests/types && $(TSC) -p tsconfig.json --skipLibCheck false) || true; } > target/types-libcheck.log
+	! grep -A3 '^node_modules/chatseal/' target/types-libcheck.log
+	@echo "types-test: pkg/*.js match their declarations; consumer.tsx compiles (strict)"
 
 # The demo end to end (www/e2e): people in headless Chromium sign in, chat, edit, reload and
 # restore against a real `chatseal-relay` serving www/dist; the database and every

@@ -1,3 +1,4 @@
+// @ts-check
 // chatseal/element: `<chatseal-text from="bob" context="…">csm1.…</chatseal-text>` for
 // pages without React. Nothing happens on import; `define(seal)` registers the element.
 import { isEncrypted } from "chatseal";
@@ -9,12 +10,15 @@ import { describeError } from "./labels.js";
  * the plaintext as text (never as HTML), or a label; `data-status` is "pending", "ok" or
  * "error" (with `data-code`), and `data-key-changed` is set when the sender's key changed.
  * Calling `define` again with another seal switches the seal used from then on.
+ * @type {typeof import("./element.js").define}
  */
 export function define(seal, name = "chatseal-text") {
   if (typeof customElements === "undefined") {
     throw new Error("chatseal/element needs a browser (customElements)");
   }
-  const existing = customElements.get(name);
+  const existing = /** @type {(CustomElementConstructor & { seal?: typeof seal }) | undefined} */ (
+    customElements.get(name)
+  );
   if (existing) {
     existing.seal = seal;
     return existing;
@@ -22,9 +26,13 @@ export function define(seal, name = "chatseal-text") {
   class ChatSealText extends HTMLElement {
     static seal = seal;
     static observedAttributes = ["text", "from", "context"];
+    /** @type {string | undefined} */
+    _source = undefined;
+    /** @type {AbortController | null} */
+    _controller = null;
 
     connectedCallback() {
-      if (this._source === undefined) this._source = this.getAttribute("text") ?? this.textContent.trim();
+      if (this._source === undefined) this._source = this.getAttribute("text") ?? (this.textContent ?? "").trim();
       this._run();
     }
 
@@ -32,6 +40,11 @@ export function define(seal, name = "chatseal-text") {
       this._abort();
     }
 
+    /**
+     * @param {string} attribute
+     * @param {string | null} before
+     * @param {string | null} after
+     */
     attributeChangedCallback(attribute, before, after) {
       if (attribute === "text" && after !== null) this._source = after;
       if (this.isConnected && before !== after) this._run();
@@ -42,6 +55,11 @@ export function define(seal, name = "chatseal-text") {
       this._controller = null;
     }
 
+    /**
+     * @param {"pending" | "ok" | "error"} status
+     * @param {string} text
+     * @param {{ code?: string, keyChanged?: boolean }} [extra]
+     */
     _show(status, text, extra = {}) {
       this.dataset.status = status;
       this.textContent = text;
@@ -62,13 +80,16 @@ export function define(seal, name = "chatseal-text") {
       const controller = new AbortController();
       this._controller = controller;
       this._show("pending", this.getAttribute("pending-label") ?? "Decrypting…");
+      /** @type {import("./index.js").DecryptOptions} */
       const options = { signal: controller.signal };
-      if (this.hasAttribute("from")) options.from = this.getAttribute("from");
-      if (this.hasAttribute("context")) options.context = this.getAttribute("context");
+      const from = this.getAttribute("from");
+      const context = this.getAttribute("context");
+      if (from !== null) options.from = from;
+      if (context !== null) options.context = context;
       ChatSealText.seal.decrypt(source, options).then(
         (result) => {
           if (controller.signal.aborted) return;
-          this._show("ok", result.text, { keyChanged: result.keyChanged });
+          this._show("ok", result.text ?? "", { keyChanged: result.keyChanged });
         },
         (error) => {
           if (controller.signal.aborted) return;

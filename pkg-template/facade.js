@@ -1,16 +1,25 @@
+// @ts-check
 // The API every entry exports, over a WebAssembly module that is loaded only when first
 // needed: `ChatSeal.open` and `initAsync()` load it; the synchronous low-level calls need
 // it loaded (in Node it loads on demand; in browsers, await initAsync() first). Importing
 // an entry therefore costs nothing and touches no `window` (server-side rendering works).
 
+/** @typedef {typeof import("./index.js")} Api  the declarations (index.d.ts) */
+/** @typedef {typeof import("./web/chatseal.js")} Wasm  the wasm-bindgen module (web and nodejs alike) */
+
 /**
  * `load()` resolves to the wasm-bindgen module, once; `now()` returns it when it can be
  * had synchronously (already loaded, or loadable on the spot), else undefined.
+ * @param {(input?: Parameters<Api["initAsync"]>[0]) => Promise<Wasm>} load
+ * @param {() => Wasm | undefined} now
  */
 export function makeApi(load, now) {
+  /** @type {Promise<void> | null} */
   let loading = null;
+  /** @type {Wasm | undefined} */
   let wasm;
 
+  /** @type {Api["initAsync"]} */
   function initAsync(input) {
     if (!loading) {
       loading = load(input).then(
@@ -30,6 +39,10 @@ export function makeApi(load, now) {
     return loading;
   }
 
+  /**
+   * @param {string} what
+   * @returns {Wasm}
+   */
   function ready(what) {
     if (!wasm) wasm = now();
     if (!wasm) {
@@ -41,17 +54,20 @@ export function makeApi(load, now) {
     return wasm;
   }
 
-  const is = (name) => (value) => !!wasm && value instanceof wasm[name];
+  /** @param {"ChatSeal" | "Identity" | "Card"} name */
+  const is = (name) => (/** @type {unknown} */ value) => !!wasm && value instanceof wasm[name];
 
   /** End-to-end encryption for one identity: `await ChatSeal.open(options)`. */
   class ChatSeal {
     constructor() {
       throw new TypeError("use `await ChatSeal.open({ identity, directoryUrl, getToken })`");
     }
+    /** @type {Api["ChatSeal"]["open"]} */
     static async open(options) {
       await initAsync();
-      return wasm.ChatSeal.open(options);
+      return ready("ChatSeal.open").ChatSeal.open(options);
     }
+    /** @param {unknown} value */
     static [Symbol.hasInstance](value) {
       return is("ChatSeal")(value);
     }
@@ -62,12 +78,15 @@ export function makeApi(load, now) {
     constructor() {
       throw new TypeError("use Identity.generate(identity) or Identity.restore(backup, password)");
     }
+    /** @type {Api["Identity"]["generate"]} */
     static generate(identity) {
       return ready("Identity.generate").Identity.generate(identity);
     }
+    /** @type {Api["Identity"]["restore"]} */
     static restore(backupText, password) {
       return ready("Identity.restore").Identity.restore(backupText, password);
     }
+    /** @param {unknown} value */
     static [Symbol.hasInstance](value) {
       return is("Identity")(value);
     }
@@ -78,9 +97,11 @@ export function makeApi(load, now) {
     constructor() {
       throw new TypeError("use Card.parse(text)");
     }
+    /** @type {Api["Card"]["parse"]} */
     static parse(text) {
       return ready("Card.parse").Card.parse(text);
     }
+    /** @param {unknown} value */
     static [Symbol.hasInstance](value) {
       return is("Card")(value);
     }
@@ -88,23 +109,32 @@ export function makeApi(load, now) {
 
   /** The class of every error chatseal throws, with a stable `code`. */
   class ChatSealError extends Error {
+    /** @param {unknown} value */
     static [Symbol.hasInstance](value) {
       return !!wasm && value instanceof wasm.chatSealErrorClass();
     }
   }
 
-  /** True when `text` is a chatseal message (`csm1.` or `csg1.`); works before the module loads. */
+  /**
+   * True when `text` is a chatseal message (`csm1.` or `csg1.`); works before the module loads.
+   * @type {Api["isEncrypted"]}
+   */
   function isEncrypted(text) {
     return typeof text === "string" && (text.startsWith("csm1.") || text.startsWith("csg1."));
   }
 
+  // The classes are stand-ins: their statics make the wasm-bindgen objects (the instances
+  // the declarations describe), and `instanceof` asks those. So the statics and functions
+  // above are checked against index.d.ts one by one, and the classes cast here.
+  /** @type {Api["isReady"]} */
+  const isReady = () => !!wasm;
   return {
-    ChatSeal,
-    Identity,
-    Card,
-    ChatSealError,
+    ChatSeal: /** @type {Api["ChatSeal"]} */ (/** @type {unknown} */ (ChatSeal)),
+    Identity: /** @type {Api["Identity"]} */ (/** @type {unknown} */ (Identity)),
+    Card: /** @type {Api["Card"]} */ (/** @type {unknown} */ (Card)),
+    ChatSealError: /** @type {Api["ChatSealError"]} */ (/** @type {unknown} */ (ChatSealError)),
     isEncrypted,
     initAsync,
-    isReady: () => !!wasm,
+    isReady,
   };
 }

@@ -1,3 +1,4 @@
+// @ts-check
 // chatseal for browsers and bundlers (Vite, webpack 5, Next.js client): the wasm-bindgen
 // `web` build, fetched and compiled on the first `ChatSeal.open` or `initAsync()`.
 import init, * as wasm from "./web/chatseal.js";

@@ -1,3 +1,4 @@
+// @ts-check
 // chatseal for Node (ES modules, and CommonJS through index.cjs): the wasm-bindgen
 // `nodejs` build, loaded on first use — so a server-side render that never encrypts
 // (React components on the server) never loads it.

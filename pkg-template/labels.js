@@ -1,5 +1,7 @@
+// @ts-check
 // What a UI shows for a message chatseal could not decrypt, by error code (shared by
 // chatseal/react and chatseal/element).
+/** @type {Readonly<Record<string, string>>} */
 const LABELS = {
   BadSignature: "can't verify sender",
   UnknownSender: "can't verify sender",
@@ -15,7 +17,11 @@ const LABELS = {
   Storage: "this device's key storage failed",
 };
 
-/** A short label for a decrypt error, for the UI ("can't verify sender", …). */
+/**
+ * A short label for a decrypt error, for the UI ("can't verify sender", …).
+ * @type {typeof import("./react.js").describeError}
+ */
 export function describeError(error) {
-  return (error && LABELS[error.code]) || "can't decrypt";
+  const code = error && typeof error === "object" && "code" in error ? error.code : undefined;
+  return (typeof code === "string" && Object.hasOwn(LABELS, code) && LABELS[code]) || "can't decrypt";
 }

@@ -1,3 +1,4 @@
+// @ts-check
 // chatseal/matrix: end-to-end encryption for matrix-js-sdk 36 clients, in unencrypted
 // Matrix rooms (chatseal is the encryption layer; Matrix's own E2EE stays off).
 //
@@ -20,7 +21,15 @@
 import { isEncrypted } from "chatseal";
 import { describeError } from "./labels.js";
 
-/** The content key that marks a chatseal message (its value is the format version). */
+/** @typedef {import("matrix-js-sdk").MatrixClient} MatrixClient */
+/** @typedef {import("matrix-js-sdk").MatrixEvent} MatrixEvent */
+/** @typedef {import("matrix-js-sdk").Room} Room */
+/** @typedef {Record<string, any>} Content  an event's content, as the SDK hands it over */
+
+/**
+ * The content key that marks a chatseal message (its value is the format version).
+ * @type {typeof import("./matrix.js").MARKER}
+ */
 export const MARKER = "org.chatseal.encrypted";
 const FALLBACK = "🔒 encrypted with chatseal";
 const TEXT_TYPES = new Set(["m.text", "m.notice", "m.emote"]);
@@ -33,6 +42,7 @@ const WRAPPED = Symbol("chatseal/matrix");
 const matrixJsSdk36 = {
   name: "matrix-js-sdk 36",
 
+  /** @param {any} client  whatever the app passed */
   supports(client) {
     return (
       !!client &&
@@ -52,9 +62,14 @@ const matrixJsSdk36 = {
    */
   sendMethod: "sendCompleteEvent",
 
-  timelineEvent: "Room.timeline",
+  timelineEvent: /** @type {import("matrix-js-sdk").RoomEvent.Timeline} */ (/** @type {unknown} */ ("Room.timeline")),
 
-  /** The joined members' user ids: from the client's copy of the room, else the server's list. */
+  /**
+   * The joined members' user ids: from the client's copy of the room, else the server's list.
+   * @param {MatrixClient} client
+   * @param {string} roomId
+   * @returns {Promise<string[]>}
+   */
   async members(client, roomId) {
     const room = client.getRoom(roomId);
     if (room) {
@@ -66,17 +81,25 @@ const matrixJsSdk36 = {
     return Object.keys(joined ?? {});
   },
 
-  /** The edit shown in place of `event`'s content (set by the SDK from sync or bundles). */
+  /**
+   * The edit shown in place of `event`'s content (set by the SDK from sync or bundles).
+   * @param {MatrixEvent} event
+   */
   replacement(event) {
     return event.replacingEvent?.() ?? null;
   },
 };
 
+/** @param {MatrixClient} client */
 function shimFor(client) {
   if (matrixJsSdk36.supports(client)) return matrixJsSdk36;
   throw new TypeError(`chatseal/matrix: this is not a matrix-js-sdk client; chatseal/matrix supports ${matrixJsSdk36.name}`);
 }
 
+/**
+ * @param {any} seal  whatever the app passed
+ * @param {string} caller
+ */
 function checkSeal(seal, caller) {
   if (!seal || typeof seal.encrypt !== "function" || typeof seal.decrypt !== "function") {
     throw new TypeError(`${caller}: seal must be an open ChatSeal`);
@@ -87,6 +110,7 @@ function checkSeal(seal, caller) {
 // Sending
 // ---------------------------------------------------------------------------------------
 
+/** @param {string} text */
 function escapeHtml(text) {
   return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
@@ -95,8 +119,12 @@ function escapeHtml(text) {
  * Content with `body` = `ciphertext`, the marker and the fallback. Only the keys that carry
  * no text are kept (`msgtype`, `m.relates_to`, `m.mentions`): `formatted_body`, MSC1767
  * `org.matrix.msc1767.text` and an app's own keys could all repeat the plaintext.
+ * @param {Content} content
+ * @param {string} ciphertext
+ * @param {string | null} fallback
  */
 function sealedContent(content, ciphertext, fallback) {
+  /** @type {Content} */
   const out = {};
   for (const key of KEPT_KEYS) if (key in content) out[key] = content[key];
   out.body = ciphertext;
@@ -113,6 +141,7 @@ function sealedContent(content, ciphertext, fallback) {
  * `m.notice` and `m.emote` messages and of edits, for the room's joined members
  * (`recipients(room)` overrides them), with the room id as context. A message that cannot
  * be encrypted is not sent: the send rejects with chatseal's error. Returns `stop()`.
+ * @type {typeof import("./matrix.js").encryptMessages}
  */
 export function encryptMessages(client, seal, options = {}) {
   const shim = shimFor(client);
@@ -132,11 +161,15 @@ export function encryptMessages(client, seal, options = {}) {
     );
   }
   const method = shim.sendMethod;
-  const original = client[method];
+  // The send method is replaced on the client object itself.
+  const patched = /** @type {Record<string, any>} */ (/** @type {unknown} */ (client));
+  const original = patched[method];
   if (original[WRAPPED]) throw new Error("encryptMessages: this client already encrypts its messages");
   const hadOwn = Object.prototype.hasOwnProperty.call(client, method);
 
+  /** @param {string} roomId */
   const recipientsOf = async (roomId) => {
+    /** @type {unknown} */
     let list;
     if (recipients) {
       const room = client.getRoom(roomId);
@@ -149,6 +182,10 @@ export function encryptMessages(client, seal, options = {}) {
     return [...new Set(list.filter((id) => typeof id === "string" && id !== ""))];
   };
 
+  /**
+   * @param {string} roomId
+   * @param {Content} content
+   */
   const seals = async (roomId, content) => {
     const edit = content["m.relates_to"]?.rel_type === "m.replace" ? content["m.new_content"] : undefined;
     const shown = edit && typeof edit === "object" ? edit : content;
@@ -166,6 +203,13 @@ export function encryptMessages(client, seal, options = {}) {
     return sealed;
   };
 
+  /**
+   * @this {unknown}
+   * @param {string} roomId
+   * @param {string | null} threadId
+   * @param {any} eventObject
+   * @param {...unknown} rest
+   */
   const wrapped = async function (roomId, threadId, eventObject, ...rest) {
     if (eventObject?.type !== "m.room.message" || !eventObject.content || typeof eventObject.content !== "object") {
       return original.call(this, roomId, threadId, eventObject, ...rest);
@@ -173,16 +217,16 @@ export function encryptMessages(client, seal, options = {}) {
     const content = await seals(roomId, eventObject.content);
     return original.call(this, roomId, threadId, { ...eventObject, content }, ...rest);
   };
-  wrapped[WRAPPED] = true;
-  client[method] = wrapped;
+  /** @type {any} */ (wrapped)[WRAPPED] = true;
+  patched[method] = wrapped;
 
   let stopped = false;
   return function stop() {
     if (stopped) return;
     stopped = true;
-    if (client[method] !== wrapped) return; // someone wrapped it after us: leave theirs
-    if (hadOwn) client[method] = original;
-    else delete client[method];
+    if (patched[method] !== wrapped) return; // someone wrapped it after us: leave theirs
+    if (hadOwn) patched[method] = original;
+    else delete patched[method];
   };
 }
 
@@ -190,6 +234,7 @@ export function encryptMessages(client, seal, options = {}) {
 // Reading
 // ---------------------------------------------------------------------------------------
 
+/** @param {any} error */
 function isAbort(error) {
   return error?.name === "AbortError";
 }
@@ -200,14 +245,17 @@ function isAbort(error) {
  * `{ status: "ok", text, sender, keyChanged, … }`; or `{ status: "error", error, label }`.
  * An edited message reads as its latest edit (as the SDK applied it); an edit event itself
  * reads as its new text, with `replaces` set to the edited event's id.
+ * @type {typeof import("./matrix.js").decryptEvent}
  */
 export async function decryptEvent(seal, event, options = {}) {
   checkSeal(seal, "decryptEvent(seal, event)");
   if (!event || typeof event.getType !== "function") throw new TypeError("decryptEvent: event must be a MatrixEvent");
   if (event.getType() !== "m.room.message") return null;
   const shim = matrixJsSdk36;
+  /** @type {Content} */
   let content = event.getOriginalContent();
-  let sender = event.getSender();
+  // (`getSender()` is undefined for an event without one; the declared field is null then.)
+  let sender = event.getSender() ?? null;
   let replaces = null;
   let edited = false;
   const replacement = shim.replacement(event);
@@ -223,7 +271,7 @@ export async function decryptEvent(seal, event, options = {}) {
   const body = typeof content.body === "string" ? content.body : null;
   if (!isEncrypted(body)) return { ...base, status: "plain", text: body, error: null, label: null, keyChanged: false };
   try {
-    const result = await seal.decrypt(body, { from: sender, context: event.getRoomId(), signal: options.signal });
+    const result = await seal.decrypt(body, { from: sender ?? undefined, context: event.getRoomId(), signal: options.signal });
     if (typeof result.text !== "string") {
       const error = new TypeError("chatseal/matrix: the message is not text");
       return { ...base, status: "error", text: null, error, label: "can't decrypt", keyChanged: false };
@@ -231,7 +279,14 @@ export async function decryptEvent(seal, event, options = {}) {
     return { ...base, status: "ok", text: result.text, error: null, label: null, keyChanged: result.keyChanged };
   } catch (error) {
     if (isAbort(error)) throw error;
-    return { ...base, status: "error", text: null, error, label: describeError(error), keyChanged: false };
+    return {
+      ...base,
+      status: "error",
+      text: null,
+      error: /** @type {Error} */ (error),
+      label: describeError(error),
+      keyChanged: false,
+    };
   }
 }
 
@@ -239,6 +294,7 @@ export async function decryptEvent(seal, event, options = {}) {
  * Every `m.room.message` in `room`'s live timeline (oldest first; call `client.scrollback`
  * for more history), decrypted, each `{ event, ...decryptEvent(…) }`. Edit events are left
  * out unless `includeEdits`: the messages they edit read as their latest edit.
+ * @type {typeof import("./matrix.js").decryptTimeline}
  */
 export async function decryptTimeline(seal, room, options = {}) {
   checkSeal(seal, "decryptTimeline(seal, room)");
@@ -249,7 +305,7 @@ export async function decryptTimeline(seal, room, options = {}) {
     .filter((event) => event.getType() === "m.room.message")
     .filter((event) => options.includeEdits || !event.isRelation("m.replace"));
   const results = await Promise.all(events.map((event) => decryptEvent(seal, event, options)));
-  return results.map((result, i) => ({ event: events[i], ...result }));
+  return results.flatMap((result, i) => (result ? [{ event: events[i], ...result }] : []));
 }
 
 /**
@@ -257,17 +313,19 @@ export async function decryptTimeline(seal, room, options = {}) {
  * `m.room.message` the client adds to a room's timeline (live, local echoes of its own
  * sends, and history loaded by `scrollback`), as each is decrypted. Returns `stop()`, which
  * also aborts the decryptions still running.
+ * @type {typeof import("./matrix.js").onDecryptedTimeline}
  */
 export function onDecryptedTimeline(client, seal, listener) {
   const shim = shimFor(client);
   checkSeal(seal, "onDecryptedTimeline(client, seal, listener)");
   if (typeof listener !== "function") throw new TypeError("onDecryptedTimeline: listener must be a function");
   const controller = new AbortController();
+  /** @type {import("matrix-js-sdk").RoomEventHandlerMap[import("matrix-js-sdk").RoomEvent.Timeline]} */
   const onTimeline = (event, room, toStartOfTimeline, removed) => {
     if (removed || !room || event.getType() !== "m.room.message") return;
     decryptEvent(seal, event, { signal: controller.signal }).then(
       (result) => {
-        if (!controller.signal.aborted) listener({ event, room, toStartOfTimeline: !!toStartOfTimeline, ...result });
+        if (result && !controller.signal.aborted) listener({ event, room, toStartOfTimeline: !!toStartOfTimeline, ...result });
       },
       () => {}, // aborted
     );

@@ -1,27 +1,45 @@
+// @ts-check
 // chatseal/react: a provider for the ChatSeal instance and `useDecrypted`, which turns a
 // message text into something a UI can show — never an endless "Loading…".
+// Checked against react.d.ts (tests/types): each export is typed by its declaration.
 import { createContext, createElement, useCallback, useContext, useEffect, useState } from "react";
 import { isEncrypted } from "chatseal";
 import { describeError } from "./labels.js";
 
+/** @typedef {import("./index.js").ChatSeal} ChatSeal */
+/** @typedef {import("./react.js").DecryptedState} DecryptedState */
+/** @typedef {import("./react.js").DecryptedFileState} DecryptedFileState */
+/** @typedef {import("./index.js").FileInfo} FileInfo */
+
 export { describeError };
 
-const SealContext = createContext(null);
+const SealContext = createContext(/** @type {ChatSeal | null} */ (null));
 
-/** `<ChatSealProvider seal={seal}>`: makes `seal` available to `useChatSeal` and `useDecrypted`. */
+/**
+ * `<ChatSealProvider seal={seal}>`: makes `seal` available to `useChatSeal` and `useDecrypted`.
+ * @type {typeof import("./react.js").ChatSealProvider}
+ */
 export function ChatSealProvider({ seal, children }) {
   return createElement(SealContext.Provider, { value: seal ?? null }, children);
 }
 
-/** The `ChatSeal` of the nearest provider (null outside one, or while it is opening). */
+/**
+ * The `ChatSeal` of the nearest provider (null outside one, or while it is opening).
+ * @type {typeof import("./react.js").useChatSeal}
+ */
 export function useChatSeal() {
   return useContext(SealContext);
 }
 
+/**
+ * @param {string | null | undefined} text
+ * @returns {DecryptedState}
+ */
 function plain(text) {
-  return { status: "ok", text, error: null, result: null, label: null, keyChanged: false };
+  return { status: "ok", text: text ?? null, error: null, result: null, label: null, keyChanged: false };
 }
 
+/** @type {DecryptedState} */
 const PENDING = { status: "pending", text: null, error: null, result: null, label: null, keyChanged: false };
 
 /**
@@ -29,6 +47,7 @@ const PENDING = { status: "pending", text: null, error: null, result: null, labe
  * `status` is "pending", then "ok" or "error" (with `label`, e.g. "can't verify sender").
  * Plain text (not `csm1.`) passes through as "ok" at once. The decrypt is aborted when the
  * component unmounts or the inputs change.
+ * @type {typeof import("./react.js").useDecrypted}
  */
 export function useDecrypted(text, options) {
   const seal = useChatSeal();
@@ -79,6 +98,10 @@ export function useDecrypted(text, options) {
   return state.value;
 }
 
+/** @typedef {Omit<DecryptedFileState, "start">} FileValue */
+/** @typedef {{ key: string, value: FileValue, wanted: boolean }} FileHookState */
+
+/** @type {Readonly<FileValue>} */
 const FILE_IDLE = Object.freeze({
   status: "idle",
   info: null,
@@ -101,14 +124,17 @@ const FILE_IDLE = Object.freeze({
  * of the decrypted `File`, revoked when the component unmounts or the inputs change;
  * every fetch and decrypt is aborted then too. `status`: "pending" (`progress` 0–1 once
  * known), "idle" (waiting for `start()`), "ok", or "error" (with `label`, as `useDecrypted`).
+ * @type {typeof import("./react.js").useDecryptedFile}
  */
 export function useDecryptedFile(descriptor, options = {}) {
   const seal = useChatSeal();
   const { url: fetchUrl, from, context } = options;
   const auto = options.auto ?? defaultAuto;
   const key = `${from}\u0000${context}\u0000${fetchUrl}\u0000${descriptor}`;
-  const [state, setState] = useState(() => ({ key, value: { ...FILE_IDLE, status: "pending" }, wanted: false }));
-  const current = state.key === key ? state : { key, value: { ...FILE_IDLE, status: "pending" }, wanted: false };
+  /** @type {(wanted: boolean) => FileHookState} */
+  const pending = (wanted) => ({ key, value: { ...FILE_IDLE, status: "pending" }, wanted });
+  const [state, setState] = useState(() => pending(false));
+  const current = state.key === key ? state : pending(false);
   const start = useCallback(() => setState((s) => (s.key === key ? { ...s, wanted: true } : s)), [key]);
   const wanted = current.wanted;
 
@@ -120,15 +146,18 @@ export function useDecryptedFile(descriptor, options = {}) {
     }
     const controller = new AbortController();
     const signal = controller.signal;
+    /** @type {string | null} */
     let objectUrl = null;
+    /** @param {Partial<FileValue>} value */
     const update = (value) => {
       if (signal.aborted) return;
       setState((s) => {
-        const base = s.key === key ? s : { key, wanted, value: { ...FILE_IDLE, status: "pending" } };
+        const base = s.key === key ? s : pending(wanted);
         return { ...base, value: { ...base.value, ...value } };
       });
     };
     (async () => {
+      if (typeof descriptor !== "string") throw Object.assign(new Error("no file descriptor"), { code: "Malformed" });
       const message = await seal.decrypt(descriptor, { from, context, signal });
       if (!message.file) throw Object.assign(new Error("not a file descriptor"), { code: "Malformed" });
       const info = message.file;
@@ -172,7 +201,10 @@ export function useDecryptedFile(descriptor, options = {}) {
   return { ...current.value, start };
 }
 
-/** Images up to 25 MB are fetched and decrypted on sight; other files wait for `start()`. */
+/**
+ * Images up to 25 MB are fetched and decrypted on sight; other files wait for `start()`.
+ * @param {FileInfo} info
+ */
 function defaultAuto(info) {
   return typeof info?.type === "string" && info.type.startsWith("image/") && info.size <= 25_000_000;
 }
