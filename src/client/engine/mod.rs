@@ -7,14 +7,14 @@
 //!
 //! This module holds the engine's state and its entry points (open, encrypt, decrypt);
 //! each job has its own module:
-//! - [`store`]: what a device keeps ([`Record`], [`Store`], [`MemoryStore`]) and the
+//! - `store`: what a device keeps ([`Record`], [`Store`], [`MemoryStore`]) and the
 //!   engine's loads and saves;
-//! - [`lookup`]: the card cache — current cards from the directory, sender cards by id;
-//! - [`key_changes`]: trust on first use, rotations followed, key changes reported;
-//! - [`account`]: this identity's own keys — register, rotate, backup, restore, unregister;
-//! - [`sessions`]: sending through group sessions (§9) and sharing them;
-//! - [`shares`]: receiving group sessions — shares fetched, checked and kept;
-//! - [`flights`]: one directory request shared by every caller that waits for it.
+//! - `lookup`: the card cache — current cards from the directory, sender cards by id;
+//! - `key_changes`: trust on first use, rotations followed, key changes reported;
+//! - `account`: this identity's own keys — register, rotate, backup, restore, unregister;
+//! - `sessions`: sending through group sessions (§9) and sharing them;
+//! - `shares`: receiving group sessions — shares fetched, checked and kept;
+//! - `flights`: one directory request shared by every caller that waits for it.
 
 mod account;
 mod flights;
