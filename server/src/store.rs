@@ -4,7 +4,7 @@
 //! Durability: a handler answers 2xx only after its transaction has committed. SQLite
 //! runs in WAL mode with `synchronous=FULL`, so a commit is on disk when it returns;
 //! PostgreSQL's default `synchronous_commit=on` gives the same. The `kill -9` tests in
-//! `tests/directory.rs` and `tests/faults.rs` check it for both.
+//! `tests/directory.rs` and `tests/faults/kill_9_mid_burst.rs` check it for both.
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -159,7 +159,7 @@ impl Store {
             // A pooled connection is checked before use, so one that PostgreSQL closed
             // (restart, `pg_terminate_backend`, failover) is replaced, not handed to a
             // request (the default, stated because recovery without a restart needs it;
-            // `tests/faults.rs` checks it).
+            // `tests/faults/postgres_outage.rs` checks it).
             .test_before_acquire(true)
             .after_connect(move |conn, _meta| {
                 Box::pin(async move {
