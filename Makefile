@@ -18,7 +18,14 @@
 #                 Chromium and Node 20 (prints the ratio table; asserts nothing)
 #   make bench-proto  criterion benchmarks of the protocol core, native
 #   make bench-server  load benchmark of the directory with wrk (prints figures)
+#   make bench-floor  PROTOCOL's primitives alone beside chatseal's and libsodium's decrypt
+#   make fuzz     every fuzz target for FUZZ_SECONDS each (nightly; minutes per target)
+#   make pkg      the npm package in pkg/ (wasm32 build, wasm-bindgen, wasm-opt)
+#   make wasm     the bare release .wasm, for a size check
 #   make vectors  regenerate tests/vectors/*.json from their fixed inputs (review the diff)
+#
+# Each part of `make test` is a target of its own (fmt-check, clippy, unit-tests, web-test,
+# e2e-test, …; the list is `test:` below), and docs/TESTING.md says what each one checks.
 
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -86,7 +93,8 @@ wasm:
 	@ls -l target/$(WASM_TARGET)/release/chatseal.wasm
 
 # The wasm-bindgen CLI at the locked version: reuse one on PATH if it matches, else
-# install it into .tools/ (cargo install without --locked; see TOOLCHAIN.md).
+# install it into .tools/ (cargo install without --locked: the CLI's own lockfile pins a
+# crate version that a registry mirror may lack).
 wasm-bindgen-cli:
 	@if [ "$$($(WASM_BINDGEN) --version 2>/dev/null)" != "wasm-bindgen $(WASM_BINDGEN_VERSION)" ]; then \
 	  if [ "$$(wasm-bindgen --version 2>/dev/null)" = "wasm-bindgen $(WASM_BINDGEN_VERSION)" ]; then \

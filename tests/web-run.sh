@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs the browser tests (tests/web.rs) in headless Chromium against a real
+# Runs the browser tests (tests/web/) in headless Chromium against a real
 # `chatseal-relay` on loopback (tests/with-directory.sh; its URL is baked into the
 # test build as CHATSEAL_TEST_DIRECTORY).
 # Usage: tests/web-run.sh PATH/TO/chatseal-relay PATH/TO/wasm-bindgen-test-runner [CARGO ARGS]

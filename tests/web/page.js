@@ -1,8 +1,8 @@
-// The page-side helpers of tests/web.rs, in one module: the test page then loads one
-// snippet besides wasm-bindgen's glue. (wasm-bindgen-test-runner 0.2.130 serves the page
-// with tiny_http 0.12, whose thread pool can leave a connection unserved when Chromium
-// opens more than four at once; with six snippets the page intermittently never finished
-// loading, and the runner gave up after 300 s.)
+// The page-side helpers of the browser tests (tests/web/), in one module: the test page
+// then loads one snippet besides wasm-bindgen's glue. (wasm-bindgen-test-runner 0.2.130
+// serves the page with tiny_http 0.12, whose thread pool can leave a connection unserved
+// when Chromium opens more than four at once; with six snippets the page intermittently
+// never finished loading, and the runner gave up after 300 s.)
 export function tokenGetter(base, identity, counter) {
   return async () => {
     counter.calls = (counter.calls || 0) + 1;
