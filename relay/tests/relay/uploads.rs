@@ -6,7 +6,7 @@ use reqwest::multipart::{Form, Part};
 use serde_json::{json, Value};
 
 use super::support::{self, Backend, Server, TestDb};
-use super::{demo, demo_with, stream, stream_token, uploads_dir};
+use super::{demo_with, stream, stream_token, uploads_dir};
 
 crate::on_both_databases!(
     uploads_are_stored_served_and_removed,
