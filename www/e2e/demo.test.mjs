@@ -354,6 +354,25 @@ describe("the demo", () => {
     await openConversation(a.page, bob);
   });
 
+  e2e("bob reads the group's message: its unread badge in his list goes away without a reload", async () => {
+    // Bob (on the phone) was added to the group and never opened it: his list says 1 unread.
+    await b.page.getByTestId("list-toggle").click();
+    const row = b.page.locator(".str-chat__channel-list [data-testid='channel-list-item-button']", { hasText: "Care team" });
+    const badge = row.getByTestId("unread-badge");
+    await badge.waitFor({ timeout: 15_000 });
+    assert.equal((await badge.textContent()).trim(), "1");
+    await row.click();
+    await opened(b.page, "Care team");
+    await expectText(b.page, texts.group);
+    // Back in the list: the conversation he just read has no badge (the relay's
+    // notification.mark_read), with no reload in between.
+    await b.page.getByTestId("list-toggle").click();
+    await row.waitFor();
+    await badge.waitFor({ state: "detached", timeout: 15_000 });
+    await shot(b.page, "05-bob-phone-read.png");
+    await b.page.keyboard.press("Escape");
+  });
+
   e2e("the server's database and every frame on the wire hold only ciphertext (csm1. one-to-one, csg1. in the group)", async () => {
     const rows = storedMessages().filter((r) => r.user_id === alice || r.user_id === bob);
     assert.ok(rows.length >= 3, `rows: ${JSON.stringify(rows)}`);
