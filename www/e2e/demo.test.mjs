@@ -25,6 +25,7 @@ const alice = `alice-${run}`;
 const bob = `bob-${run}`;
 const carol = `carol-${run}`;
 const dave = `dave-${run}`;
+const frank = `frank-${run}`; // never signs in: no keys in the directory
 const password = "correct horse battery staple";
 const texts = {
   first: `Your MRI results are ready ${run}`,
@@ -35,6 +36,7 @@ const texts = {
   imageName: `x-ray ${run}.png`,
   pdfName: `lab results (${run}).pdf`,
   pdfLine: `Lab results for the patient ${run}: all values in range`,
+  unsent: `For frank, who has no keys yet ${run}`,
 };
 
 let browser;
@@ -371,6 +373,31 @@ describe("the demo", () => {
     await badge.waitFor({ state: "detached", timeout: 15_000 });
     await shot(b.page, "05-bob-phone-read.png");
     await b.page.keyboard.press("Escape");
+  });
+
+  e2e("a message to someone without keys is not sent; the notice says why in words and stays with its conversation", async () => {
+    await openConversation(a.page, frank);
+    const input = composer(a.page);
+    await input.fill(texts.unsent);
+    await input.press("Enter");
+    const notice = a.page.getByTestId("send-error");
+    await notice.waitFor({ timeout: 15_000 });
+    const said = await notice.textContent();
+    assert.match(said, /^Message not sent: not everyone in this conversation has set up encryption yet\./);
+    assert.doesNotMatch(said, /Directory|\(.*[A-Z][a-z]+[A-Z].*\)/, "no internal error code");
+    assert.equal(await input.inputValue(), texts.unsent, "the text stays in the composer");
+    await shot(a.page, "05-alice-not-sent.png");
+    // Another conversation: neither the notice nor a toast about it.
+    await openConversation(a.page, bob);
+    assert.equal(await a.page.getByTestId("send-error").count(), 0);
+    assert.equal(await a.page.locator(".str-chat__notification", { hasText: /not sent/i }).count(), 0);
+    // Back in frank's, it is there again until dismissed.
+    await openConversation(a.page, frank);
+    await notice.waitFor();
+    await notice.getByRole("button", { name: "Dismiss" }).click();
+    await notice.waitFor({ state: "detached" });
+    await composer(a.page).fill("");
+    await openConversation(a.page, bob);
   });
 
   e2e("the server's database and every frame on the wire hold only ciphertext (csm1. one-to-one, csg1. in the group)", async () => {

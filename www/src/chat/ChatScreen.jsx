@@ -14,6 +14,7 @@ import {
   Chat,
   MessageComposer,
   MessageList,
+  NotificationConfigurationProvider,
   Thread,
   ChatViewContext,
   Window,
@@ -28,7 +29,7 @@ import { Brand } from "../Login.jsx";
 import { backupMade } from "../storage.js";
 import { resolveStreamBase } from "../streamBase.js";
 import { useReport } from "../status.jsx";
-import { ConversationTools } from "./ConversationTools.jsx";
+import { ConversationTools, isSendError } from "./ConversationTools.jsx";
 import { KeyChangeBanners, KeyChangesProvider } from "./keyChanges.jsx";
 import { KeysDialog } from "./KeysDialog.jsx";
 import { NewConversation } from "./NewConversation.jsx";
@@ -140,6 +141,10 @@ function EmptyStateIndicator({ listType }) {
   );
 }
 
+// chatseal's errors about one conversation are shown in it (ConversationTools), not as toasts
+// that would follow the user into the next one.
+const notToasted = ({ notification }) => !isSendError(notification);
+
 const overrides = { ...chatSealComponents, ChannelListHeader: ListHeader, EmptyStateIndicator };
 
 // This app lays out channels itself, without <ChatView>; stream-chat-react 14's thread
@@ -177,9 +182,11 @@ export default function ChatScreen({ identity, backend, seal, onSignOut }) {
       <Chat client={client} theme="str-chat__theme-light">
         <ChatViewContext.Provider value={channelsView}>
           <WithComponents overrides={overrides}>
-            <KeyChangesProvider seal={seal}>
-              <ChatLayout identity={identity} backend={backend} seal={seal} client={client} onSignOut={onSignOut} />
-            </KeyChangesProvider>
+            <NotificationConfigurationProvider displayFilter={notToasted}>
+              <KeyChangesProvider seal={seal}>
+                <ChatLayout identity={identity} backend={backend} seal={seal} client={client} onSignOut={onSignOut} />
+              </KeyChangesProvider>
+            </NotificationConfigurationProvider>
           </WithComponents>
         </ChatViewContext.Provider>
       </Chat>

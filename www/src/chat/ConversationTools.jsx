@@ -2,7 +2,7 @@
 // members' key state (not registered yet, key changed), the safety number of a one-to-one
 // conversation with its "verified" mark, and the "What the server sees" toggle.
 import { useCallback, useEffect, useId, useMemo, useState } from "react";
-import { useChannelStateContext } from "stream-chat-react";
+import { useChannelStateContext, useChatContext } from "stream-chat-react";
 import { describe, isNoCard } from "../errors.js";
 import { verifiedCard } from "../storage.js";
 import { useKeyChanges } from "./keyChanges.jsx";
@@ -59,10 +59,47 @@ function useMemberKeys(seal, others) {
   return { ...state, retry };
 }
 
+/**
+ * chatseal's "Message not sent…" errors about the conversation `cid` (their
+ * `origin.context.cid`), shown here rather than as toasts, so that they stay with their
+ * conversation: hidden while another one is open, until dismissed or a message goes out.
+ */
+function useSendErrors(cid) {
+  const { client } = useChatContext("ConversationTools");
+  const store = client.notifications.store;
+  const pick = useCallback(
+    ({ notifications }) => notifications.filter((n) => isSendError(n) && n.origin.context?.cid === cid),
+    [cid],
+  );
+  const [errors, setErrors] = useState(() => pick(store.getLatestValue()));
+  useEffect(() => {
+    setErrors(pick(store.getLatestValue()));
+    return store.subscribe((state) => setErrors(pick(state)));
+  }, [store, pick]);
+  const dismiss = useCallback(() => errors.forEach((n) => client.notifications.remove(n.id)), [client, errors]);
+  // A message of this user that reached the conversation: the errors before it are moot.
+  const { channel } = useChannelStateContext("ConversationTools");
+  useEffect(() => {
+    if (!errors.length) return undefined;
+    const subscription = channel.on("message.new", (event) => {
+      if (event.user?.id === client.userID) dismiss();
+    });
+    return () => subscription.unsubscribe();
+  }, [channel, client, errors, dismiss]);
+  return { errors, dismiss };
+}
+
+/** A chatseal error about one conversation (the app shows it there, not as a toast). */
+export function isSendError(notification) {
+  return notification.origin?.emitter === "chatseal" && typeof notification.origin.context?.cid === "string";
+}
+
 export function ConversationTools({ seal, me, nameOf, serverOpen, onToggleServer, safetyFor, onSafetyShown }) {
   const others = useOthers(me);
   const peer = others.length === 1 ? others[0] : null;
   const { missing, cards, problem, retry } = useMemberKeys(seal, others);
+  const { channel } = useChannelStateContext("ConversationTools");
+  const sendErrors = useSendErrors(channel?.cid);
   const [safetyOpen, setSafetyOpen] = useState(false);
   const panelId = useId();
   const cardId = peer ? cards[peer] : undefined;
@@ -139,6 +176,14 @@ export function ConversationTools({ seal, me, nameOf, serverOpen, onToggleServer
           sent to {missing.length === 1 ? "them" : "this group"}. They need to sign in to this demo once.{" "}
           <button type="button" className="link-button" onClick={retry}>
             Check again
+          </button>
+        </p>
+      )}
+      {sendErrors.errors.length > 0 && (
+        <p className="notice notice--error" data-testid="send-error" role="alert">
+          {sendErrors.errors.at(-1).message}.{" "}
+          <button type="button" className="link-button" onClick={sendErrors.dismiss}>
+            Dismiss
           </button>
         </p>
       )}
