@@ -375,6 +375,19 @@ describe("the demo", () => {
     await b.page.keyboard.press("Escape");
   });
 
+  e2e("a conversation with someone without keys says it is not encrypted yet, and offers no safety number", async () => {
+    await openConversation(a.page, frank);
+    const badge = a.page.getByTestId("e2ee-badge");
+    await badge.filter({ hasText: /not encrypted yet/i }).waitFor({ timeout: 15_000 });
+    assert.equal((await badge.textContent()).trim(), `Not encrypted yet: ${frank} has no keys`);
+    assert.equal(await a.page.getByTestId("safety-toggle").count(), 0, "no safety number without a key");
+    assert.equal(await a.page.getByTestId("verified-badge").count(), 0);
+    // With bob, who has keys: encrypted, and his safety number is there.
+    await openConversation(a.page, bob);
+    await badge.filter({ hasText: /End-to-end encrypted/ }).waitFor({ timeout: 15_000 });
+    await a.page.getByTestId("safety-toggle").waitFor();
+  });
+
   e2e("a message to someone without keys is not sent; the notice says why in words and stays with its conversation", async () => {
     await openConversation(a.page, frank);
     const input = composer(a.page);
