@@ -596,6 +596,18 @@ async fn events_reach_members_over_the_websocket(backend: Backend) {
     .await;
     let typing = next_of(&mut bob_ws, "typing.start").await;
     assert_eq!(typing["user"]["id"], "alice");
+    // And its end (stream-chat sends it once the message is sent).
+    stream(
+        &s,
+        &alice,
+        "POST",
+        "/channels/messaging/ward-3/event",
+        Some(json!({"event": {"type": "typing.stop"}})),
+    )
+    .await;
+    let stopped = next_of(&mut bob_ws, "typing.stop").await;
+    assert_eq!(stopped["user"]["id"], "alice");
+    assert_eq!(stopped["cid"], "messaging:ward-3");
     let (status, body) = stream(
         &s,
         &alice,

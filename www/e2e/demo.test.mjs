@@ -37,6 +37,7 @@ const texts = {
   pdfName: `lab results (${run}).pdf`,
   pdfLine: `Lab results for the patient ${run}: all values in range`,
   unsent: `For frank, who has no keys yet ${run}`,
+  typed: `One more thing, doctor ${run}`,
 };
 
 let browser;
@@ -253,6 +254,18 @@ describe("the demo", () => {
     await expectText(b.page, texts.edited);
     await shot(a.page, "03-alice-conversation.png");
     await shot(b.page, "04-bob-phone-conversation.png");
+  });
+
+  e2e("bob sees alice typing, and the dots go when her message arrives", async () => {
+    const dots = b.page.getByTestId("typing-indicator");
+    const input = composer(a.page);
+    await input.pressSequentially(texts.typed.slice(0, 12));
+    await dots.waitFor({ timeout: 15_000 });
+    await input.fill(texts.typed);
+    await input.press("Enter");
+    await expectText(b.page, texts.typed);
+    // The message is there: no one is typing it any more.
+    assert.equal(await dots.count(), 0, "typing dots after the message arrived");
   });
 
   e2e("alice attaches an image and a PDF; bob sees the image and saves the PDF; the relay stores only ciphertext", async () => {

@@ -33,6 +33,7 @@ import { ConversationTools, isSendError } from "./ConversationTools.jsx";
 import { KeyChangeBanners, KeyChangesProvider } from "./keyChanges.jsx";
 import { KeysDialog } from "./KeysDialog.jsx";
 import { NewConversation } from "./NewConversation.jsx";
+import { TypingIndicatorAfterMessages } from "./TypingIndicator.jsx";
 import { ServerSees } from "./ServerSees.jsx";
 
 const PHONE = "(max-width: 767px)";
@@ -145,7 +146,12 @@ function EmptyStateIndicator({ listType }) {
 // that would follow the user into the next one.
 const notToasted = ({ notification }) => !isSendError(notification);
 
-const overrides = { ...chatSealComponents, ChannelListHeader: ListHeader, EmptyStateIndicator };
+const overrides = {
+  ...chatSealComponents,
+  ChannelListHeader: ListHeader,
+  EmptyStateIndicator,
+  TypingIndicator: TypingIndicatorAfterMessages,
+};
 
 // This app lays out channels itself, without <ChatView>; stream-chat-react 14's thread
 // header still asks which view is active (and warns on every render without an answer).
