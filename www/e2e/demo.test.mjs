@@ -426,6 +426,14 @@ describe("the demo", () => {
     await openConversation(a.page, bob);
   });
 
+  e2e("a reload reopens the conversation that was open, not the newest one", async () => {
+    // Frank's conversation has no message at all: the list's last; the group is its newest.
+    await openConversation(a.page, frank);
+    await a.page.reload();
+    await opened(a.page, frank);
+    await openConversation(a.page, bob);
+  });
+
   e2e("the server's database and every frame on the wire hold only ciphertext (csm1. one-to-one, csg1. in the group)", async () => {
     const rows = storedMessages().filter((r) => r.user_id === alice || r.user_id === bob);
     assert.ok(rows.length >= 3, `rows: ${JSON.stringify(rows)}`);

@@ -26,7 +26,7 @@ import { ChatSealProvider } from "chatseal/react";
 import { chatSealComponents, encryptComposer, getEncryptedLatestMessagePreview } from "chatseal/stream";
 import { describe } from "../errors.js";
 import { Brand } from "../Login.jsx";
-import { backupMade } from "../storage.js";
+import { backupMade, openChannel } from "../storage.js";
 import { resolveStreamBase } from "../streamBase.js";
 import { useReport } from "../status.jsx";
 import { ConversationTools, isSendError } from "./ConversationTools.jsx";
@@ -233,6 +233,13 @@ function ChatLayout({ identity, backend, seal, client, onSignOut }) {
     if (cid) setListOpen(false);
   }, [cid]);
 
+  // The conversation open at a reload is the one reopened (else the list opens its newest).
+  const [reopen] = useState(() => openChannel.get(identity) ?? undefined);
+  const channelId = channel?.id;
+  useEffect(() => {
+    if (channelId) openChannel.set(identity, channelId);
+  }, [identity, channelId]);
+
   const nameOf = useCallback((id) => client.state.users[id]?.name || id, [client]);
 
   const open = useCallback(
@@ -315,6 +322,7 @@ function ChatLayout({ identity, backend, seal, client, onSignOut }) {
           <aside id="sidebar" className="sidebar" aria-label="Conversations" inert={phone && !listOpen ? true : undefined}>
             <NewConversation client={client} me={identity} onOpen={open} />
             <ChannelList
+              customActiveChannel={reopen}
               filters={filters}
               sort={sort}
               options={options}
