@@ -384,6 +384,8 @@ describe("the demo", () => {
     await b.page.getByTestId("list-toggle").click();
     await row.waitFor();
     await badge.waitFor({ state: "detached", timeout: 15_000 });
+    // The drawer has finished sliding in (for the screenshot).
+    await b.page.waitForFunction(() => document.querySelector("#sidebar").getBoundingClientRect().left >= 0, null, { timeout: 5_000 });
     await shot(b.page, "05-bob-phone-read.png");
     await b.page.keyboard.press("Escape");
   });
