@@ -268,6 +268,19 @@ describe("the demo", () => {
     assert.equal(await dots.count(), 0, "typing dots after the message arrived");
   });
 
+  e2e("the conversation list and the bubbles write a time the same way, in the browser's locale", async () => {
+    const row = a.page.locator(".str-chat__channel-list [data-testid='channel-list-item-button']", { hasText: bob });
+    const listed = (await row.locator(".str-chat__channel-list-item-timestamp").textContent()).trim();
+    const bubble = a.page.locator(".str-chat__message", { has: messageTexts(a.page).getByText(texts.typed, { exact: true }) });
+    const time = bubble.locator("time").first();
+    const shown = (await time.textContent()).trim();
+    const expected = await time.evaluate((el) =>
+      new Intl.DateTimeFormat(navigator.language, { hour: "numeric", minute: "2-digit" }).format(new Date(el.dateTime)),
+    );
+    assert.equal(shown, expected, "the bubble's time");
+    assert.equal(listed, expected, "the list's time of the same, latest message");
+  });
+
   e2e("alice attaches an image and a PDF; bob sees the image and saves the PDF; the relay stores only ciphertext", async () => {
     // A real PNG (a piece of her own screen) and a PDF of two chunks and more.
     const png = await a.page.screenshot({ clip: { x: 0, y: 0, width: 160, height: 120 } });

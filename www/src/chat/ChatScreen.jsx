@@ -34,6 +34,7 @@ import { KeyChangeBanners, KeyChangesProvider } from "./keyChanges.jsx";
 import { KeysDialog } from "./KeysDialog.jsx";
 import { NewConversation } from "./NewConversation.jsx";
 import { TypingIndicatorAfterMessages } from "./TypingIndicator.jsx";
+import { localTimes } from "./time.js";
 import { ServerSees } from "./ServerSees.jsx";
 
 const PHONE = "(max-width: 767px)";
@@ -159,6 +160,7 @@ const channelsView = { activeChatView: "channels", setActiveChatView: () => {} }
 
 export default function ChatScreen({ identity, backend, seal, onSignOut }) {
   const { client, failed, retry } = useChatClient({ identity, backend, seal });
+  const i18n = useMemo(localTimes, []);
   if (!client) {
     return (
       <main className="screen screen--narrow">
@@ -185,7 +187,7 @@ export default function ChatScreen({ identity, backend, seal, onSignOut }) {
   }
   return (
     <ChatSealProvider seal={seal}>
-      <Chat client={client} theme="str-chat__theme-light">
+      <Chat client={client} i18nInstance={i18n} theme="str-chat__theme-light">
         <ChatViewContext.Provider value={channelsView}>
           <WithComponents overrides={overrides}>
             <NotificationConfigurationProvider displayFilter={notToasted}>
