@@ -5,6 +5,7 @@
 // opened for editing decrypted in place). Internal to the package (not in `exports`);
 // stream.js re-exports `encryptComposer`.
 import { isEncrypted } from "chatseal";
+import { describeError } from "./labels.js";
 import { DRAFT_ID, ENCRYPT_ID, isIdentity, shimFor } from "./stream-shim.js";
 import { isEncryptingUpload, makeEncryptingUpload, sealAttachments } from "./stream-uploads.js";
 
@@ -143,7 +144,12 @@ function sealComposer(shim, composer, seal, { recipients, plaintextAttachments }
         const attachments = Array.isArray(message.attachments) ? message.attachments : [];
         const sealed = sealAttachments(shim, attachments, uploads, plaintextAttachments);
         if (sealed === null) {
-          shim.notify(composer.client, "Message not sent: one of its attachments is not end-to-end encrypted");
+          shim.notify(
+            composer.client,
+            "Message not sent: one of its attachments is not end-to-end encrypted",
+            undefined,
+            shim.channel(composer).cid,
+          );
           return discard();
         }
         for (const target of [message, localMessage]) {
@@ -159,11 +165,7 @@ function sealComposer(shim, composer, seal, { recipients, plaintextAttachments }
           try {
             ciphertext = await seal.encrypt(text, { to: await recipientsOf(channel), context: channel.cid });
           } catch (error) {
-            shim.notify(
-              composer.client,
-              `Message not sent: it could not be encrypted (${describe(error)})`,
-              error,
-            );
+            shim.notify(composer.client, `Message not sent: ${whyNot(error)}`, error, channel.cid);
             return discard();
           }
           message.text = ciphertext;
@@ -236,10 +238,14 @@ function sealComposer(shim, composer, seal, { recipients, plaintextAttachments }
 }
 
 /**
- * An error's code, else its message, for a notification.
+ * Why a message could not be encrypted, in words for a notification (never the bare code):
+ * a member without keys, else the label of `describeError`.
  * @param {any} error
  * @returns {string}
  */
-function describe(error) {
-  return `${error?.code ?? error?.message ?? error}`;
+function whyNot(error) {
+  if (error?.code === "Directory" && /has no card/i.test(`${error?.message ?? ""}`)) {
+    return "not everyone in this conversation has set up encryption yet";
+  }
+  return `it could not be encrypted (${describeError(error)})`;
 }

@@ -268,11 +268,12 @@ export const streamChat9 = {
    * @param {StreamChat} client
    * @param {string} message
    * @param {unknown} [error]
+   * @param {string} [cid] the conversation it is about (`origin.context.cid`)
    */
-  notify(client, message, error) {
+  notify(client, message, error, cid) {
     client.notifications?.addError?.({
       message,
-      origin: { emitter: "chatseal" },
+      origin: cid ? { emitter: "chatseal", context: { cid } } : { emitter: "chatseal" },
       options: { type: "chatseal:encrypt:failed", originalError: error instanceof Error ? error : undefined },
     });
   },

@@ -37,7 +37,9 @@ export interface EncryptComposerOptions {
  * message's attachments by their encrypted descriptors; and decrypts
  * the stored `csm1.` text of a message opened for editing. A setup function the app
  * registers, before or after, runs inside chatseal's. A message that cannot be encrypted is
- * not sent: it stays in the composer and a `client.notifications` error says why.
+ * not sent: it stays in the composer and a `client.notifications` error says why, in words
+ * (`origin: { emitter: "chatseal", context: { cid } }`, the channel it was written in, so an
+ * app can show it with that conversation only; `type: "chatseal:encrypt:failed"`).
  * Returns `stop()`, which removes chatseal's middleware and puts back the app's setup function.
  */
 export declare function encryptComposer(

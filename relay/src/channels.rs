@@ -393,6 +393,22 @@ pub(crate) async fn mark_read(
         Some(&user),
         json!({ "last_read_message_id": last }),
     );
+    // As Stream does, the reader's own connections are also told how much is left unread
+    // (stream-chat-react clears the channel list's badge on this, not on `message.read`).
+    let mut counts = relay.unread_counts(&user).await?;
+    set(&mut counts, "last_read_message_id", json!(last));
+    set(
+        &mut counts,
+        "channel",
+        relay.channel_json(&channel, members.len()),
+    );
+    relay.announce(
+        std::slice::from_ref(&user),
+        &channel,
+        "notification.mark_read",
+        Some(&user),
+        counts,
+    );
     Ok(Json(json!({ "event": event, "duration": "0.00ms" })))
 }
 
@@ -404,6 +420,15 @@ pub(crate) async fn mark_all_read(
     for channel in relay.db().channels_of(&user).await? {
         relay.db().mark_read(&channel.cid, &user, None, now).await?;
     }
+    // Stream's `notification.mark_read` without a channel: every channel is read.
+    let mut event = relay.unread_counts(&user).await?;
+    set(&mut event, "type", json!("notification.mark_read"));
+    set(&mut event, "user", relay.user_json(&user));
+    set(&mut event, "created_at", json!(iso(now)));
+    let text = event.to_string();
+    relay
+        .hub
+        .send(std::slice::from_ref(&user), None, |_| Some(text.clone()));
     Ok(Json(json!({ "duration": "0.00ms" })))
 }
 
@@ -483,6 +508,29 @@ impl Relay {
             )));
         }
         Ok((channel, members))
+    }
+
+    /// What `user` has left unread across their channels, in the fields of Stream's
+    /// `notification.mark_read` (`total_unread_count`, `unread_count`, `unread_channels`,
+    /// and no threads: the relay keeps no per-thread read state).
+    pub(crate) async fn unread_counts(&self, user: &str) -> Result<Value, sqlx::Error> {
+        let (mut messages, mut channels) = (0_i64, 0_i64);
+        for c in self.db().channels_of(user).await? {
+            let members = self.db().members(&c.cid).await?;
+            let Some(me) = members.iter().find(|m| m.user_id == user) else {
+                continue;
+            };
+            let unread = self.db().unread(&c.cid, user, me.last_read).await?;
+            messages += unread;
+            channels += i64::from(unread > 0);
+        }
+        Ok(json!({
+            "total_unread_count": messages,
+            "unread_count": messages,
+            "unread_channels": channels,
+            "unread_threads": 0,
+            "unread_thread_messages": 0,
+        }))
     }
 
     pub(crate) async fn member_ids(&self, cid: &str) -> Result<Vec<String>, sqlx::Error> {

@@ -25,6 +25,7 @@ const alice = `alice-${run}`;
 const bob = `bob-${run}`;
 const carol = `carol-${run}`;
 const dave = `dave-${run}`;
+const frank = `frank-${run}`; // never signs in: no keys in the directory
 const password = "correct horse battery staple";
 const texts = {
   first: `Your MRI results are ready ${run}`,
@@ -35,6 +36,8 @@ const texts = {
   imageName: `x-ray ${run}.png`,
   pdfName: `lab results (${run}).pdf`,
   pdfLine: `Lab results for the patient ${run}: all values in range`,
+  unsent: `For frank, who has no keys yet ${run}`,
+  typed: `One more thing, doctor ${run}`,
 };
 
 let browser;
@@ -253,6 +256,31 @@ describe("the demo", () => {
     await shot(b.page, "04-bob-phone-conversation.png");
   });
 
+  e2e("bob sees alice typing, and the dots go when her message arrives", async () => {
+    const dots = b.page.getByTestId("typing-indicator");
+    const input = composer(a.page);
+    await input.pressSequentially(texts.typed.slice(0, 12));
+    await dots.waitFor({ timeout: 15_000 });
+    await input.fill(texts.typed);
+    await input.press("Enter");
+    await expectText(b.page, texts.typed);
+    // The message is there: no one is typing it any more.
+    assert.equal(await dots.count(), 0, "typing dots after the message arrived");
+  });
+
+  e2e("the conversation list and the bubbles write a time the same way, in the browser's locale", async () => {
+    const row = a.page.locator(".str-chat__channel-list [data-testid='channel-list-item-button']", { hasText: bob });
+    const listed = (await row.locator(".str-chat__channel-list-item-timestamp").textContent()).trim();
+    const bubble = a.page.locator(".str-chat__message", { has: messageTexts(a.page).getByText(texts.typed, { exact: true }) });
+    const time = bubble.locator("time").first();
+    const shown = (await time.textContent()).trim();
+    const expected = await time.evaluate((el) =>
+      new Intl.DateTimeFormat(navigator.language, { hour: "numeric", minute: "2-digit" }).format(new Date(el.dateTime)),
+    );
+    assert.equal(shown, expected, "the bubble's time");
+    assert.equal(listed, expected, "the list's time of the same, latest message");
+  });
+
   e2e("alice attaches an image and a PDF; bob sees the image and saves the PDF; the relay stores only ciphertext", async () => {
     // A real PNG (a piece of her own screen) and a PDF of two chunks and more.
     const png = await a.page.screenshot({ clip: { x: 0, y: 0, width: 160, height: 120 } });
@@ -351,6 +379,73 @@ describe("the demo", () => {
     } finally {
       await d.context.close();
     }
+    await openConversation(a.page, bob);
+  });
+
+  e2e("bob reads the group's message: its unread badge in his list goes away without a reload", async () => {
+    // Bob (on the phone) was added to the group and never opened it: his list says 1 unread.
+    await b.page.getByTestId("list-toggle").click();
+    const row = b.page.locator(".str-chat__channel-list [data-testid='channel-list-item-button']", { hasText: "Care team" });
+    const badge = row.getByTestId("unread-badge");
+    await badge.waitFor({ timeout: 15_000 });
+    assert.equal((await badge.textContent()).trim(), "1");
+    await row.click();
+    await opened(b.page, "Care team");
+    await expectText(b.page, texts.group);
+    // Back in the list: the conversation he just read has no badge (the relay's
+    // notification.mark_read), with no reload in between.
+    await b.page.getByTestId("list-toggle").click();
+    await row.waitFor();
+    await badge.waitFor({ state: "detached", timeout: 15_000 });
+    // The drawer has finished sliding in (for the screenshot).
+    await b.page.waitForFunction(() => document.querySelector("#sidebar").getBoundingClientRect().left >= 0, null, { timeout: 5_000 });
+    await shot(b.page, "05-bob-phone-read.png");
+    await b.page.keyboard.press("Escape");
+  });
+
+  e2e("a conversation with someone without keys says it is not encrypted yet, and offers no safety number", async () => {
+    await openConversation(a.page, frank);
+    const badge = a.page.getByTestId("e2ee-badge");
+    await badge.filter({ hasText: /not encrypted yet/i }).waitFor({ timeout: 15_000 });
+    assert.equal((await badge.textContent()).trim(), `Not encrypted yet: ${frank} has no keys`);
+    assert.equal(await a.page.getByTestId("safety-toggle").count(), 0, "no safety number without a key");
+    assert.equal(await a.page.getByTestId("verified-badge").count(), 0);
+    // With bob, who has keys: encrypted, and his safety number is there.
+    await openConversation(a.page, bob);
+    await badge.filter({ hasText: /End-to-end encrypted/ }).waitFor({ timeout: 15_000 });
+    await a.page.getByTestId("safety-toggle").waitFor();
+  });
+
+  e2e("a message to someone without keys is not sent; the notice says why in words and stays with its conversation", async () => {
+    await openConversation(a.page, frank);
+    const input = composer(a.page);
+    await input.fill(texts.unsent);
+    await input.press("Enter");
+    const notice = a.page.getByTestId("send-error");
+    await notice.waitFor({ timeout: 15_000 });
+    const said = await notice.textContent();
+    assert.match(said, /^Message not sent: not everyone in this conversation has set up encryption yet\./);
+    assert.doesNotMatch(said, /Directory|\(.*[A-Z][a-z]+[A-Z].*\)/, "no internal error code");
+    assert.equal(await input.inputValue(), texts.unsent, "the text stays in the composer");
+    await shot(a.page, "05-alice-not-sent.png");
+    // Another conversation: neither the notice nor a toast about it.
+    await openConversation(a.page, bob);
+    assert.equal(await a.page.getByTestId("send-error").count(), 0);
+    assert.equal(await a.page.locator(".str-chat__notification", { hasText: /not sent/i }).count(), 0);
+    // Back in frank's, it is there again until dismissed.
+    await openConversation(a.page, frank);
+    await notice.waitFor();
+    await notice.getByRole("button", { name: "Dismiss" }).click();
+    await notice.waitFor({ state: "detached" });
+    await composer(a.page).fill("");
+    await openConversation(a.page, bob);
+  });
+
+  e2e("a reload reopens the conversation that was open, not the newest one", async () => {
+    // Frank's conversation has no message at all: the list's last; the group is its newest.
+    await openConversation(a.page, frank);
+    await a.page.reload();
+    await opened(a.page, frank);
     await openConversation(a.page, bob);
   });
 

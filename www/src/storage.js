@@ -42,3 +42,9 @@ export const verifiedCard = {
   get: (me, peer) => local.get(`verified:${me}:${peer}`),
   set: (me, peer, cardId) => local.set(`verified:${me}:${peer}`, cardId),
 };
+
+/** The id of the channel `identity` had open last (a reload reopens it). */
+export const openChannel = {
+  get: (identity) => local.get(`open-channel:${identity}`),
+  set: (identity, channelId) => local.set(`open-channel:${identity}`, channelId),
+};

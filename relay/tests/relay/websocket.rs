@@ -9,7 +9,10 @@ use tokio_tungstenite::tungstenite::Message;
 use super::support::{self, Backend, Server, TestDb};
 use super::{demo, forged_token, stream, stream_token};
 
-crate::on_both_databases!(events_reach_members_over_the_websocket);
+crate::on_both_databases!(
+    events_reach_members_over_the_websocket,
+    reading_tells_the_reader_what_is_left_unread,
+);
 
 type Socket =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
@@ -164,6 +167,18 @@ async fn events_reach_members_over_the_websocket(backend: Backend) {
     .await;
     let typing = next_of(&mut bob_ws, "typing.start").await;
     assert_eq!(typing["user"]["id"], "alice");
+    // And its end (stream-chat sends it once the message is sent).
+    stream(
+        &s,
+        &alice,
+        "POST",
+        "/channels/messaging/ward-3/event",
+        Some(json!({"event": {"type": "typing.stop"}})),
+    )
+    .await;
+    let stopped = next_of(&mut bob_ws, "typing.stop").await;
+    assert_eq!(stopped["user"]["id"], "alice");
+    assert_eq!(stopped["cid"], "messaging:ward-3");
     let (status, body) = stream(
         &s,
         &alice,
@@ -225,4 +240,112 @@ async fn events_reach_members_over_the_websocket(backend: Backend) {
         started.elapsed()
     );
     drop((bob_ws, carol_ws));
+}
+
+/// Stream's read protocol: a mark-read sends `message.read` to the channel's members and
+/// `notification.mark_read`, with what is left unread, to the reader's own connections (it
+/// is what clears stream-chat-react's badge); marking everything read sends one without a
+/// channel.
+async fn reading_tells_the_reader_what_is_left_unread(backend: Backend) {
+    let Some(db) = TestDb::new(backend).await else {
+        return;
+    };
+    let s = demo(&db).await;
+    let (alice, _) = stream_token(&s, "alice").await;
+    let (bob, _) = stream_token(&s, "bob").await;
+    for (room, texts) in [
+        ("ward-1", ["csm1.a", "csm1.b"]),
+        ("ward-2", ["csm1.c", "csm1.d"]),
+    ] {
+        let (status, _) = stream(
+            &s,
+            &alice,
+            "POST",
+            &format!("/channels/messaging/{room}/query"),
+            Some(json!({"data": {"members": ["alice", "bob"]}})),
+        )
+        .await;
+        assert_eq!(status, 200);
+        for text in texts {
+            let (status, _) = stream(
+                &s,
+                &alice,
+                "POST",
+                &format!("/channels/messaging/{room}/message"),
+                Some(json!({"message": {"text": text}})),
+            )
+            .await;
+            assert_eq!(status, 200);
+        }
+    }
+    let (mut bob_ws, _) = connect(&s, "bob", &bob).await;
+    let (mut alice_ws, _) = connect(&s, "alice", &alice).await;
+
+    let (status, body) = stream(
+        &s,
+        &bob,
+        "POST",
+        "/channels/messaging/ward-1/read",
+        Some(json!({})),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["event"]["type"], "message.read");
+    let read = next_of(&mut bob_ws, "message.read").await;
+    assert_eq!(read["user"]["id"], "bob");
+    let note = next_of(&mut bob_ws, "notification.mark_read").await;
+    assert_eq!(note["cid"], "messaging:ward-1", "{note}");
+    assert_eq!(note["channel_id"], "ward-1");
+    assert_eq!(note["channel_type"], "messaging");
+    assert_eq!(note["channel"]["cid"], "messaging:ward-1");
+    assert_eq!(note["user"]["id"], "bob");
+    assert_eq!(note["last_read_message_id"], read["last_read_message_id"]);
+    assert!(note["last_read_message_id"].is_string(), "{note}");
+    // ward-2 is still unread: two messages in one channel.
+    assert_eq!(note["unread_channels"], 1, "{note}");
+    assert_eq!(note["total_unread_count"], 2, "{note}");
+    assert_eq!(note["unread_count"], 2, "{note}");
+    assert!(note["created_at"].is_string());
+
+    // Alice, a member, hears that bob read; the notification was bob's alone: the next
+    // thing after `message.read` on her socket is the answer to her health check.
+    let read = next_of(&mut alice_ws, "message.read").await;
+    assert_eq!(read["user"]["id"], "bob");
+    alice_ws
+        .send(Message::Text(
+            json!({"type": "health.check"}).to_string().into(),
+        ))
+        .await
+        .unwrap();
+    let next = next_event(&mut alice_ws).await;
+    assert_eq!(next["type"], "health.check", "alice got {next}");
+
+    // Everything read: one notification without a channel, nothing left unread.
+    let (status, body) = stream(&s, &bob, "POST", "/channels/read", Some(json!({}))).await;
+    assert_eq!(status, 200, "{body}");
+    let all = next_of(&mut bob_ws, "notification.mark_read").await;
+    assert!(all.get("cid").is_none(), "{all}");
+    assert_eq!(all["user"]["id"], "bob");
+    assert_eq!(all["unread_channels"], 0, "{all}");
+    assert_eq!(all["total_unread_count"], 0, "{all}");
+
+    // What the channels say agrees.
+    let (_, state) = stream(
+        &s,
+        &bob,
+        "POST",
+        "/channels",
+        Some(json!({"filter_conditions": {"members": {"$in": ["bob"]}}, "state": true})),
+    )
+    .await;
+    for channel in state["channels"].as_array().unwrap() {
+        let mine = channel["read"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["user"]["id"] == "bob")
+            .unwrap();
+        assert_eq!(mine["unread_messages"], 0, "{channel}");
+    }
+    drop((bob_ws, alice_ws));
 }

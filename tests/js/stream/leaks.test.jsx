@@ -382,7 +382,11 @@ describe("attachments and failures", () => {
       await waitFor(() => expect(alice.client.notifications.notifications.length).toBeGreaterThan(errorsBefore));
       const note = alice.client.notifications.notifications.at(-1);
       expect(note.message).toMatch(/not sent/i);
-      expect(note.message).toMatch(/UnknownSender|Directory/);
+      // In words, never the bare code; tied to the conversation it was written in.
+      expect(note.message).toMatch(/not everyone in this conversation has set up encryption/);
+      expect(note.message).not.toMatch(/UnknownSender|Directory/);
+      expect(note.origin).toEqual({ emitter: "chatseal", context: { cid: ghostRoom.cid } });
+      expect(note.originalError?.code).toBe("Directory");
       expect((await relay.messages(ghostRoom.cid))).toEqual([]);
       expect(relay.requests.filter((r) => r.path === `/channels/messaging/${ghostRoom.id}/message`)).toEqual([]);
       expect(relay.everythingSent()).not.toContain("must not go out");

@@ -14,6 +14,7 @@ import {
   Chat,
   MessageComposer,
   MessageList,
+  NotificationConfigurationProvider,
   Thread,
   ChatViewContext,
   Window,
@@ -25,13 +26,15 @@ import { ChatSealProvider } from "chatseal/react";
 import { chatSealComponents, encryptComposer, getEncryptedLatestMessagePreview } from "chatseal/stream";
 import { describe } from "../errors.js";
 import { Brand } from "../Login.jsx";
-import { backupMade } from "../storage.js";
+import { backupMade, openChannel } from "../storage.js";
 import { resolveStreamBase } from "../streamBase.js";
 import { useReport } from "../status.jsx";
-import { ConversationTools } from "./ConversationTools.jsx";
+import { ConversationTools, isSendError } from "./ConversationTools.jsx";
 import { KeyChangeBanners, KeyChangesProvider } from "./keyChanges.jsx";
 import { KeysDialog } from "./KeysDialog.jsx";
 import { NewConversation } from "./NewConversation.jsx";
+import { TypingIndicatorAfterMessages } from "./TypingIndicator.jsx";
+import { localTimes } from "./time.js";
 import { ServerSees } from "./ServerSees.jsx";
 
 const PHONE = "(max-width: 767px)";
@@ -140,7 +143,16 @@ function EmptyStateIndicator({ listType }) {
   );
 }
 
-const overrides = { ...chatSealComponents, ChannelListHeader: ListHeader, EmptyStateIndicator };
+// chatseal's errors about one conversation are shown in it (ConversationTools), not as toasts
+// that would follow the user into the next one.
+const notToasted = ({ notification }) => !isSendError(notification);
+
+const overrides = {
+  ...chatSealComponents,
+  ChannelListHeader: ListHeader,
+  EmptyStateIndicator,
+  TypingIndicator: TypingIndicatorAfterMessages,
+};
 
 // This app lays out channels itself, without <ChatView>; stream-chat-react 14's thread
 // header still asks which view is active (and warns on every render without an answer).
@@ -148,6 +160,7 @@ const channelsView = { activeChatView: "channels", setActiveChatView: () => {} }
 
 export default function ChatScreen({ identity, backend, seal, onSignOut }) {
   const { client, failed, retry } = useChatClient({ identity, backend, seal });
+  const i18n = useMemo(localTimes, []);
   if (!client) {
     return (
       <main className="screen screen--narrow">
@@ -174,12 +187,14 @@ export default function ChatScreen({ identity, backend, seal, onSignOut }) {
   }
   return (
     <ChatSealProvider seal={seal}>
-      <Chat client={client} theme="str-chat__theme-light">
+      <Chat client={client} i18nInstance={i18n} theme="str-chat__theme-light">
         <ChatViewContext.Provider value={channelsView}>
           <WithComponents overrides={overrides}>
-            <KeyChangesProvider seal={seal}>
-              <ChatLayout identity={identity} backend={backend} seal={seal} client={client} onSignOut={onSignOut} />
-            </KeyChangesProvider>
+            <NotificationConfigurationProvider displayFilter={notToasted}>
+              <KeyChangesProvider seal={seal}>
+                <ChatLayout identity={identity} backend={backend} seal={seal} client={client} onSignOut={onSignOut} />
+              </KeyChangesProvider>
+            </NotificationConfigurationProvider>
           </WithComponents>
         </ChatViewContext.Provider>
       </Chat>
@@ -219,6 +234,13 @@ function ChatLayout({ identity, backend, seal, client, onSignOut }) {
   useEffect(() => {
     if (cid) setListOpen(false);
   }, [cid]);
+
+  // The conversation open at a reload is the one reopened (else the list opens its newest).
+  const [reopen] = useState(() => openChannel.get(identity) ?? undefined);
+  const channelId = channel?.id;
+  useEffect(() => {
+    if (channelId) openChannel.set(identity, channelId);
+  }, [identity, channelId]);
 
   const nameOf = useCallback((id) => client.state.users[id]?.name || id, [client]);
 
@@ -302,6 +324,7 @@ function ChatLayout({ identity, backend, seal, client, onSignOut }) {
           <aside id="sidebar" className="sidebar" aria-label="Conversations" inert={phone && !listOpen ? true : undefined}>
             <NewConversation client={client} me={identity} onOpen={open} />
             <ChannelList
+              customActiveChannel={reopen}
               filters={filters}
               sort={sort}
               options={options}

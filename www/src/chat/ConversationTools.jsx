@@ -2,7 +2,7 @@
 // members' key state (not registered yet, key changed), the safety number of a one-to-one
 // conversation with its "verified" mark, and the "What the server sees" toggle.
 import { useCallback, useEffect, useId, useMemo, useState } from "react";
-import { useChannelStateContext } from "stream-chat-react";
+import { useChannelStateContext, useChatContext } from "stream-chat-react";
 import { describe, isNoCard } from "../errors.js";
 import { verifiedCard } from "../storage.js";
 import { useKeyChanges } from "./keyChanges.jsx";
@@ -23,14 +23,14 @@ function useOthers(me) {
 /** Looks up each member's card: who has none yet, each card id; key changes go to the banner. */
 function useMemberKeys(seal, others) {
   const { add, changes } = useKeyChanges();
-  const [state, setState] = useState({ missing: [], cards: {}, problem: null });
+  const [state, setState] = useState({ missing: [], cards: {}, problem: null, checked: null });
   const [attempt, setAttempt] = useState(0);
   const key = others.join("\n");
   const pending = changes.size; // a settled key change re-reads the card ids
 
   useEffect(() => {
     if (!others.length) {
-      setState({ missing: [], cards: {}, problem: null });
+      setState({ missing: [], cards: {}, problem: null, checked: key });
       return undefined;
     }
     const controller = new AbortController();
@@ -48,7 +48,7 @@ function useMemberKeys(seal, others) {
         } else if (isNoCard(result.reason)) missing.push(id);
         else if (result.reason?.name !== "AbortError") problem = describe(result.reason);
       });
-      setState({ missing, cards, problem });
+      setState({ missing, cards, problem, checked: key });
     });
     return () => controller.abort();
     // `others` is keyed by `key`
@@ -56,13 +56,52 @@ function useMemberKeys(seal, others) {
   }, [seal, key, add, attempt, pending]);
 
   const retry = useCallback(() => setAttempt((n) => n + 1), []);
-  return { ...state, retry };
+  // Until the lookup for these members answers, nothing is known about their keys.
+  if (state.checked !== key) return { missing: [], cards: {}, problem: null, checking: true, retry };
+  return { ...state, checking: false, retry };
+}
+
+/**
+ * chatseal's "Message not sent…" errors about the conversation `cid` (their
+ * `origin.context.cid`), shown here rather than as toasts, so that they stay with their
+ * conversation: hidden while another one is open, until dismissed or a message goes out.
+ */
+function useSendErrors(cid) {
+  const { client } = useChatContext("ConversationTools");
+  const store = client.notifications.store;
+  const pick = useCallback(
+    ({ notifications }) => notifications.filter((n) => isSendError(n) && n.origin.context?.cid === cid),
+    [cid],
+  );
+  const [errors, setErrors] = useState(() => pick(store.getLatestValue()));
+  useEffect(() => {
+    setErrors(pick(store.getLatestValue()));
+    return store.subscribe((state) => setErrors(pick(state)));
+  }, [store, pick]);
+  const dismiss = useCallback(() => errors.forEach((n) => client.notifications.remove(n.id)), [client, errors]);
+  // A message of this user that reached the conversation: the errors before it are moot.
+  const { channel } = useChannelStateContext("ConversationTools");
+  useEffect(() => {
+    if (!errors.length) return undefined;
+    const subscription = channel.on("message.new", (event) => {
+      if (event.user?.id === client.userID) dismiss();
+    });
+    return () => subscription.unsubscribe();
+  }, [channel, client, errors, dismiss]);
+  return { errors, dismiss };
+}
+
+/** A chatseal error about one conversation (the app shows it there, not as a toast). */
+export function isSendError(notification) {
+  return notification.origin?.emitter === "chatseal" && typeof notification.origin.context?.cid === "string";
 }
 
 export function ConversationTools({ seal, me, nameOf, serverOpen, onToggleServer, safetyFor, onSafetyShown }) {
   const others = useOthers(me);
   const peer = others.length === 1 ? others[0] : null;
-  const { missing, cards, problem, retry } = useMemberKeys(seal, others);
+  const { missing, cards, problem, checking, retry } = useMemberKeys(seal, others);
+  const { channel } = useChannelStateContext("ConversationTools");
+  const sendErrors = useSendErrors(channel?.cid);
   const [safetyOpen, setSafetyOpen] = useState(false);
   const panelId = useId();
   const cardId = peer ? cards[peer] : undefined;
@@ -89,16 +128,26 @@ export function ConversationTools({ seal, me, nameOf, serverOpen, onToggleServer
   return (
     <div className="tools">
       <div className="tools__bar">
-        <span className="tools__badge" data-testid="e2ee-badge">
-          <LockIcon /> End-to-end encrypted
-          {peer && verified && (
-            <span className="tag tag--ok" data-testid="verified-badge">
-              verified
-            </span>
-          )}
-        </span>
+        {missing.length > 0 ? (
+          <span className="tools__badge tools__badge--off" data-testid="e2ee-badge" data-state="no-keys">
+            <OpenLockIcon /> Not encrypted yet: {names(missing)} {missing.length === 1 ? "has" : "have"} no keys
+          </span>
+        ) : checking ? (
+          <span className="tools__badge tools__badge--checking" data-testid="e2ee-badge" data-state="checking">
+            <LockIcon /> Checking keys…
+          </span>
+        ) : (
+          <span className="tools__badge" data-testid="e2ee-badge" data-state="encrypted">
+            <LockIcon /> End-to-end encrypted
+            {peer && verified && (
+              <span className="tag tag--ok" data-testid="verified-badge">
+                verified
+              </span>
+            )}
+          </span>
+        )}
         <span className="tools__actions">
-          {peer && (
+          {peer && cardId && (
             <button
               type="button"
               className="button button--small"
@@ -121,7 +170,7 @@ export function ConversationTools({ seal, me, nameOf, serverOpen, onToggleServer
           </button>
         </span>
       </div>
-      {peer && safetyOpen && (
+      {peer && cardId && safetyOpen && (
         <SafetyNumber
           id={panelId}
           seal={seal}
@@ -139,6 +188,14 @@ export function ConversationTools({ seal, me, nameOf, serverOpen, onToggleServer
           sent to {missing.length === 1 ? "them" : "this group"}. They need to sign in to this demo once.{" "}
           <button type="button" className="link-button" onClick={retry}>
             Check again
+          </button>
+        </p>
+      )}
+      {sendErrors.errors.length > 0 && (
+        <p className="notice notice--error" data-testid="send-error" role="alert">
+          {sendErrors.errors.at(-1).message}.{" "}
+          <button type="button" className="link-button" onClick={sendErrors.dismiss}>
+            Dismiss
           </button>
         </p>
       )}
@@ -214,6 +271,17 @@ function SafetyNumber({ id, seal, peer, name, cardId, verified, staleVerificatio
         </>
       )}
     </section>
+  );
+}
+
+function OpenLockIcon() {
+  return (
+    <svg className="icon" viewBox="0 0 16 16" width="14" height="14" aria-hidden="true" focusable="false">
+      <path
+        fill="currentColor"
+        d="M11 1a3.5 3.5 0 0 0-3.5 3.5V6H4a1.5 1.5 0 0 0-1.5 1.5v6A1.5 1.5 0 0 0 4 15h8a1.5 1.5 0 0 0 1.5-1.5v-6A1.5 1.5 0 0 0 12 6H9V4.5a2 2 0 1 1 4 0V5h1.5v-.5A3.5 3.5 0 0 0 11 1Z"
+      />
+    </svg>
   );
 }
 
