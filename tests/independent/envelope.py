@@ -64,6 +64,25 @@ def parse_payload(payload):
             "data": data, "fields": payload[:fields_len], "sig": sig, "pad": pad}
 
 
+def check_sender(section, signed_prefix, sender_card_id, p, directory, sender_name,
+                 expected_context):
+    """Steps 5-7 of §3's decryption, which §9 repeats for a group message: the sender card
+    from the directory, the named sender, the signature over `signed_prefix` + the
+    payload's fields, and the context. Returns the sender card."""
+    card = directory.get(sender_card_id)                                    # 5
+    if card is None:
+        fail("UnknownSender", f"{section} sender_card_id not in the directory")
+    if sender_name is not None and card["identity"] != sender_name:
+        fail("SenderMismatch", f"{section} sender card's identity is not the named sender",
+             f"{card['identity']!r} != {sender_name!r}")
+    if not ed25519_verify_strict(card["sign_pk"], signed_prefix + p["fields"], p["sig"]):
+        fail("BadSignature", f"{section} message signature fails verify_strict")  # 6
+    if expected_context is not None and p["context"] != expected_context:
+        fail("ContextMismatch", f"{section} context differs from the expected one",  # 7
+             f"{p['context']!r} != {expected_context!r}")
+    return card
+
+
 def decrypt_message(text, keyring, directory, sender_name=None, expected_context=None):
     """§3 steps 1-7. keyring: [(card_id, enc_sk)] current and older keys;
     directory: {card_id: decoded card}."""
@@ -81,17 +100,8 @@ def decrypt_message(text, keyring, directory, sender_name=None, expected_context
     if payload is None:
         fail("Integrity", "§3 body open failed")
     p = parse_payload(payload)                                              # 4
-    card = directory.get(env["sender_card_id"])                            # 5
-    if card is None:
-        fail("UnknownSender", "§3 sender_card_id not in the directory")
-    if sender_name is not None and card["identity"] != sender_name:
-        fail("SenderMismatch", "§3 sender card's identity is not the named sender",
-             f"{card['identity']!r} != {sender_name!r}")
-    if not ed25519_verify_strict(card["sign_pk"], MSG_SIG_CONTEXT + env["header"] + p["fields"], p["sig"]):
-        fail("BadSignature", "§3 message signature fails verify_strict")  # 6
-    if expected_context is not None and p["context"] != expected_context:
-        fail("ContextMismatch", "§3 context differs from the expected one",  # 7
-             f"{p['context']!r} != {expected_context!r}")
+    card = check_sender("§3", MSG_SIG_CONTEXT + env["header"], env["sender_card_id"], p,
+                        directory, sender_name, expected_context)          # 5-7
     return {"env": env, "payload": payload, "stanza_index": idx, "cek": cek,
             "sender_identity": card["identity"], "sender_card_id": env["sender_card_id"],
             "msg_id": env["msg_id"], "content_type": p["content_type"], "sent_at": p["sent_at"],

@@ -116,17 +116,8 @@ def open_group(g, share_index, share_ck, directory, sender_name=None, expected_c
     if payload is None:
         fail("Integrity", "§9 body open failed", f"body {len(g['body'])} bytes")
     p = parse_payload(payload)                                              # 4
-    card = directory.get(g["sender_card_id"])                              # 5
-    if card is None:
-        fail("UnknownSender", "§9 sender_card_id not in the directory")
-    if sender_name is not None and card["identity"] != sender_name:
-        fail("SenderMismatch", "§9 sender card's identity is not the named sender",
-             f"{card['identity']!r} != {sender_name!r}")
-    if not ed25519_verify_strict(card["sign_pk"], GROUP_SIG_CONTEXT + g["gheader"] + p["fields"], p["sig"]):
-        fail("BadSignature", "§9 message signature fails verify_strict")  # 6
-    if expected_context is not None and p["context"] != expected_context:
-        fail("ContextMismatch", "§9 context differs from the expected one",  # 7
-             f"{p['context']!r} != {expected_context!r}")
+    card = check_sender("§9", GROUP_SIG_CONTEXT + g["gheader"], g["sender_card_id"], p,
+                        directory, sender_name, expected_context)          # 5-7
     return {"g": g, "payload": payload, "message_key": mk, "sender_identity": card["identity"],
             "sender_card_id": g["sender_card_id"], "session_id": g["session_id"], "index": g["index"],
             "content_type": p["content_type"], "sent_at": p["sent_at"], "context": p["context"],
