@@ -196,6 +196,39 @@ function databaseBytes() {
   return [dbPath, `${dbPath}-wal`].filter(existsSync).map((p) => readFileSync(p).toString("latin1")).join("");
 }
 
+/** The resolved font family of the first element `locator` finds. */
+const fontOf = (locator) => locator.first().evaluate((el) => getComputedStyle(el).fontFamily);
+
+/**
+ * What is wrong with the avatars inside `locator` (a conversation's row or header): any two
+ * circles that overlap, and any initials that their circle cuts off. Empty when none.
+ */
+function avatarProblems(locator) {
+  return locator.first().evaluate((root) => {
+    const found = [];
+    const circles = [...root.querySelectorAll(".str-chat__avatar")];
+    if (circles.length === 0) found.push("no avatar");
+    const boxes = circles.map((c) => c.getBoundingClientRect());
+    for (let i = 0; i < boxes.length; i += 1) {
+      for (let j = i + 1; j < boxes.length; j += 1) {
+        const [p, q] = [boxes[i], boxes[j]];
+        const across = Math.min(p.right, q.right) - Math.max(p.left, q.left);
+        const down = Math.min(p.bottom, q.bottom) - Math.max(p.top, q.top);
+        if (across > 0.5 && down > 0.5) found.push(`avatars ${i} and ${j} overlap`);
+      }
+    }
+    for (const [i, circle] of circles.entries()) {
+      const text = circle.querySelector(".str-chat__avatar-initials");
+      if (!text) continue;
+      const t = text.getBoundingClientRect();
+      const c = boxes[i];
+      const inside = t.left >= c.left - 0.5 && t.right <= c.right + 0.5 && t.top >= c.top - 0.5 && t.bottom <= c.bottom + 0.5;
+      if (!inside || text.scrollWidth > text.clientWidth + 1) found.push(`initials "${text.textContent}" of avatar ${i} are cut off`);
+    }
+    return found;
+  });
+}
+
 describe("the demo", () => {
   let a, b;
 
@@ -226,6 +259,20 @@ describe("the demo", () => {
     await b.page.getByTestId("backup-skip").click();
     await inChat(b.page);
     await shot(b.page, "02-bob-phone-empty.png");
+  });
+
+  e2e("on a phone the top bar shows the whole name, and the empty states use the app's font", async () => {
+    const who = b.page.locator(".topbar__who");
+    assert.equal((await b.page.getByTestId("identity").textContent()).trim(), bob);
+    const [scroll, client] = await who.evaluate((el) => [el.scrollWidth, el.clientWidth]);
+    assert.ok(scroll <= client, `the name is cut off: ${scroll} px of it in ${client} px`);
+    // Nothing in the bar is pushed out of the screen either.
+    const right = await b.page.locator(".topbar").evaluate((bar) => Math.max(...[...bar.querySelectorAll("button")].map((x) => x.getBoundingClientRect().right)));
+    assert.ok(right <= 375, `a top bar button ends at ${right} px`);
+    // The list toggle keeps its name for screen readers and touch users.
+    assert.equal(await b.page.getByRole("button", { name: "Chats" }).count(), 1);
+    const app = await fontOf(b.page.getByText("Who do you want to chat with?"));
+    assert.equal(await fontOf(b.page.getByText("No conversations yet")), app, "the empty list's font");
   });
 
   e2e("they exchange messages both ways and edit one; each sees the other's plaintext", async () => {
@@ -371,6 +418,10 @@ describe("the demo", () => {
       await a.page.getByTestId("group-create").click();
       await opened(a.page, "Care team");
       await send(a.page, texts.group);
+      // Its avatar, in alice's list and in the header: initials in full, no circles on top of each other.
+      const row = a.page.locator(".str-chat__channel-list [data-testid='channel-list-item-button']", { hasText: "Care team" });
+      assert.deepEqual(await avatarProblems(row), [], "the group's avatar in the list");
+      assert.deepEqual(await avatarProblems(a.page.locator(".str-chat__channel-header")), [], "the group's avatar in the header");
       // Dave is told of the new channel (notification.added_to_channel) and opens it from his list.
       await d.page.locator(".str-chat__channel-list").getByText("Care team").first().click();
       await opened(d.page, "Care team");
@@ -410,6 +461,9 @@ describe("the demo", () => {
     assert.equal((await badge.textContent()).trim(), `Not encrypted yet: ${frank} has no keys`);
     assert.equal(await a.page.getByTestId("safety-toggle").count(), 0, "no safety number without a key");
     assert.equal(await a.page.getByTestId("verified-badge").count(), 0);
+    // The empty conversation's invitation is in the app's font.
+    const app = await fontOf(a.page.getByText("Who do you want to chat with?"));
+    assert.equal(await fontOf(a.page.getByText("Send a message to start the conversation")), app);
     // With bob, who has keys: encrypted, and his safety number is there.
     await openConversation(a.page, bob);
     await badge.filter({ hasText: /End-to-end encrypted/ }).waitFor({ timeout: 15_000 });

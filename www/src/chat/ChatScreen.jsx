@@ -26,6 +26,7 @@ import { ChatSealProvider } from "chatseal/react";
 import { chatSealComponents, encryptComposer, getEncryptedLatestMessagePreview } from "chatseal/stream";
 import { describe } from "../errors.js";
 import { Brand } from "../Login.jsx";
+import { ConversationAvatar } from "./ConversationAvatar.jsx";
 import { backupMade, openChannel } from "../storage.js";
 import { resolveStreamBase } from "../streamBase.js";
 import { useReport } from "../status.jsx";
@@ -149,6 +150,7 @@ const notToasted = ({ notification }) => !isSendError(notification);
 
 const overrides = {
   ...chatSealComponents,
+  Avatar: ConversationAvatar,
   ChannelListHeader: ListHeader,
   EmptyStateIndicator,
   TypingIndicator: TypingIndicatorAfterMessages,
@@ -338,7 +340,7 @@ function ChatLayout({ identity, backend, seal, client, onSignOut }) {
             <KeyChangeBanners seal={seal} nameOf={nameOf} onCompare={compare} />
             <Channel EmptyPlaceholder={<NoConversation onShowList={() => setListOpen(true)} phone={phone} />}>
               <Window>
-                <ChannelHeader />
+                <ChannelHeader Avatar={ConversationAvatar} />
                 <ConversationTools
                   seal={seal}
                   me={identity}
