@@ -137,8 +137,15 @@ mod tests {
     use crate::proto::IdentityKeys;
     use rand_core::OsRng;
 
+    /// A card naming `prev`; its `rotation_sig` is made by a throwaway key, since these
+    /// tests exercise the `prev_card_id` chain only.
     fn card(identity: &str, prev: Option<CardId>) -> Card {
-        Card::create(&IdentityKeys::generate(&mut OsRng), identity, 1, prev).unwrap()
+        let signer = IdentityKeys::generate(&mut OsRng);
+        let rotation = prev.map(|prev_card_id| crate::proto::card::Rotation {
+            prev_card_id,
+            prev_keys: &signer,
+        });
+        Card::create(&IdentityKeys::generate(&mut OsRng), identity, 1, rotation).unwrap()
     }
 
     #[test]

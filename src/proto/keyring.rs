@@ -1,17 +1,17 @@
 //! The keyring: an identity's current key pair and the older ones kept to read history,
-//! and its `CSK1` encoding (the plaintext of a backup, §4).
+//! and its `CSK2` encoding (the plaintext of a backup, §4).
 
 use std::fmt;
 
 use rand_core::CryptoRngCore;
 use zeroize::Zeroizing;
 
-use super::card::{Card, CardId};
+use super::card::{Card, CardId, Rotation};
 use super::keys::IdentityKeys;
 use super::wire::{put_vec32, Reader};
 use super::Error;
 
-const MAGIC: &[u8; 4] = b"CSK1";
+const MAGIC: &[u8; 4] = b"CSK2";
 
 /// One key generation: a card and the secret keys that belong to it.
 pub struct KeyringEntry {
@@ -31,15 +31,16 @@ impl KeyringEntry {
         }
     }
 
-    /// Generates fresh keys and their card.
+    /// Generates fresh keys and their card; a [`Rotation`] makes the card link to the
+    /// one it replaces (§2), `None` starts a new chain.
     pub fn generate(
         rng: &mut impl CryptoRngCore,
         identity: &str,
         created_at: u64,
-        prev_card_id: Option<CardId>,
+        rotation: Option<Rotation<'_>>,
     ) -> Result<Self, Error> {
         let keys = IdentityKeys::generate(rng);
-        let card = Card::create(&keys, identity, created_at, prev_card_id)?;
+        let card = Card::create(&keys, identity, created_at, rotation)?;
         Ok(KeyringEntry { card, keys })
     }
 
@@ -120,8 +121,10 @@ impl Keyring {
         self.entries().find(|e| e.card.id() == *id)
     }
 
-    /// Rotates: generates a new key generation whose card names the current one as
-    /// `prev_card_id`, and makes it current. Older keys stay, to read history.
+    /// Rotates: generates a new key generation whose card links to the current one
+    /// (`prev_card_id`, and `rotation_sig` made with the current signing key, §2), and
+    /// makes it current. Older keys stay, to read history; the new current one is what
+    /// signs the next rotation. `created_at` may not be older than the current card's.
     pub fn rotate(
         &mut self,
         rng: &mut impl CryptoRngCore,
@@ -132,14 +135,24 @@ impl Keyring {
                 "a keyring holds 1 to 65535 key generations",
             ));
         }
-        let card = self.current.card();
-        let entry = KeyringEntry::generate(rng, card.identity(), created_at, Some(card.id()))?;
+        let current = &self.current;
+        if created_at < current.card.created_at() {
+            return Err(Error::InvalidArgument(
+                "a rotated card cannot be older than the card it replaces",
+            ));
+        }
+        let rotation = Rotation {
+            prev_card_id: current.card.id(),
+            prev_keys: &current.keys,
+        };
+        let entry =
+            KeyringEntry::generate(rng, current.card.identity(), created_at, Some(rotation))?;
         let previous = std::mem::replace(&mut self.current, entry);
         self.older.insert(0, previous);
         Ok(&self.current)
     }
 
-    /// `"CSK1" || u16 count || count × (vec32(card) || sign_sk || enc_sk)`.
+    /// `"CSK2" || u16 count || count × (vec32(card) || sign_sk || enc_sk)`.
     pub fn encode(&self) -> Result<Zeroizing<Vec<u8>>, Error> {
         let count = u16::try_from(self.len())
             .map_err(|_| Error::InvalidArgument("too many key generations"))?;
@@ -154,8 +167,9 @@ impl Keyring {
         Ok(out)
     }
 
-    /// Decodes a keyring; every failure is `Malformed`: a bad magic, a count of zero, a
-    /// card that does not decode and verify, or secrets that do not match their card.
+    /// Decodes a keyring. A bad magic (`CSK1` included), a count of zero, truncation or
+    /// trailing bytes, or secrets that do not match their card are `Malformed`; a card
+    /// that fails §2 gives §2's error.
     pub fn decode(bytes: &[u8]) -> Result<Self, Error> {
         let mut r = Reader::new(bytes, "keyring");
         r.magic(MAGIC)?;
@@ -165,8 +179,7 @@ impl Keyring {
         }
         let mut entries = Vec::with_capacity(usize::from(count).min(r.remaining() / 100));
         for _ in 0..count {
-            let card =
-                Card::decode(r.vec32()?).map_err(|_| Error::Malformed("keyring: invalid card"))?;
+            let card = Card::decode(r.vec32()?)?;
             let sign_seed = Zeroizing::new(r.array::<32>()?);
             let enc_sk = Zeroizing::new(r.array::<32>()?);
             let keys = IdentityKeys::from_secrets(&sign_seed, &enc_sk);
