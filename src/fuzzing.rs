@@ -143,6 +143,8 @@ fn fixed_group_message(index: u32) -> String {
             content_type: ContentType::Text,
             sent_at: 2,
             context: CONTEXT,
+            head_epoch: 0,
+            head_root: [0; 32],
             data: b"fixed",
         },
     )
@@ -179,6 +181,8 @@ pub fn seeds(target: &str) -> Vec<Vec<u8>> {
                 content_type: ContentType::Text,
                 sent_at: 3,
                 context: CONTEXT,
+                head_epoch: 0,
+                head_root: [0; 32],
                 data,
             },
         )

@@ -27,10 +27,12 @@
 //!         content_type: ContentType::Text,
 //!         sent_at: 1_700_000_000_000,
 //!         context: "messaging:clinic-a-42",
+//!         head_epoch: 0, // the latest directory head Alice verified (§12): none yet
+//!         head_root: [0; 32],
 //!         data: "Your results are ready.".as_bytes(),
 //!     },
 //! )?;
-//! assert!(text.starts_with("csm1."));
+//! assert!(text.starts_with("csm2."));
 //!
 //! // Bob decrypts: the chat SDK says the sender is alice, in channel clinic-a-42; the
 //! // directory resolves her card id to her card.

@@ -174,6 +174,9 @@ impl Identity {
             content_type,
             sent_at,
             context,
+            // No directory head yet (§12): epoch 0, a zero root.
+            head_epoch: 0,
+            head_root: [0; 32],
             data,
         };
         Ok(envelope::encrypt(

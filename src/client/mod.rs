@@ -19,7 +19,7 @@ pub use error::Error;
 pub use identity::{Decrypted, Identity};
 pub use trust::{Observation, Trust};
 
-/// True when `text` looks like a chatseal message (`csm1.` or `csg1.` text), so that a
+/// True when `text` looks like a chatseal message (`csm2.` or `csg2.` text), so that a
 /// chat UI can pass plaintext of mixed histories through untouched. It does not check the
 /// message; `decrypt` does.
 pub fn is_encrypted(text: &str) -> bool {
@@ -31,10 +31,13 @@ pub fn is_encrypted(text: &str) -> bool {
 mod tests {
     #[test]
     fn is_encrypted_is_a_prefix_check() {
-        assert!(super::is_encrypted("csm1.AAAA"));
-        assert!(super::is_encrypted("csg1.AAAA"));
+        assert!(super::is_encrypted("csm2.AAAA"));
+        assert!(super::is_encrypted("csg2.AAAA"));
         assert!(!super::is_encrypted("hello"));
-        assert!(!super::is_encrypted("csc1.AAAA"));
+        assert!(!super::is_encrypted("csc2.AAAA"));
+        // Version 1 was never deployed: its texts are not chatseal messages.
+        assert!(!super::is_encrypted("csm1.AAAA"));
+        assert!(!super::is_encrypted("csg1.AAAA"));
         assert!(!super::is_encrypted(""));
     }
 }

@@ -25,11 +25,11 @@ use super::suite::{EncappedKey, HpkeAead, HpkePublicKey, Kdf, Kem, RngAdapter};
 use super::wire::{from_text, put_vec16, put_vec32, to_text, Reader};
 use super::Error;
 
-const MAGIC: &[u8; 4] = b"CSM1";
-const SIG_LABEL: &[u8] = b"chatseal/v1/msg\x00";
-const CEK_INFO: &[u8] = b"chatseal/v1/cek";
+const MAGIC: &[u8; 4] = b"CSM2";
+const SIG_LABEL: &[u8] = b"chatseal/v2/msg\x00";
+const CEK_INFO: &[u8] = b"chatseal/v2/cek";
 /// The text prefix of a message.
-pub const TEXT_PREFIX: &str = "csm1.";
+pub const TEXT_PREFIX: &str = "csm2.";
 /// The most stanzas (recipient cards) one message may carry.
 pub const MAX_RECIPIENTS: usize = 1000;
 /// Senders pad the payload to a multiple of this many bytes.
@@ -103,7 +103,7 @@ fn cek_info(sender_card_id: &CardId, msg_id: &[u8; 16]) -> [u8; 47] {
 }
 
 impl Stanza {
-    /// Seals `cek` to `recipient`: `SealBase(pkR = enc_pk, info = "chatseal/v1/cek" ||
+    /// Seals `cek` to `recipient`: `SealBase(pkR = enc_pk, info = "chatseal/v2/cek" ||
     /// sender_card_id || msg_id, aad = recipient card id, pt = cek)`. The HPKE ephemeral
     /// key is `DeriveKeyPair` of 32 bytes drawn from `rng`.
     pub fn seal(
@@ -177,7 +177,7 @@ pub struct Header {
 }
 
 impl Header {
-    /// `"CSM1" || sender_card_id || msg_id || u16 n || n × stanza`. Encodes what it is
+    /// `"CSM2" || sender_card_id || msg_id || u16 n || n × stanza`. Encodes what it is
     /// given; the rules on `n` and on duplicates are enforced by [`seal`] and decoders.
     pub fn encode(&self) -> Result<Vec<u8>, Error> {
         let n = u16::try_from(self.stanzas.len())
@@ -237,14 +237,19 @@ pub struct Content<'a> {
     pub sent_at: u64,
     /// The application's binding, e.g. the channel id; may be empty; at most 65,535 bytes.
     pub context: &'a str,
+    /// The epoch of the latest directory head the sender verified (§12); 0 if none.
+    pub head_epoch: u64,
+    /// That head's root hash; 32 zero bytes if none.
+    pub head_root: [u8; 32],
     /// The content.
     pub data: &'a [u8],
 }
 
 impl Content<'_> {
-    /// `u8 content_type || u64 sent_at || vec16(context) || vec32(data)`.
+    /// `u8 content_type || u64 sent_at || vec16(context) || u64 head_epoch ||
+    /// head_root || vec32(data)`.
     pub fn encode_fields(&self) -> Result<Vec<u8>, Error> {
-        let mut out = Vec::with_capacity(15 + self.context.len() + self.data.len());
+        let mut out = Vec::with_capacity(55 + self.context.len() + self.data.len());
         out.push(self.content_type.to_u8());
         out.extend_from_slice(&self.sent_at.to_be_bytes());
         put_vec16(
@@ -252,6 +257,8 @@ impl Content<'_> {
             self.context.as_bytes(),
             "context: over 65535 bytes",
         )?;
+        out.extend_from_slice(&self.head_epoch.to_be_bytes());
+        out.extend_from_slice(&self.head_root);
         put_vec32(&mut out, self.data, "data: over 4 GiB")?;
         Ok(out)
     }
@@ -263,6 +270,8 @@ impl fmt::Debug for Content<'_> {
             .field("content_type", &self.content_type)
             .field("sent_at", &self.sent_at)
             .field("context", &self.context)
+            .field("head_epoch", &self.head_epoch)
+            .field("head_root", &hex::encode(self.head_root))
             .field("data_len", &self.data.len())
             .finish()
     }
@@ -368,7 +377,7 @@ pub fn seal_payload(
     seal_text(TEXT_PREFIX, header, payload, cek)
 }
 
-/// [`seal_payload`] with the text prefix of the object (`csm1.` or `csg1.`).
+/// [`seal_payload`] with the text prefix of the object (`csm2.` or `csg2.`).
 #[doc(hidden)]
 pub fn seal_text(
     prefix: &str,
@@ -398,7 +407,7 @@ pub struct Envelope {
 impl Envelope {
     /// Step 1: parses the text form and the header (`Malformed`).
     pub fn parse(text: &str) -> Result<Envelope, Error> {
-        Envelope::decode(from_text(text, TEXT_PREFIX, "message: not csm1. text")?)
+        Envelope::decode(from_text(text, TEXT_PREFIX, "message: not csm2. text")?)
     }
 
     /// Step 1 on the envelope bytes.
@@ -490,6 +499,8 @@ pub(crate) fn open_body(
     let context = std::str::from_utf8(context)
         .map_err(|_| Error::Malformed("message payload: context is not UTF-8"))?
         .to_owned();
+    let head_epoch = r.u64()?;
+    let head_root: [u8; 32] = r.array()?;
     let data_len = r.vec32()?.len();
     let fields_len = payload.len().saturating_sub(r.remaining());
     let sig: [u8; 64] = r.array()?;
@@ -506,6 +517,8 @@ pub(crate) fn open_body(
         content_type,
         sent_at,
         context,
+        head_epoch,
+        head_root,
         sender_card_id,
         msg_id,
     })
@@ -533,6 +546,8 @@ pub struct Opened {
     content_type: ContentType,
     sent_at: u64,
     context: String,
+    head_epoch: u64,
+    head_root: [u8; 32],
     sender_card_id: CardId,
     msg_id: [u8; 16],
 }
@@ -576,6 +591,8 @@ impl Opened {
             sent_at: self.sent_at,
             msg_id: self.msg_id,
             context: self.context,
+            head_epoch: self.head_epoch,
+            head_root: self.head_root,
         })
     }
 }
@@ -605,6 +622,11 @@ pub struct Message {
     pub msg_id: [u8; 16],
     /// The context the message is bound to.
     pub context: String,
+    /// The epoch of the latest directory head the sender verified (§12); 0 means "no
+    /// head", whatever `head_root` says.
+    pub head_epoch: u64,
+    /// That head's root hash, as the sender signed it.
+    pub head_root: [u8; 32],
 }
 
 impl fmt::Debug for Message {
@@ -617,6 +639,8 @@ impl fmt::Debug for Message {
             .field("sender_card_id", &self.sender_card_id)
             .field("sent_at", &self.sent_at)
             .field("context", &self.context)
+            .field("head_epoch", &self.head_epoch)
+            .field("head_root", &hex::encode(self.head_root))
             .finish_non_exhaustive()
     }
 }
@@ -634,4 +658,112 @@ pub fn decrypt<C: Borrow<Card>>(
     let opened = envelope.open(keyring)?;
     let card = resolve(&opened.sender_card_id());
     opened.verify(card.as_ref().map(Borrow::borrow), from, context)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand_core::OsRng;
+
+    fn keyring(identity: &str) -> Keyring {
+        Keyring::new(KeyringEntry::generate(&mut OsRng, identity, 1, None).unwrap())
+    }
+
+    fn content(head_epoch: u64, head_root: [u8; 32]) -> Content<'static> {
+        Content {
+            content_type: ContentType::Text,
+            sent_at: 7,
+            context: "ctx",
+            head_epoch,
+            head_root,
+            data: b"hello",
+        }
+    }
+
+    #[test]
+    fn fields_put_the_head_between_context_and_data() {
+        let fields = content(0x0102, [0xaa; 32]).encode_fields().unwrap();
+        let mut expected = vec![1];
+        expected.extend_from_slice(&7u64.to_be_bytes());
+        expected.extend_from_slice(&[0, 3]);
+        expected.extend_from_slice(b"ctx");
+        expected.extend_from_slice(&0x0102u64.to_be_bytes());
+        expected.extend_from_slice(&[0xaa; 32]);
+        expected.extend_from_slice(&[0, 0, 0, 5]);
+        expected.extend_from_slice(b"hello");
+        assert_eq!(fields, expected);
+    }
+
+    #[test]
+    fn messages_are_v2_and_carry_the_signed_head() {
+        let (alice, bob) = (keyring("alice"), keyring("bob"));
+        let card = alice.current().card().clone();
+        for (epoch, root) in [(0, [0; 32]), (9, [0x55; 32])] {
+            let text = encrypt(
+                &mut OsRng,
+                alice.current(),
+                &[bob.current().card()],
+                &content(epoch, root),
+            )
+            .unwrap();
+            assert!(text.starts_with("csm2."));
+            let msg = decrypt(&text, &bob, |_| Some(&card), Some("alice"), Some("ctx")).unwrap();
+            assert_eq!((msg.head_epoch, msg.head_root), (epoch, root));
+            assert_eq!(msg.data, b"hello");
+        }
+    }
+
+    #[test]
+    fn the_signature_covers_the_head() {
+        // The same fields with another head_root, signed over the original: the body
+        // opens (the key is the sender's) but the signature does not verify.
+        let (alice, bob) = (keyring("alice"), keyring("bob"));
+        let sender = alice.current();
+        let card = sender.card().clone();
+        let cek = [4u8; 32];
+        let header = Header {
+            sender_card_id: card.id(),
+            msg_id: [5; 16],
+            stanzas: vec![Stanza::seal(
+                &mut OsRng,
+                bob.current().card(),
+                &card.id(),
+                &[5; 16],
+                &cek,
+            )
+            .unwrap()],
+        }
+        .encode()
+        .unwrap();
+        let signed = content(1, [1; 32]).encode_fields().unwrap();
+        let sig = sender.keys().sign(&[SIG_LABEL, &header, &signed].concat());
+        let mut payload = Zeroizing::new(content(1, [2; 32]).encode_fields().unwrap());
+        payload.extend_from_slice(&sig);
+        let text = seal_payload(header, payload, &cek).unwrap();
+        let got = decrypt(&text, &bob, |_| Some(&card), None, None);
+        assert_eq!(got, Err(Error::BadSignature));
+    }
+
+    #[test]
+    fn version_1_is_malformed() {
+        let (alice, bob) = (keyring("alice"), keyring("bob"));
+        let text = encrypt(
+            &mut OsRng,
+            alice.current(),
+            &[bob.current().card()],
+            &content(0, [0; 32]),
+        )
+        .unwrap();
+        let body = &text["csm2.".len()..];
+        assert!(matches!(
+            Envelope::parse(&format!("csm1.{body}")),
+            Err(Error::Malformed(_))
+        ));
+        let mut bytes = crate::proto::b64u_decode(body).unwrap();
+        bytes[3] = b'1';
+        assert_eq!(
+            Envelope::decode(bytes).map(|_| ()),
+            Err(Error::Malformed("message"))
+        );
+    }
 }

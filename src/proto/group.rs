@@ -22,15 +22,15 @@ use super::keyring::{Keyring, KeyringEntry};
 use super::wire::{from_text, Reader};
 use super::Error;
 
-const MAGIC: &[u8; 4] = b"CSG1";
+const MAGIC: &[u8; 4] = b"CSG2";
 const SHARE_MAGIC: &[u8; 4] = b"CSS1";
-const SIG_LABEL: &[u8] = b"chatseal/v1/group\x00";
+const SIG_LABEL: &[u8] = b"chatseal/v2/group\x00";
 /// The text prefix of a group message.
-pub const TEXT_PREFIX: &str = "csg1.";
+pub const TEXT_PREFIX: &str = "csg2.";
 /// The furthest a receiver ratchets from the index of its share: a message that claims a
 /// later index is `Malformed` (a sender starts a new session after 1,000 messages).
 pub const MAX_STEPS: u32 = 100_000;
-/// `"CSG1" || sender_card_id || session_id || u32 index`.
+/// `"CSG2" || sender_card_id || session_id || u32 index`.
 pub const HEADER_LEN: usize = 4 + 16 + 16 + 4;
 /// `"CSS1" || session_id || u32 index || chain_key`.
 pub const SHARE_LEN: usize = 4 + 16 + 4 + 32;
@@ -180,6 +180,9 @@ impl Share {
                 content_type: ContentType::SessionShare,
                 sent_at,
                 context,
+                // No directory head yet (§12): epoch 0, a zero root.
+                head_epoch: 0,
+                head_root: [0; 32],
                 data: &data,
             },
         )
@@ -275,7 +278,7 @@ pub struct GroupHeader {
 }
 
 impl GroupHeader {
-    /// `"CSG1" || sender_card_id || session_id || u32 index`.
+    /// `"CSG2" || sender_card_id || session_id || u32 index`.
     pub fn encode(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(HEADER_LEN);
         out.extend_from_slice(MAGIC);
@@ -327,9 +330,9 @@ pub struct GroupMessage {
 }
 
 impl GroupMessage {
-    /// Step 1: parses the `csg1.` text and the header (`Malformed`).
+    /// Step 1: parses the `csg2.` text and the header (`Malformed`).
     pub fn parse(text: &str) -> Result<GroupMessage, Error> {
-        let bytes = from_text(text, TEXT_PREFIX, "group message: not csg1. text")?;
+        let bytes = from_text(text, TEXT_PREFIX, "group message: not csg2. text")?;
         let mut r = Reader::new(&bytes, "group message");
         r.magic(MAGIC)?;
         let header = GroupHeader {
@@ -459,6 +462,9 @@ mod tests {
             content_type: ContentType::Text,
             sent_at: 1_767_225_600_000,
             context,
+            // No directory head yet (§12): epoch 0, a zero root.
+            head_epoch: 0,
+            head_root: [0; 32],
             data: text.as_bytes(),
         }
     }
@@ -514,6 +520,38 @@ mod tests {
                 assert_eq!(got?.data, b"hi");
             }
         }
+        Ok(())
+    }
+
+    #[test]
+    fn group_messages_are_v2_and_carry_the_head() -> Result<(), Error> {
+        let alice = entry("alice");
+        let session_id = SessionId([9; 16]);
+        let ck = ChainKey::from_bytes([3; 32]);
+        let mut c = content("hi", "c");
+        c.head_epoch = 42;
+        c.head_root = [0xee; 32];
+        let text = seal(&alice, session_id, 0, &ck, &c)?;
+        assert!(text.starts_with("csg2."));
+        let message = GroupMessage::parse(&text)?;
+        let verified = message
+            .open(&ck)?
+            .verify(Some(alice.card()), Some("alice"), Some("c"))?;
+        assert_eq!((verified.head_epoch, verified.head_root), (42, [0xee; 32]));
+
+        // Version 1 is never read: neither its text prefix nor its magic.
+        let v1_text = format!("csg1.{}", &text["csg2.".len()..]);
+        assert!(matches!(
+            GroupMessage::parse(&v1_text),
+            Err(Error::Malformed(_))
+        ));
+        let mut bytes = crate::proto::b64u_decode(&text["csg2.".len()..])?;
+        bytes[3] = b'1';
+        let v1_magic = format!("csg2.{}", crate::proto::b64u_encode(&bytes));
+        assert_eq!(
+            GroupMessage::parse(&v1_magic).map(|_| ()),
+            Err(Error::Malformed("group message"))
+        );
         Ok(())
     }
 

@@ -191,3 +191,54 @@ impl Keyring {
         Keyring::from_entries(entries).map_err(|_| Error::Malformed("keyring"))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand_core::OsRng;
+
+    #[test]
+    fn rotations_link_and_the_keyring_keeps_the_next_signer() {
+        let mut keyring =
+            Keyring::new(KeyringEntry::generate(&mut OsRng, "alice", 100, None).unwrap());
+        let first = keyring.current().card().clone();
+        keyring.rotate(&mut OsRng, 200).unwrap();
+        let second = keyring.current().card().clone();
+        assert_eq!(second.links_to(&first), Ok(()));
+
+        // Through CSK2 and back, the restored keyring signs the next rotation.
+        let bytes = keyring.encode().unwrap();
+        assert_eq!(&bytes[..4], b"CSK2");
+        let mut restored = Keyring::decode(&bytes).unwrap();
+        assert_eq!(restored.len(), 2);
+        restored.rotate(&mut OsRng, 200).unwrap();
+        let third = restored.current().card();
+        assert_eq!(third.links_to(&second), Ok(()));
+        assert_eq!(restored.find(&first.id()).map(|e| e.card()), Some(&first));
+
+        // A rotation older than the current card could never link: refused.
+        assert!(matches!(
+            restored.rotate(&mut OsRng, 199),
+            Err(Error::InvalidArgument(_))
+        ));
+    }
+
+    #[test]
+    fn version_1_and_bad_cards_are_refused() {
+        let keyring = Keyring::new(KeyringEntry::generate(&mut OsRng, "alice", 1, None).unwrap());
+        let mut bytes = keyring.encode().unwrap().to_vec();
+        let mut v1 = bytes.clone();
+        v1[3] = b'1';
+        assert_eq!(
+            Keyring::decode(&v1).map(|_| ()),
+            Err(Error::Malformed("keyring"))
+        );
+        // The last byte of the card's card_sig (before the 64 secret bytes): §2's error.
+        let at = bytes.len() - 65;
+        bytes[at] ^= 1;
+        assert_eq!(
+            Keyring::decode(&bytes).map(|_| ()),
+            Err(Error::BadSignature)
+        );
+    }
+}

@@ -1,4 +1,4 @@
-//! The chatseal protocol, version 1 (`PROTOCOL.md`), in pure Rust.
+//! The chatseal protocol, version 2 (`PROTOCOL.md`), in pure Rust.
 //!
 //! One module per object of the spec, each with its encoder next to its decoder:
 //! [`card`] (§2), [`envelope`] (§3), [`backup`] (§4) with the [`keyring`] it seals,
@@ -9,7 +9,8 @@
 //!
 //! No decoder panics, on any input; every failure is an [`Error`] named as in the spec.
 
-// In the order of PROTOCOL.md (version 1, the version this code implements).
+// In the order of PROTOCOL.md (version 2, the version this code implements; §11–§13
+// are not here yet).
 // Notation: integers, `vec16`/`vec32`, the `prefix.b64u` text form.
 pub(crate) mod wire;
 
@@ -25,7 +26,7 @@ pub mod card;
 // §3 Message envelope.
 pub mod envelope;
 
-// §4 Key backup, part 1: the keyring (`CSK1`), the plaintext a backup seals.
+// §4 Key backup, part 1: the keyring (`CSK2`), the plaintext a backup seals.
 pub mod keyring;
 
 // §4 Key backup, part 2: the password-sealed backup (`CSB1`).

@@ -33,7 +33,7 @@ pub struct Card {
 
 #[wasm_bindgen]
 impl Card {
-    /// `Card.parse(text)`: the card of `csc1.` text, its signature checked.
+    /// `Card.parse(text)`: the card of `csc2.` text, its signature checked.
     pub fn parse(text: &JsValue) -> Result<Card, JsValue> {
         let text = string_arg(text, "text")?;
         let inner = CARDS
@@ -42,7 +42,7 @@ impl Card {
         Ok(Card { inner })
     }
 
-    /// The `csc1.` text.
+    /// The `csc2.` text.
     #[wasm_bindgen(getter)]
     pub fn text(&self) -> String {
         self.inner.to_text()
@@ -129,7 +129,7 @@ impl Identity {
         })
     }
 
-    /// `identity.encrypt(text, cards, { context })` → `csm1.` text, for the `cards` (Card
+    /// `identity.encrypt(text, cards, { context })` → `csm2.` text, for the `cards` (Card
     /// objects or card texts) and this identity's own card.
     pub fn encrypt(
         &self,
@@ -141,7 +141,7 @@ impl Identity {
         self.seal(ContentType::Text, text.as_bytes(), cards, options)
     }
 
-    /// `identity.encryptBytes(bytes, cards, { context })` → `csm1.` text.
+    /// `identity.encryptBytes(bytes, cards, { context })` → `csm2.` text.
     #[wasm_bindgen(js_name = "encryptBytes")]
     pub fn encrypt_bytes(
         &self,
@@ -230,7 +230,7 @@ impl Identity {
         })
     }
 
-    /// `identity.shareGroupSession(session, cards)` → one `csm1.` share per card (Card
+    /// `identity.shareGroupSession(session, cards)` → one `csm2.` share per card (Card
     /// objects or card texts), each readable by that card only: the chain key at the
     /// session's current index, for the directory's `POST /v1/shares`.
     #[wasm_bindgen(js_name = "shareGroupSession")]
@@ -253,7 +253,7 @@ impl Identity {
             .collect()
     }
 
-    /// `identity.groupEncrypt(session, text)` → `csg1.` text: the session's next message.
+    /// `identity.groupEncrypt(session, text)` → `csg2.` text: the session's next message.
     #[wasm_bindgen(js_name = "groupEncrypt")]
     pub fn group_encrypt(
         &self,
@@ -265,6 +265,9 @@ impl Identity {
             content_type: ContentType::Text,
             sent_at: now_ms(),
             context: &session.context,
+            // No directory head yet (§12): epoch 0, a zero root.
+            head_epoch: 0,
+            head_root: [0; 32],
             data: text.as_bytes(),
         };
         session
@@ -323,7 +326,7 @@ pub struct InboundSession {
 #[wasm_bindgen]
 impl InboundSession {
     /// `inbound.decrypt(text, senderCards, { from, context })` → the result object of
-    /// `identity.decrypt`, for a `csg1.` message of this session at or after the share's
+    /// `identity.decrypt`, for a `csg2.` message of this session at or after the share's
     /// index (`NoSessionKey` otherwise). Reading a history in any order costs at most 32
     /// ratchet steps a message once its checkpoints exist.
     pub fn decrypt(
@@ -349,7 +352,7 @@ impl InboundSession {
     }
 }
 
-/// Cards from a JS array of `Card` objects or `csc1.` texts, each verified once per page.
+/// Cards from a JS array of `Card` objects or `csc2.` texts, each verified once per page.
 fn parse_cards(value: &JsValue, what: &str) -> Result<Vec<proto::Card>, JsValue> {
     if value.is_undefined() || value.is_null() {
         return Ok(Vec::new());

@@ -27,7 +27,7 @@ pub fn start() {
     console_error_panic_hook::set_once();
 }
 
-/// `isEncrypted(text)`: true when `text` is a chatseal message (`csm1.` or `csg1.`), so mixed
+/// `isEncrypted(text)`: true when `text` is a chatseal message (`csm2.` or `csg2.`), so mixed
 /// histories can pass plaintext through. Non-strings are not encrypted.
 #[wasm_bindgen(js_name = "isEncrypted")]
 pub fn is_encrypted(text: &JsValue) -> bool {

@@ -59,7 +59,7 @@ pub const MISSING_SHARE_TTL_MS: u64 = 30 * 1000;
 /// The most shares one `POST /v1/shares` carries (§7).
 pub const MAX_SHARES_PER_POST: usize = 1000;
 
-/// The longest message text (`csm1.`/`csg1.`) [`Engine::decrypt`] reads and
+/// The longest message text (`csm2.`/`csg2.`) [`Engine::decrypt`] reads and
 /// [`Engine::encrypt`] writes, in bytes: a §3 message to the most recipients (1000
 /// stanzas, ~125 KiB of text) still has room for 670 KiB of content; larger content goes
 /// in a file (§10). `decrypt` checks it before any decoding, so a hostile text (from a chat
@@ -334,7 +334,7 @@ impl<D: Directory + Clone + 'static, S: Store> Engine<D, S> {
         others
     }
 
-    /// Decrypts and verifies `text` (a §3 `csm1.` message or a §9 `csg1.` group
+    /// Decrypts and verifies `text` (a §3 `csm2.` message or a §9 `csg2.` group
     /// message); the result says `key_changed` when the sender's card does not follow the
     /// one this client pinned for them.
     pub async fn decrypt(

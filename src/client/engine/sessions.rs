@@ -43,6 +43,9 @@ impl<D: Directory + Clone + 'static, S: Store> Engine<D, S> {
                     content_type,
                     sent_at: now_ms,
                     context,
+                    // No directory head yet (§12): epoch 0, a zero root.
+                    head_epoch: 0,
+                    head_root: [0; 32],
                     data,
                 },
             )?

@@ -48,7 +48,7 @@ impl ChatSeal {
         })
     }
 
-    /// `encrypt(text, { to, context, signal })` → `csm1.` text for the `to` identities and
+    /// `encrypt(text, { to, context, signal })` → `csm2.` text for the `to` identities and
     /// this device.
     pub fn encrypt(&self, text: JsValue, options: JsValue) -> Promise {
         let engine = Rc::clone(&self.engine);
@@ -59,7 +59,7 @@ impl ChatSeal {
         })
     }
 
-    /// `encryptBytes(bytes, { to, context, signal })` → `csm1.` text.
+    /// `encryptBytes(bytes, { to, context, signal })` → `csm2.` text.
     #[wasm_bindgen(js_name = "encryptBytes")]
     pub fn encrypt_bytes(&self, bytes: JsValue, options: JsValue) -> Promise {
         let engine = Rc::clone(&self.engine);
@@ -78,7 +78,7 @@ impl ChatSeal {
     /// descriptor, name, type, mediaType, size, url }` (PROTOCOL §10). `file` is a
     /// `Blob`/`File`, bytes, a `ReadableStream` of `Uint8Array`s or a `Response`; it is
     /// encrypted a megabyte at a time into `blob` (upload it as it is), and `descriptor`
-    /// is the `csm1.`/`csg1.` message that carries its key, sealed like `encrypt` to `to`
+    /// is the `csm2.`/`csg2.` message that carries its key, sealed like `encrypt` to `to`
     /// and this device. `name` and `type` default to the `File`'s. `onProgress({ loaded,
     /// total })` follows the plaintext read; an abort stops before the next megabyte.
     #[wasm_bindgen(js_name = "encryptFile")]
