@@ -153,6 +153,8 @@ fn no_secret_in_debug_output_or_error_messages() {
         content_type: ContentType::Text,
         sent_at: 1,
         context: "room-1",
+        head_epoch: 0,
+        head_root: [0; 32],
         data: PLAINTEXT.as_bytes(),
     };
     secrets.debug("Content", &content);

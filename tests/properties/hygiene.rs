@@ -61,6 +61,8 @@ fn debug_never_shows_secret_keys_or_plaintext() {
             content_type: ContentType::Text,
             sent_at: 1,
             context,
+            head_epoch: 0,
+            head_root: [0; 32],
             data: plaintext,
         },
     )

@@ -184,6 +184,8 @@ static FIXTURE: LazyLock<Fixture> = LazyLock::new(|| {
             content_type: ContentType::Text,
             sent_at: 1_700_000_000_123,
             context: &context,
+            head_epoch: 0,
+            head_root: [0; 32],
             data: b"see you at 3",
         },
     )

@@ -41,6 +41,8 @@ proptest! {
             content_type: ContentType::from_u8(content_type).unwrap(),
             sent_at,
             context: &context,
+            head_epoch: 0,
+            head_root: [0; 32],
             data: &data,
         };
         let text = if via_encrypt {
@@ -108,7 +110,7 @@ proptest! {
             &mut rng,
             f.alice.current(),
             &cards[..stanzas],
-            &Content { content_type: ContentType::Bytes, sent_at: 0, context: &context, data: &data },
+            &Content { content_type: ContentType::Bytes, sent_at: 0, context: &context, head_epoch: 0, head_root: [0; 32], data: &data },
         )?;
         let bytes = strip_text(&text, "csm1.");
         let payload_len = bytes.len() - header_len(stanzas) - 16;

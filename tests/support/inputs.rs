@@ -23,6 +23,8 @@ pub fn make_envelope(v: &MessageVector) -> String {
         content_type: ContentType::from_u8(v.content_type).unwrap(),
         sent_at: v.sent_at,
         context: &v.context,
+        head_epoch: v.head_epoch,
+        head_root: hex32(&v.head_root),
         data: &data,
     };
     let text = envelope::seal_with(
@@ -51,6 +53,8 @@ pub fn make_group_message(v: &GroupVector) -> String {
             content_type: ContentType::from_u8(v.content_type).unwrap(),
             sent_at: v.sent_at,
             context: &v.context,
+            head_epoch: v.head_epoch,
+            head_root: hex32(&v.head_root),
             data: &data,
         },
     )
@@ -103,6 +107,7 @@ impl Gen {
             sign_seed: hex::encode(self.bytes::<32>()),
             enc_sk: hex::encode(self.bytes::<32>()),
             prev_card_id: prev.map(|p| p.card().id().to_string()),
+            prev_sign_seed: prev.map(|p| p.sign_seed.clone()),
         }
     }
     pub(crate) fn message(
@@ -126,6 +131,8 @@ impl Gen {
             content_type: content_type.to_u8(),
             sent_at,
             context: context.into(),
+            head_epoch: 0,
+            head_root: hex::encode([0u8; 32]),
             data: hex::encode(data),
             envelope: String::new(),
         };
@@ -255,6 +262,8 @@ pub fn group_messages(c: &Cast) -> Vec<GroupVector> {
                 content_type: ct.to_u8(),
                 sent_at,
                 context: context.into(),
+                head_epoch: 0,
+                head_root: hex::encode([0u8; 32]),
                 data: hex::encode(data),
                 text: String::new(),
             };

@@ -22,6 +22,8 @@ pub fn invalid_group_vectors(c: &Cast) -> Vec<InvalidVector> {
                 content_type: ContentType::Text,
                 sent_at,
                 context,
+                head_epoch: 0,
+                head_root: [0; 32],
                 data,
             },
         )
@@ -46,6 +48,8 @@ pub fn invalid_group_vectors(c: &Cast) -> Vec<InvalidVector> {
                 content_type: ct,
                 sent_at,
                 context,
+                head_epoch: 0,
+                head_root: [0; 32],
                 data,
             },
         )
@@ -211,6 +215,8 @@ pub fn invalid_group_vectors(c: &Cast) -> Vec<InvalidVector> {
             content_type: ContentType::SessionShare,
             sent_at,
             context,
+            head_epoch: 0,
+            head_root: [0; 32],
             data: &share(0).encode(),
         }
         .encode_fields()

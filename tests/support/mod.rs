@@ -18,6 +18,7 @@
 
 use std::collections::BTreeMap;
 
+use chatseal::proto::card::Rotation;
 use chatseal::proto::envelope::{self, Content, Header, Stanza};
 use chatseal::proto::file;
 use chatseal::proto::group::{self, ChainKey, GroupHeader, SessionId, Share};
@@ -54,16 +55,32 @@ pub struct Key {
     pub sign_seed: String,
     pub enc_sk: String,
     pub prev_card_id: Option<String>,
+    /// The previous card's signing seed: given exactly when `prev_card_id` is (§8).
+    pub prev_sign_seed: Option<String>,
 }
 
 impl Key {
     pub fn entry(&self) -> KeyringEntry {
         let keys = IdentityKeys::from_secrets(&hex32(&self.sign_seed), &hex32(&self.enc_sk));
-        let prev = self
-            .prev_card_id
+        assert_eq!(
+            self.prev_card_id.is_some(),
+            self.prev_sign_seed.is_some(),
+            "prev_sign_seed is given exactly when prev_card_id is"
+        );
+        // Only the signing half of the previous keys makes rotation_sig.
+        let prev_keys = self
+            .prev_sign_seed
             .as_deref()
-            .map(|h| CardId::from_hex(h).unwrap());
-        let card = Card::create(&keys, &self.identity, self.created_at, prev).unwrap();
+            .map(|h| IdentityKeys::from_secrets(&hex32(h), &[0; 32]));
+        let rotation =
+            self.prev_card_id
+                .as_deref()
+                .zip(prev_keys.as_ref())
+                .map(|(id, prev_keys)| Rotation {
+                    prev_card_id: CardId::from_hex(id).unwrap(),
+                    prev_keys,
+                });
+        let card = Card::create(&keys, &self.identity, self.created_at, rotation).unwrap();
         KeyringEntry::new(card, keys).unwrap()
     }
 
@@ -90,6 +107,8 @@ pub struct MessageVector {
     pub content_type: u8,
     pub sent_at: u64,
     pub context: String,
+    pub head_epoch: u64,
+    pub head_root: String,
     pub data: String,
     pub envelope: String,
 }
@@ -103,6 +122,8 @@ pub struct GroupVector {
     pub content_type: u8,
     pub sent_at: u64,
     pub context: String,
+    pub head_epoch: u64,
+    pub head_root: String,
     pub data: String,
     pub text: String,
 }

@@ -134,8 +134,13 @@ async fn a_forged_rotation_of_the_pinned_card_is_a_key_change() {
     wait(alice.decrypt(hi, from(&bob_id, ""))).await.unwrap(); // pins bob's card
     let real = chatseal::proto::Card::parse(&card_of(&bob, &bob_id).await).unwrap();
     let keys = chatseal::proto::IdentityKeys::generate(&mut rand_core::OsRng);
+    // The attacker lacks bob's key, so its rotation_sig is made by the new key itself.
+    let rotation = chatseal::proto::card::Rotation {
+        prev_card_id: real.id(),
+        prev_keys: &keys,
+    };
     let forged =
-        chatseal::proto::Card::create(&keys, &bob_id, real.created_at() + 1, Some(real.id()))
+        chatseal::proto::Card::create(&keys, &bob_id, real.created_at() + 1, Some(rotation))
             .unwrap();
     let _log = hostile(&[swap_lookup(&[(&bob_id, Some(&forged.to_text()))])]);
     let looked = wait(alice.lookup(list(&[&bob_id]), JsValue::UNDEFINED)).await;
