@@ -34,6 +34,20 @@ fn cards() {
         "a rotated card"
     );
     vectors.iter().for_each(check_card);
+    // Every rotated card links (§2) to the card it names, whose seed made rotation_sig.
+    for v in vectors.iter().filter(|v| v.key.prev_card_id.is_some()) {
+        let prev = vectors
+            .iter()
+            .find(|p| Some(&p.card_id) == v.key.prev_card_id.as_ref())
+            .expect("the previous card is a vector too");
+        assert_eq!(v.key.prev_sign_seed.as_ref(), Some(&prev.key.sign_seed));
+        let card = chatseal::proto::Card::parse(&v.card).unwrap();
+        let prev_card = chatseal::proto::Card::parse(&prev.card).unwrap();
+        assert_eq!(card.links_to(&prev_card), Ok(()));
+    }
+    assert!(vectors
+        .iter()
+        .all(|v| v.key.prev_card_id.is_some() == v.key.prev_sign_seed.is_some()));
 }
 
 #[test]
@@ -54,6 +68,8 @@ fn messages() {
     }
     assert!(vectors.iter().any(|v| v.context.is_empty()));
     assert!(vectors.iter().any(|v| !v.context.is_empty()));
+    assert!(vectors.iter().any(|v| v.head_epoch == 0), "no head");
+    assert!(vectors.iter().any(|v| v.head_epoch != 0), "a head");
     assert!(vectors
         .iter()
         .any(|v| !hex::decode(&v.data).unwrap().is_ascii() && v.content_type == 1));
@@ -68,6 +84,7 @@ fn group_messages() {
         assert!(vectors.iter().any(|v| v.index == index), "index {index}");
     }
     assert!(vectors.iter().any(|v| v.index > 10_000), "a large index");
+    assert!(vectors.iter().any(|v| v.head_epoch != 0), "a head");
     assert!(vectors
         .iter()
         .any(|v| !hex::decode(&v.data).unwrap().is_ascii() && v.content_type == 1));
@@ -130,10 +147,17 @@ fn invalid_inputs_fail_with_their_named_error() {
             .or_default() += 1;
     }
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
-    // Every error name of §2–§4, §9 and §10 is exercised.
+    // Every error name of §2–§4, §9 and §10 is exercised, and §2's link rule.
+    assert!(vectors
+        .iter()
+        .any(|v| matches!(v.with, Needs::Card { .. }) && v.error == "BadSignature"));
+    assert!(vectors
+        .iter()
+        .any(|v| matches!(v.with, Needs::Card { .. }) && v.error == "Malformed"));
     for (kind, error) in [
         ("card", "Malformed"),
         ("card", "BadSignature"),
+        ("backup", "BadSignature"),
         ("message", "Malformed"),
         ("message", "NotARecipient"),
         ("message", "Integrity"),

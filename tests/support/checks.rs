@@ -33,7 +33,7 @@ pub fn check_message(v: &MessageVector) {
         assert_eq!(stanza.enc.as_slice(), pk.to_bytes().as_slice());
     }
     let sender_card = v.sender.card();
-    let bytes = unb64(&v.envelope, "csm1.");
+    let bytes = unb64(&v.envelope, "csm2.");
     let payload_len = bytes.len() - (4 + 16 + 16 + 2 + 96 * v.recipients.len()) - 16;
     assert_eq!(
         payload_len % 32,
@@ -57,6 +57,8 @@ pub fn check_message(v: &MessageVector) {
         assert_eq!(msg.sent_at, v.sent_at);
         assert_eq!(hex::encode(msg.msg_id), v.msg_id);
         assert_eq!(msg.context, v.context);
+        assert_eq!(msg.head_epoch, v.head_epoch);
+        assert_eq!(hex::encode(msg.head_root), v.head_root);
     }
 }
 
@@ -68,7 +70,7 @@ pub fn check_group_message(v: &GroupVector) {
     assert_eq!(header.sender_card_id, sender_card.id());
     assert_eq!(header.session_id.to_string(), v.session_id);
     assert_eq!(header.index, v.index);
-    let bytes = unb64(&v.text, "csg1.");
+    let bytes = unb64(&v.text, "csg2.");
     assert_eq!(
         (bytes.len() - group::HEADER_LEN - 16) % 32,
         0,
@@ -97,6 +99,8 @@ pub fn check_group_message(v: &GroupVector) {
         assert_eq!(msg.sender, v.sender.identity);
         assert_eq!(msg.sent_at, v.sent_at);
         assert_eq!(msg.context, v.context);
+        assert_eq!(msg.head_epoch, v.head_epoch);
+        assert_eq!(hex::encode(msg.head_root), v.head_root);
         assert_eq!(msg.msg_id, header.msg_id());
     }
 }
@@ -126,6 +130,9 @@ pub fn check_safety(v: &SafetyVector) {
 pub fn decode_invalid(v: &InvalidVector) -> String {
     let result: Result<(), chatseal::proto::Error> = match (v.kind.as_str(), &v.with) {
         ("card", Needs::Nothing {}) => Card::parse(&v.input).map(drop),
+        ("card", Needs::Card { previous }) => {
+            Card::parse(&v.input).and_then(|card| card.links_to(&previous.card()))
+        }
         (
             "message",
             Needs::Message {

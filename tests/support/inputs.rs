@@ -183,7 +183,7 @@ pub fn messages(c: &Cast) -> Vec<MessageVector> {
     let mut team: Vec<&Key> = vec![&c.alice];
     team.extend(c.nurses.iter());
     let binary: Vec<u8> = (0..=255u8).collect();
-    vec![
+    let mut out = vec![
         // 1 stanza: a note to self, empty context.
         g.message(
             &c.alice,
@@ -247,7 +247,21 @@ pub fn messages(c: &Cast) -> Vec<MessageVector> {
             "",
             b"seventeen bytes!!",
         ),
-    ]
+    ];
+    // The latest directory head the sender verified (§3, §12): epoch and root signed.
+    let mut headed = g.message(
+        &c.bob,
+        &[&c.bob, &c.alice2],
+        ContentType::Text,
+        1_782_864_003_000,
+        "messaging:clinic-a-42",
+        b"Seen head 1234567.",
+    );
+    headed.head_epoch = 1_234_567;
+    headed.head_root = hex::encode(g.bytes::<32>());
+    headed.envelope = make_envelope(&headed);
+    out.push(headed);
+    out
 }
 
 pub fn group_messages(c: &Cast) -> Vec<GroupVector> {
@@ -270,7 +284,7 @@ pub fn group_messages(c: &Cast) -> Vec<GroupVector> {
             v.text = make_group_message(&v);
             v
         };
-    vec![
+    let mut out = vec![
         // Index 0: the session's first message.
         make(
             &c.alice,
@@ -307,7 +321,21 @@ pub fn group_messages(c: &Cast) -> Vec<GroupVector> {
             "",
             "Zoë: résultats prêts — 検査結果 🩺".as_bytes(),
         ),
-    ]
+    ];
+    // The sender's latest verified head, signed inside the group message.
+    let mut headed = make(
+        &c.bob,
+        2,
+        ContentType::Text,
+        1_767_500_202_000,
+        "team:nurses",
+        b"Seen head 1234567.",
+    );
+    headed.head_epoch = 1_234_567;
+    headed.head_root = hex::encode(g.bytes::<32>());
+    headed.text = make_group_message(&headed);
+    out.push(headed);
+    out
 }
 
 pub fn backups(c: &Cast) -> Vec<BackupVector> {

@@ -13,16 +13,16 @@ pub(crate) fn unb64(text: &str, prefix: &str) -> Vec<u8> {
 /// A card signed by `seed` over whatever fields it is given (valid or not).
 pub fn raw_card(seed: &[u8; 32], identity: &[u8], enc_pk: &[u8; 32], prev: &[u8]) -> String {
     let sk = ed25519_dalek::SigningKey::from_bytes(seed);
-    let mut tbs = b"CSC1".to_vec();
+    let mut tbs = b"CSC2".to_vec();
     tbs.extend_from_slice(&(identity.len() as u16).to_be_bytes());
     tbs.extend_from_slice(identity);
     tbs.extend_from_slice(&1_767_225_600u64.to_be_bytes());
     tbs.extend_from_slice(sk.verifying_key().as_bytes());
     tbs.extend_from_slice(enc_pk);
     tbs.extend_from_slice(prev);
-    let sig = sk.sign(&[b"chatseal/v1/card\x00".as_slice(), &tbs].concat());
+    let sig = sk.sign(&[b"chatseal/v2/card\x00".as_slice(), &tbs].concat());
     tbs.extend_from_slice(&sig.to_bytes());
-    format!("csc1.{}", b64(&tbs))
+    format!("csc2.{}", b64(&tbs))
 }
 
 pub(crate) fn flip(bytes: &[u8], at: usize) -> Vec<u8> {
@@ -56,7 +56,7 @@ pub(crate) fn raw_envelope(header: &Header, payload: Vec<u8>, cek: &[u8; 32]) ->
 pub(crate) fn raw_payload(signer: &Key, header: &Header, fields: &[u8], pad: &[u8]) -> Vec<u8> {
     let sk = ed25519_dalek::SigningKey::from_bytes(&hex32(&signer.sign_seed));
     let header_bytes = header.encode().unwrap();
-    let sig = sk.sign(&[b"chatseal/v1/msg\x00".as_slice(), &header_bytes, fields].concat());
+    let sig = sk.sign(&[b"chatseal/v2/msg\x00".as_slice(), &header_bytes, fields].concat());
     [fields, &sig.to_bytes(), pad].concat()
 }
 
@@ -79,29 +79,34 @@ pub fn invalid_vectors(
     let mut v = |d: &str, input: String, e: &str| out.push(invalid("card", d, input, e, none()));
     v(
         "wrong text prefix",
-        card_text.replacen("csc1.", "csm1.", 1),
+        card_text.replacen("csc2.", "csm2.", 1),
+        "Malformed",
+    );
+    v(
+        "version 1 text prefix (csc1.)",
+        card_text.replacen("csc2.", "csc1.", 1),
         "Malformed",
     );
     let mut bad = card_bytes.clone();
-    bad[3] = b'2';
+    bad[3] = b'1';
     v(
-        "wrong magic (CSC2)",
-        format!("csc1.{}", b64(&bad)),
+        "wrong magic (CSC1, version 1)",
+        format!("csc2.{}", b64(&bad)),
         "Malformed",
     );
     v(
         "truncated: last byte missing",
-        format!("csc1.{}", b64(&card_bytes[..card_bytes.len() - 1])),
+        format!("csc2.{}", b64(&card_bytes[..card_bytes.len() - 1])),
         "Malformed",
     );
     v(
         "truncated inside the identity",
-        format!("csc1.{}", b64(&card_bytes[..10])),
+        format!("csc2.{}", b64(&card_bytes[..10])),
         "Malformed",
     );
     v(
         "trailing byte after the signature",
-        format!("csc1.{}", b64(&[card_bytes.as_slice(), &[0]].concat())),
+        format!("csc2.{}", b64(&[card_bytes.as_slice(), &[0]].concat())),
         "Malformed",
     );
     v(
@@ -169,25 +174,25 @@ pub fn invalid_vectors(
     );
     v(
         "signature: one bit flipped",
-        format!("csc1.{}", b64(&flip(&card_bytes, card_bytes.len() - 1))),
+        format!("csc2.{}", b64(&flip(&card_bytes, card_bytes.len() - 1))),
         "BadSignature",
     );
     v(
         "signed part altered (created_at)",
-        format!("csc1.{}", b64(&flip(&card_bytes, 30))),
+        format!("csc2.{}", b64(&flip(&card_bytes, 30))),
         "BadSignature",
     );
     {
         // alice's fields with bob's signing key: a valid signature, by the wrong key.
         let mut forged = unb64(
             &raw_card(&hex32(&c.bob.sign_seed), b"alice@clinic-a", &enc_pk, &[0]),
-            "csc1.",
+            "csc2.",
         );
         let alice_pk = card.sign_pk();
         forged[4 + 2 + 14 + 8..4 + 2 + 14 + 8 + 32].copy_from_slice(&alice_pk);
         v(
             "signature made by another key",
-            format!("csc1.{}", b64(&forged)),
+            format!("csc2.{}", b64(&forged)),
             "BadSignature",
         );
     }
@@ -208,7 +213,7 @@ pub fn invalid_vectors(
         assert_eq!(carry, 0);
         v(
             "signature with a non-canonical S (S + L)",
-            format!("csc1.{}", b64(&bytes)),
+            format!("csc2.{}", b64(&bytes)),
             "BadSignature",
         );
     }
@@ -221,7 +226,7 @@ pub fn invalid_vectors(
         bytes[pk_at..pk_at + 32].copy_from_slice(&identity_point);
         v(
             "sign_pk is a small-order point",
-            format!("csc1.{}", b64(&bytes)),
+            format!("csc2.{}", b64(&bytes)),
             "BadSignature",
         );
         // sign_pk that is not the encoding of a curve point.
@@ -236,7 +241,7 @@ pub fn invalid_vectors(
         bytes[pk_at..pk_at + 32].copy_from_slice(&not_a_point);
         v(
             "sign_pk is not a curve point",
-            format!("csc1.{}", b64(&bytes)),
+            format!("csc2.{}", b64(&bytes)),
             "BadSignature",
         );
     }
@@ -265,9 +270,96 @@ pub fn invalid_vectors(
         );
     }
 
+    // §2 rotation: cards that decode but do not link to the `previous` card, in §2's
+    // order. alice2 is alice's rotation; each case changes one thing about it.
+    {
+        let alice_keys = c.alice.entry();
+        let alice2_keys = c.alice2.entry();
+        let previous = || Needs::Card {
+            previous: c.alice.clone(),
+        };
+        let rotated =
+            |identity: &str, created_at: u64, prev_card_id: CardId, signer: &IdentityKeys| {
+                Card::create(
+                    alice2_keys.keys(),
+                    identity,
+                    created_at,
+                    Some(Rotation {
+                        prev_card_id,
+                        prev_keys: signer,
+                    }),
+                )
+                .unwrap()
+                .to_text()
+            };
+        let (alice_id, created) = (c.alice.card().id(), c.alice2.created_at);
+        let mut v =
+            |d: &str, input: String, e: &str| out.push(invalid("card", d, input, e, previous()));
+        v(
+            "rotation: rotation_sig made by the new key, not the previous card's",
+            rotated("alice@clinic-a", created, alice_id, alice2_keys.keys()),
+            "BadSignature",
+        );
+        v(
+            "rotation: prev_card_id names another card",
+            rotated(
+                "alice@clinic-a",
+                created,
+                CardId(g.bytes()),
+                alice_keys.keys(),
+            ),
+            "Malformed",
+        );
+        v(
+            "rotation: another identity than the previous card's",
+            rotated("mallory@clinic-a", created, alice_id, alice_keys.keys()),
+            "Malformed",
+        );
+        v(
+            "rotation: created_at older than the previous card's",
+            rotated(
+                "alice@clinic-a",
+                c.alice.created_at - 1,
+                alice_id,
+                alice_keys.keys(),
+            ),
+            "Malformed",
+        );
+        v(
+            "rotation: another identity and signed by the new key (the identity rule comes first)",
+            rotated("mallory@clinic-a", created, alice_id, alice2_keys.keys()),
+            "Malformed",
+        );
+        v(
+            "rotation: a card that starts a new chain (prev_flag = 0)",
+            c.bob.card().to_text(),
+            "Malformed",
+        );
+        // rotation_sig altered: card_sig covers it, so the card itself fails to decode.
+        let alice2_bytes = c.alice2.card().to_bytes().to_vec();
+        let rotation_sig_at = alice2_bytes.len() - 128;
+        v(
+            "rotation: a bit of rotation_sig flipped (card_sig covers it)",
+            format!("csc2.{}", b64(&flip(&alice2_bytes, rotation_sig_at))),
+            "BadSignature",
+        );
+        v(
+            "rotation: a rotated card without its rotation_sig",
+            format!(
+                "csc2.{}",
+                b64(&[
+                    &alice2_bytes[..rotation_sig_at],
+                    &alice2_bytes[rotation_sig_at + 64..]
+                ]
+                .concat())
+            ),
+            "Malformed",
+        );
+    }
+
     // §3 messages. m = alice → [alice, bob], read by bob.
     let m = &msgs[1];
-    let m_bytes = unb64(&m.envelope, "csm1.");
+    let m_bytes = unb64(&m.envelope, "csm2.");
     let header_len = 4 + 16 + 16 + 2 + 2 * 96;
     let bob_reads =
         |from: Option<&str>, context: Option<&str>, directory: Vec<Key>| Needs::Message {
@@ -285,7 +377,13 @@ pub fn invalid_vectors(
     let std = || bob_reads(from_alice, ctx, alice_dir());
     v(
         "wrong text prefix",
-        m.envelope.replacen("csm1.", "csc1.", 1),
+        m.envelope.replacen("csm2.", "csc2.", 1),
+        "Malformed",
+        std(),
+    );
+    v(
+        "version 1 text prefix (csm1.)",
+        m.envelope.replacen("csm2.", "csm1.", 1),
         "Malformed",
         std(),
     );
@@ -302,58 +400,58 @@ pub fn invalid_vectors(
         std(),
     );
     let mut bad = m_bytes.clone();
-    bad[3] = b'2';
+    bad[3] = b'1';
     v(
-        "wrong magic (CSM2)",
-        format!("csm1.{}", b64(&bad)),
+        "wrong magic (CSM1, version 1)",
+        format!("csm2.{}", b64(&bad)),
         "Malformed",
         std(),
     );
     v(
         "truncated inside the header",
-        format!("csm1.{}", b64(&m_bytes[..header_len - 1])),
+        format!("csm2.{}", b64(&m_bytes[..header_len - 1])),
         "Malformed",
         std(),
     );
     v(
         "truncated: the tag cut short (an altered body)",
-        format!("csm1.{}", b64(&m_bytes[..m_bytes.len() - 1])),
+        format!("csm2.{}", b64(&m_bytes[..m_bytes.len() - 1])),
         "Integrity",
         std(),
     );
     v(
         "a trailing byte after the tag (an altered body)",
-        format!("csm1.{}", b64(&[m_bytes.as_slice(), &[0]].concat())),
+        format!("csm2.{}", b64(&[m_bytes.as_slice(), &[0]].concat())),
         "Integrity",
         std(),
     );
     v(
         "tampered stanza: wrapped CEK bit flipped",
-        format!("csm1.{}", b64(&flip(&m_bytes, header_len - 1))),
+        format!("csm2.{}", b64(&flip(&m_bytes, header_len - 1))),
         "Integrity",
         std(),
     );
     v(
         "tampered stanza: encapsulated key bit flipped",
-        format!("csm1.{}", b64(&flip(&m_bytes, header_len - 96 + 16))),
+        format!("csm2.{}", b64(&flip(&m_bytes, header_len - 96 + 16))),
         "Integrity",
         std(),
     );
     v(
         "tampered header: msg_id bit flipped",
-        format!("csm1.{}", b64(&flip(&m_bytes, 25))),
+        format!("csm2.{}", b64(&flip(&m_bytes, 25))),
         "Integrity",
         std(),
     );
     v(
         "tampered header: sender_card_id bit flipped",
-        format!("csm1.{}", b64(&flip(&m_bytes, 4))),
+        format!("csm2.{}", b64(&flip(&m_bytes, 4))),
         "Integrity",
         std(),
     );
     v(
         "tampered body",
-        format!("csm1.{}", b64(&flip(&m_bytes, header_len + 3))),
+        format!("csm2.{}", b64(&flip(&m_bytes, header_len + 3))),
         "Integrity",
         std(),
     );
@@ -400,6 +498,9 @@ pub fn invalid_vectors(
         f.extend_from_slice(&1_767_312_003_000u64.to_be_bytes());
         f.extend_from_slice(&(context.len() as u16).to_be_bytes());
         f.extend_from_slice(context);
+        // head_epoch 0 and a zero head_root: no directory head (§3).
+        f.extend_from_slice(&0u64.to_be_bytes());
+        f.extend_from_slice(&[0u8; 32]);
         f.extend_from_slice(&(data.len() as u32).to_be_bytes());
         f.extend_from_slice(data);
         f
@@ -648,10 +749,14 @@ pub fn invalid_vectors(
         let mut wrong_sign = good.clone();
         wrong_sign[sign_at..enc_at].copy_from_slice(&hex32(&c.carol.sign_seed));
         let wrong_sign = seal(&wrong_sign, &mut g);
-        let empty = seal(b"CSK1\x00\x00", &mut g);
+        // The card's card_sig is just before the 64 secret bytes.
+        let mut bad_card = good.clone();
+        bad_card[sign_at - 1] ^= 1;
+        let bad_card = seal(&bad_card, &mut g);
+        let empty = seal(b"CSK2\x00\x00", &mut g);
         let trailing = seal(&[good.as_slice(), &[0]].concat(), &mut g);
         let mut magic = good.clone();
-        magic[3] = b'2';
+        magic[3] = b'1';
         let magic = seal(&magic, &mut g);
         let pw = || Needs::Backup {
             password: password.into(),
@@ -665,7 +770,14 @@ pub fn invalid_vectors(
         );
         v("keyring with count 0", empty);
         v("keyring with a trailing byte", trailing);
-        v("keyring with a wrong magic (CSK2)", magic);
+        v("keyring with a wrong magic (CSK1, version 1)", magic);
+        out.push(invalid(
+            "backup",
+            "keyring holding a card whose card_sig fails (§2's error)",
+            bad_card,
+            "BadSignature",
+            pw(),
+        ));
         // Control: the unaltered keyring, valid.
         out.push(invalid(
             "backup",

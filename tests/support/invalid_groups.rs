@@ -30,7 +30,7 @@ pub fn invalid_group_vectors(c: &Cast) -> Vec<InvalidVector> {
         .unwrap()
     };
     let m3 = message(3, context, b"Room 4 is free.");
-    let m3_bytes = unb64(&m3, "csg1.");
+    let m3_bytes = unb64(&m3, "csg2.");
     let share = |index: u32| Share {
         session_id,
         index,
@@ -77,22 +77,28 @@ pub fn invalid_group_vectors(c: &Cast) -> Vec<InvalidVector> {
 
     // Step 1: the text and the header.
     v(
-        "wrong text prefix (csm1.)",
-        m3.replacen("csg1.", "csm1.", 1),
+        "wrong text prefix (csm2.)",
+        m3.replacen("csg2.", "csm2.", 1),
+        "Malformed",
+        std(),
+    );
+    v(
+        "version 1 text prefix (csg1.)",
+        m3.replacen("csg2.", "csg1.", 1),
         "Malformed",
         std(),
     );
     let mut bad = m3_bytes.clone();
-    bad[3] = b'2';
+    bad[3] = b'1';
     v(
-        "wrong magic (CSG2)",
-        format!("csg1.{}", b64(&bad)),
+        "wrong magic (CSG1, version 1)",
+        format!("csg2.{}", b64(&bad)),
         "Malformed",
         std(),
     );
     v(
         "truncated inside the header",
-        format!("csg1.{}", b64(&m3_bytes[..30])),
+        format!("csg2.{}", b64(&m3_bytes[..30])),
         "Malformed",
         std(),
     );
@@ -237,7 +243,7 @@ pub fn invalid_group_vectors(c: &Cast) -> Vec<InvalidVector> {
     flipped[last] ^= 1;
     v(
         "one bit of the body flipped",
-        format!("csg1.{}", b64(&flipped)),
+        format!("csg2.{}", b64(&flipped)),
         "Integrity",
         std(),
     );
@@ -245,13 +251,13 @@ pub fn invalid_group_vectors(c: &Cast) -> Vec<InvalidVector> {
     moved[group::HEADER_LEN - 1] = 4;
     v(
         "the header's index changed from 3 to 4",
-        format!("csg1.{}", b64(&moved)),
+        format!("csg2.{}", b64(&moved)),
         "Integrity",
         std(),
     );
     v(
         "the body is shorter than a tag",
-        format!("csg1.{}", b64(&m3_bytes[..group::HEADER_LEN + 10])),
+        format!("csg2.{}", b64(&m3_bytes[..group::HEADER_LEN + 10])),
         "Integrity",
         std(),
     );
@@ -265,10 +271,10 @@ pub fn invalid_group_vectors(c: &Cast) -> Vec<InvalidVector> {
     let raw = |signer: &Key, fields: &[u8], pad: &[u8]| {
         let head = header.encode();
         let sk = ed25519_dalek::SigningKey::from_bytes(&hex32(&signer.sign_seed));
-        let sig = sk.sign(&[b"chatseal/v1/group\x00".as_slice(), &head, fields].concat());
+        let sig = sk.sign(&[b"chatseal/v2/group\x00".as_slice(), &head, fields].concat());
         let payload = [fields, &sig.to_bytes(), pad].concat();
         envelope::seal_text(
-            "csg1.",
+            "csg2.",
             head,
             Zeroizing::new(payload),
             &ck0.advance(3).message_key(),
@@ -280,6 +286,9 @@ pub fn invalid_group_vectors(c: &Cast) -> Vec<InvalidVector> {
         f.extend_from_slice(&sent_at.to_be_bytes());
         f.extend_from_slice(&(context.len() as u16).to_be_bytes());
         f.extend_from_slice(context.as_bytes());
+        // head_epoch 0 and a zero head_root: no directory head (§3).
+        f.extend_from_slice(&0u64.to_be_bytes());
+        f.extend_from_slice(&[0u8; 32]);
         f.extend_from_slice(&(data.len() as u32).to_be_bytes());
         f.extend_from_slice(data);
         f

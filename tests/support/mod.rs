@@ -183,6 +183,10 @@ pub enum Needs {
     File {
         encrypted: Vec<Segment>,
     },
+    /// A card (§2) that must also link to the card of `previous`.
+    Card {
+        previous: Key,
+    },
     Nothing {},
 }
 
