@@ -83,6 +83,8 @@ fn content<'a>(content_type: ContentType, sent_at: u64, data: &'a [u8]) -> Conte
         content_type,
         sent_at,
         context: CONTEXT,
+        head_epoch: 0,
+        head_root: [0; 32],
         data,
     }
 }

@@ -665,9 +665,9 @@ fn above_the_threshold_messages_are_group_messages_shared_once() {
     let (m, names) = team(&world, 12);
     // 10 members: per-message stanzas; 11 or more: a group session.
     let small = send_to(&m[0], "hi ten", &names[..10], "small");
-    assert!(small.starts_with("csm1."));
+    assert!(small.starts_with("csm2."));
     let first = send_to(&m[0], "hello team", &names, "team");
-    assert!(first.starts_with("csg1."), "{}", &first[..10]);
+    assert!(first.starts_with("csg2."), "{}", &first[..10]);
     assert_eq!(
         m[0].stats().shares_sent,
         12,
@@ -708,10 +708,10 @@ fn above_the_threshold_messages_are_group_messages_shared_once() {
     assert_eq!(read(&m[0], &reply, "m03", "team").unwrap(), "reply");
     // Setting the threshold higher goes back to stanzas.
     m[0].set_group_threshold(20);
-    assert!(send_to(&m[0], "x", &names, "team").starts_with("csm1."));
+    assert!(send_to(&m[0], "x", &names, "team").starts_with("csm2."));
     // No context: stanzas whatever the size.
     m[0].set_group_threshold(2);
-    assert!(send_to(&m[0], "x", &names, "").starts_with("csm1."));
+    assert!(send_to(&m[0], "x", &names, "").starts_with("csm2."));
 }
 
 #[test]

@@ -188,11 +188,11 @@ fn no_secret_in_debug_output_or_error_messages() {
         secrets.error(label, result.as_ref().err().unwrap());
     }
     // Every bit of the ciphertext flipped in turn: whatever the error, it names no secret.
-    let bytes = chatseal::proto::b64u_decode(&text["csm1.".len()..]).unwrap();
+    let bytes = chatseal::proto::b64u_decode(&text["csm2.".len()..]).unwrap();
     for i in (0..bytes.len() * 8).step_by(7) {
         let mut flipped = bytes.clone();
         flipped[i / 8] ^= 1 << (i % 8);
-        let altered = format!("csm1.{}", chatseal::proto::b64u_encode(&flipped));
+        let altered = format!("csm2.{}", chatseal::proto::b64u_encode(&flipped));
         if let Err(e) = bob.decrypt(&altered, |_| Some(alice_card.clone()), None, None) {
             secrets.error("a flipped bit", &e);
         }

@@ -78,22 +78,22 @@ proptest! {
         let behind = |magic: &[u8]| [magic, &bytes[..]].concat();
 
         refused(Card::decode(&bytes), CARD_ERRORS, "card bytes")?;
-        refused(Card::decode(&behind(b"CSC1")), CARD_ERRORS, "CSC1 + bytes")?;
-        refused(Card::parse(&text_form("csc1.", &bytes)), CARD_ERRORS, "csc1. text")?;
-        refused(Card::parse(&text_form("csc1.", &behind(b"CSC1"))), CARD_ERRORS, "csc1. CSC1 text")?;
+        refused(Card::decode(&behind(b"CSC2")), CARD_ERRORS, "CSC2 + bytes")?;
+        refused(Card::parse(&text_form("csc2.", &bytes)), CARD_ERRORS, "csc2. text")?;
+        refused(Card::parse(&text_form("csc2.", &behind(b"CSC2"))), CARD_ERRORS, "csc2. CSC2 text")?;
 
         tolerated(&Envelope::decode(bytes.clone()), &["Malformed"], "envelope bytes")?;
-        tolerated(&Envelope::decode(behind(b"CSM1")), &["Malformed"], "CSM1 + bytes")?;
-        tolerated(&Envelope::parse(&text_form("csm1.", &bytes)), &["Malformed"], "csm1. text")?;
-        tolerated(&Envelope::parse(&text_form("csm1.", &behind(b"CSM1"))), &["Malformed"], "csm1. text")?;
-        refused(f.bob_reads(&text_form("csm1.", &bytes)), RECEIVED, "decrypt bytes")?;
-        refused(f.bob_reads(&text_form("csm1.", &behind(b"CSM1"))), RECEIVED, "decrypt CSM1 + bytes")?;
+        tolerated(&Envelope::decode(behind(b"CSM2")), &["Malformed"], "CSM2 + bytes")?;
+        tolerated(&Envelope::parse(&text_form("csm2.", &bytes)), &["Malformed"], "csm2. text")?;
+        tolerated(&Envelope::parse(&text_form("csm2.", &behind(b"CSM2"))), &["Malformed"], "csm2. text")?;
+        refused(f.bob_reads(&text_form("csm2.", &bytes)), RECEIVED, "decrypt bytes")?;
+        refused(f.bob_reads(&text_form("csm2.", &behind(b"CSM2"))), RECEIVED, "decrypt CSM2 + bytes")?;
 
         refused(Keyring::decode(&bytes), &["Malformed"], "keyring bytes")?;
-        refused(Keyring::decode(&behind(b"CSK1")), &["Malformed"], "CSK1 + bytes")?;
+        refused(Keyring::decode(&behind(b"CSK2")), &["Malformed"], "CSK2 + bytes")?;
         for count in 0u16..=3 {
-            let framed = [&b"CSK1"[..], &count.to_be_bytes(), &bytes].concat();
-            refused(Keyring::decode(&framed), &["Malformed"], "CSK1 + count + bytes")?;
+            let framed = [&b"CSK2"[..], &count.to_be_bytes(), &bytes].concat();
+            refused(Keyring::decode(&framed), &["Malformed"], "CSK2 + count + bytes")?;
         }
 
         // Without the magic, no Argon2 runs.
@@ -105,10 +105,10 @@ proptest! {
     #[test]
     fn decoders_never_panic_on_arbitrary_text(text in ANY_TEXT, b64ish in "[A-Za-z0-9_+/= -]{0,60}") {
         let f = &*FIXTURE;
-        for s in [text.clone(), format!("csc1.{text}"), format!("csc1.{b64ish}")] {
+        for s in [text.clone(), format!("csc2.{text}"), format!("csc2.{b64ish}")] {
             refused(Card::parse(&s), CARD_ERRORS, "card text")?;
         }
-        for s in [text.clone(), format!("csm1.{text}"), format!("csm1.{b64ish}")] {
+        for s in [text.clone(), format!("csm2.{text}"), format!("csm2.{b64ish}")] {
             tolerated(&Envelope::parse(&s), &["Malformed"], "envelope text")?;
             refused(f.bob_reads(&s), RECEIVED, "decrypt text")?;
             refused(decrypt_as(&s, &f.alice, f.alice_card(), None, None), RECEIVED, "decrypt text")?;
@@ -133,7 +133,7 @@ proptest! {
     fn a_valid_header_with_an_arbitrary_body_is_integrity(body in vec(any::<u8>(), 0..600)) {
         let f = &*FIXTURE;
         let bytes = [&f.envelope_bytes[..header_len(2)], &body[..]].concat();
-        let err = f.bob_reads(&text_form("csm1.", &bytes)).unwrap_err();
+        let err = f.bob_reads(&text_form("csm2.", &bytes)).unwrap_err();
         prop_assert_eq!(err.code(), "Integrity");
     }
 
@@ -146,13 +146,13 @@ proptest! {
         rest in vec(any::<u8>(), 0..800),
     ) {
         let f = &*FIXTURE;
-        let bytes = [&b"CSM1"[..], &ids, &n.to_be_bytes(), &rest].concat();
+        let bytes = [&b"CSM2"[..], &ids, &n.to_be_bytes(), &rest].concat();
         match Envelope::decode(bytes.clone()) {
             Ok(env) => {
                 prop_assert!((1..=1000).contains(&n));
                 prop_assert!(rest.len() >= 96 * usize::from(n));
                 prop_assert_eq!(env.header().stanzas.len(), usize::from(n));
-                refused(f.bob_reads(&text_form("csm1.", &bytes)), &["NotARecipient"], "random stanzas")?;
+                refused(f.bob_reads(&text_form("csm2.", &bytes)), &["NotARecipient"], "random stanzas")?;
             }
             Err(e) => {
                 prop_assert_eq!(e.code(), "Malformed");
@@ -205,14 +205,14 @@ proptest! {
         }
     }
 
-    /// Random edits of a valid keyring: refused (`Malformed`), or the same key
-    /// generations (same cards, same public keys).
+    /// Random edits of a valid keyring: refused (`Malformed`, or §2's `BadSignature` for
+    /// an edited card, §4), or the same key generations (same cards, same public keys).
     #[test]
     fn edited_keyrings_are_refused(edits in edits()) {
         let f = &*FIXTURE;
         let bytes = mutate(&f.keyring_bytes, &edits);
         let result = Keyring::decode(&bytes);
-        tolerated(&result, &["Malformed"], "edited keyring")?;
+        tolerated(&result, &["Malformed", "BadSignature"], "edited keyring")?;
         if let Ok(decoded) = result {
             prop_assert_eq!(decoded.len(), f.alice.len());
             for (x, y) in decoded.entries().zip(f.alice.entries()) {
@@ -234,7 +234,7 @@ proptest! {
     fn edited_envelopes_are_refused_or_unchanged(edits in edits()) {
         let f = &*FIXTURE;
         let bytes = mutate(&f.envelope_bytes, &edits);
-        let result = f.bob_reads(&text_form("csm1.", &bytes));
+        let result = f.bob_reads(&text_form("csm2.", &bytes));
         tolerated(&result, RECEIVED, "edited envelope")?;
         if let Ok(msg) = result {
             prop_assert_eq!(&msg, &f.message);

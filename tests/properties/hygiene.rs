@@ -77,16 +77,16 @@ fn debug_never_shows_secret_keys_or_plaintext() {
     );
 
     // One error of each kind, from real failures.
-    let mut tampered = strip_text(&text, "csm1.");
+    let mut tampered = strip_text(&text, "csm2.");
     *tampered.last_mut().unwrap() ^= 1;
     let mut bad_card = alice_card.to_bytes().to_vec();
     *bad_card.last_mut().unwrap() ^= 1;
     let mut bad_keyring = alice.encode().unwrap().to_vec();
     *bad_keyring.last_mut().unwrap() ^= 0x01; // enc_sk bit 248 (not one X25519 clamps)
     let errors: Vec<Error> = vec![
-        decrypt_as("csm1.!", &bob, alice_card, None, None).unwrap_err(),
+        decrypt_as("csm2.!", &bob, alice_card, None, None).unwrap_err(),
         decrypt_as(&text, &eve, alice_card, None, None).unwrap_err(),
-        decrypt_as(&text_form("csm1.", &tampered), &bob, alice_card, None, None).unwrap_err(),
+        decrypt_as(&text_form("csm2.", &tampered), &bob, alice_card, None, None).unwrap_err(),
         decrypt_as(&text, &bob, eve.current().card(), None, None).unwrap_err(),
         decrypt_as(&text, &bob, alice_card, Some("mallory"), None).unwrap_err(),
         decrypt_as(&text, &bob, alice_card, None, Some("room-8")).unwrap_err(),

@@ -2,7 +2,7 @@
 //!
 //! - Round trips: envelopes (§3) for arbitrary content, 1–5 recipients, rotated recipient
 //!   keys, through both `envelope::seal` and `envelope::encrypt`; §3's padding rule;
-//!   keyrings (§4's `CSK1`) of 1–4 generations; backups (§4), including NFC/NFD passwords;
+//!   keyrings (§4's `CSK2`) of 1–4 generations; backups (§4), including NFC/NFD passwords;
 //!   safety numbers (§5).
 //! - An exhaustive single-bit-flip sweep over one envelope, in byte form and in text form:
 //!   every flip is refused with a protocol error, and each region of the envelope with
@@ -201,7 +201,7 @@ static FIXTURE: LazyLock<Fixture> = LazyLock::new(|| {
     let password = "correct horse battery staple".to_owned();
     let backup_text = backup::seal(&mut rng, &alice, &password, MIN_PARAMS).unwrap();
     Fixture {
-        envelope_bytes: strip_text(&envelope_text, "csm1."),
+        envelope_bytes: strip_text(&envelope_text, "csm2."),
         card_bytes: alice.current().card().to_bytes().to_vec(),
         keyring_bytes: alice.encode().unwrap().to_vec(),
         backup_bytes: strip_text(&backup_text, "csb1."),

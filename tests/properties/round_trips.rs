@@ -50,7 +50,7 @@ proptest! {
         } else {
             envelope::seal(&mut rng, alice.current(), &cards, &content)?
         };
-        prop_assert!(text.starts_with("csm1."));
+        prop_assert!(text.starts_with("csm2."));
 
         let parsed = Envelope::parse(&text)?;
         let mut expected_ids: Vec<CardId> = Vec::new();
@@ -112,15 +112,15 @@ proptest! {
             &cards[..stanzas],
             &Content { content_type: ContentType::Bytes, sent_at: 0, context: &context, head_epoch: 0, head_root: [0; 32], data: &data },
         )?;
-        let bytes = strip_text(&text, "csm1.");
+        let bytes = strip_text(&text, "csm2.");
         let payload_len = bytes.len() - header_len(stanzas) - 16;
         prop_assert_eq!(payload_len % 32, 0, "payload of {} bytes", payload_len);
-        let unpadded = 1 + 8 + 2 + context.len() + 4 + data_len + 64;
+        let unpadded = 1 + 8 + 2 + context.len() + 8 + 32 + 4 + data_len + 64;
         prop_assert!(payload_len >= unpadded && payload_len - unpadded <= 255);
         prop_assert_eq!(decrypt_as(&text, &f.alice, f.alice_card(), None, Some(&context))?.data, data);
     }
 
-    /// §4's `CSK1`: 1..4 generations made by rotation decode to the same cards and
+    /// §4's `CSK2`: 1..4 generations made by rotation decode to the same cards and
     /// secrets, newest first, each card naming the one it replaces.
     #[test]
     fn keyrings_round_trip(seed in any::<u64>(), identity in IDENTITY, generations in 1usize..=4) {
@@ -128,7 +128,7 @@ proptest! {
         let original = new_keyring(&mut rng, &identity, generations);
         prop_assert_eq!(original.len(), generations);
         let bytes = original.encode()?;
-        prop_assert_eq!(&bytes[..4], b"CSK1");
+        prop_assert_eq!(&bytes[..4], b"CSK2");
         prop_assert_eq!(usize::from(u16::from_be_bytes([bytes[4], bytes[5]])), generations);
         let decoded = keyring::Keyring::decode(&bytes)?;
         same_keyring(&decoded, &original)?;
