@@ -500,6 +500,25 @@ mod tests {
         }
 
         #[test]
+        fn a_rotation_links_only_when_the_previous_key_signed_it(
+            seeds in any::<[[u8; 32]; 3]>(), created_at in 0..u64::MAX / 2, later in 0..1000u64,
+        ) {
+            let [prev_seed, next_seed, other_seed] = seeds;
+            prop_assume!(prev_seed != other_seed);
+            let prev_keys = IdentityKeys::from_secrets(&prev_seed, &[1; 32]);
+            let next_keys = IdentityKeys::from_secrets(&next_seed, &[2; 32]);
+            let other = IdentityKeys::from_secrets(&other_seed, &[3; 32]);
+            let prev = Card::create(&prev_keys, "alice", created_at, None)?;
+            for (signer, linked) in [(&prev_keys, true), (&other, false)] {
+                let rotation = Rotation { prev_card_id: prev.id(), prev_keys: signer };
+                let card = Card::create(&next_keys, "alice", created_at + later, Some(rotation))?;
+                let card = Card::parse(&card.to_text())?;
+                let expected = if linked { Ok(()) } else { Err(Error::BadSignature) };
+                prop_assert_eq!(card.links_to(&prev), expected);
+            }
+        }
+
+        #[test]
         fn decode_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..300)) {
             let _ = Card::decode(&bytes);
             let mut framed = b"CSC2".to_vec();

@@ -44,7 +44,7 @@ pub mod file;
 // The failure names every section uses (not a section of its own).
 mod error;
 
-pub use card::{Card, CardId};
+pub use card::{Card, CardId, Rotation};
 pub use envelope::{ContentType, Envelope, Message};
 pub use error::Error;
 pub use keyring::{Keyring, KeyringEntry};
