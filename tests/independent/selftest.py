@@ -429,3 +429,49 @@ def self_test():
             t.problems.append(f"{part.__name__}: exception {e!r}")
     SHARE_RULES_FIRED.clear()  # the self-test's refusals are not invalid.json's coverage
     return problems + t.problems
+
+
+# ----------------------------------------- synthetic §8 elements, for the checkers themselves
+
+
+def synthetic_vectors():
+    """One or more §8 elements per v2 file, built here (so the checkers of
+    verify_vectors.py run on v2 data before the project's vectors are v2), and, per
+    file, one element altered so that its checker must report a problem."""
+    sid, ck0, head = bytes([0x5E]) * 16, bytes([0xC0]) * 32, {"head_epoch": 4, "head_root": ROOT.hex()}
+    cards_ = [dict(k, card=card_text_from_key(k), card_id=card_id_of_key(k).hex()) for k in (A0, A1, B)]
+    msg = dict(sender=A0, recipients=[A0, B], cek="77" * 32, msg_id="01" * 16, ikm_e=["61" * 32, "62" * 32],
+               content_type=1, sent_at=5, context="dm:1", data="6869", **head)
+    msg["envelope"] = build_envelope(A0, [A0, B], bytes.fromhex(msg["cek"]), bytes.fromhex(msg["msg_id"]),
+                                     [bytes.fromhex(x) for x in msg["ikm_e"]], 1, 5, "dm:1", 4, ROOT, b"hi")
+    pw = []
+    for s, r in ((A1, B), (A0, A0)):
+        e = dict(sender=s, recipient=r, msg_id="02" * 16, content_type=2, sent_at=6, context="", data="7b7d", **head)
+        e["text"] = build_pairwise(s, r, bytes.fromhex(e["msg_id"]), 2, 6, "", 4, ROOT, b"{}")
+        pw.append(e)
+    grp = dict(sender=A0, session_id=sid.hex(), chain_key=ck0.hex(), index=2, content_type=1, sent_at=7,
+               context="team", data="6869", **head)
+    grp["text"] = build_group(A0, sid, ck0, 2, 1, 7, "team", 4, ROOT, b"hi")
+    bk = dict(password="pw", m_kib=19456, t=2, p=1, salt="03" * 16, nonce="04" * 24, keyring=[A1, A0])
+    bk["backup"] = build_backup("pw", 19456, 2, 1, bytes([3]) * 16, bytes([4]) * 24, [A1, A0])
+    sn = dict(a=A0, b=B, safety_number=safety_number(A0["identity"], ed25519_public(bytes.fromhex(A0["sign_seed"])),
+                                                     B["identity"], ed25519_public(bytes.fromhex(B["sign_seed"]))))
+    rogue = raw_card("alice@clinic-a", 3000, bytes([0x70]) * 32, x25519_public(bytes([0x71]) * 32),
+                     card_id_of_key(A0), bytes.fromhex(B["sign_seed"]))
+    inv = [
+        {"kind": "card", "description": "rotation_sig by another key", "input": "csc2." + b64u_encode(rogue),
+         "previous": A0, "error": "BadSignature"},
+        {"kind": "card", "description": "a v1 text", "input": "csc1." + cards_[0]["card"][5:], "error": "Malformed"},
+        {"kind": "pairwise", "description": "a third party", "input": pw[0]["text"], "keyring": [C],
+         "directory": [A1, B], "from": None, "context": None, "error": "NotARecipient"},
+        {"kind": "group", "description": "no share", "input": grp["text"], "keyring": [B], "directory": [A0],
+         "from": None, "context": None, "shares": [], "error": "NoSessionKey"},
+        {"kind": "link", "description": "a later section", "input": "csl1.", "error": "Integrity"},
+    ]
+    good = {"cards.json": cards_, "messages.json": [msg], "pairwise.json": pw, "group_messages.json": [grp],
+            "backups.json": [bk], "safety_numbers.json": [sn], "invalid.json": inv}
+    bad = {"cards.json": dict(cards_[1], created_at=2001), "messages.json": dict(msg, head_epoch=5),
+           "pairwise.json": dict(pw[0], head_root="22" * 32), "group_messages.json": dict(grp, index=3),
+           "backups.json": dict(bk, keyring=[A0, A1]), "safety_numbers.json": dict(sn, b=C),
+           "invalid.json": dict(inv[0], error="Malformed")}
+    return good, bad

@@ -1,8 +1,13 @@
 #!/usr/bin/env python3
-"""Independent check of the chatseal v1 test vectors against PROTOCOL.md §1-§5,
-§9 (group sessions: group_messages.json, and the "group" cases of invalid.json)
-and §10 (attachments: files.json, and the "file" and "descriptor" cases of
-invalid.json).
+"""Independent check of the chatseal version 2 test vectors against PROTOCOL.md
+§1-§5, §9 (group sessions: group_messages.json, and the "group" cases of
+invalid.json), §10 (attachments: files.json, and the "file" and "descriptor" cases
+of invalid.json) and §11 (pairwise messages: pairwise.json, and the "pairwise"
+cases). §4.1, §12 and §13 are not implemented yet: passkey_backups.json, links.json
+and heads.json are reported as absent or present-but-unchecked, and the "link",
+"head" and passkey "backup" cases of invalid.json as skipped. Every v1-only magic
+(csc1., csm1., csg1., CSC1, CSM1, CSG1, CSK1) is Malformed, with the rule "v1 magic",
+so a run against version 1 vectors fails and says why.
 
 Written from /work/shared/spec/PROTOCOL.md (and RFC 9180 / RFC 8032 / RFC 7748 /
 RFC 9106) only, without reading the Rust sources, so that a disagreement between
@@ -12,7 +17,11 @@ spec.
 Layout: one module per layer beside this file, each importing the ones before it:
 wire.py (errors, encodings), primitives.py (Ed25519, X25519, ChaCha20Poly1305,
 Argon2id, HPKE), cards.py (§1-§2), envelope.py (§3), backup.py (§4), safety.py
-(§5), groups.py (§9) and files.py (§10). This file checks the vectors with them.
+(§5), pairwise.py (§11), groups.py (§9, whose shares are §11 messages) and files.py
+(§10); report.py names the field where a mismatch starts, coverage.py lists what
+invalid.json should exercise, selftest.py holds the self-test (the RFC test vectors,
+then every v2 rule on objects built there, then synthetic §8 elements for the
+checkers of this file). This file checks the vectors with them.
 
 Usage:  python verify_vectors.py [VECTORS_DIR] [-v]
         VECTORS_DIR defaults to ../vectors relative to this file; -v prints the
@@ -44,10 +53,11 @@ and ChaCha20Poly1305, and self-tested against RFC 9180 Appendix A.2.1.
 §9's chain-key ratchet is HMAC-SHA256 (Python's hmac/hashlib, self-tested against
 RFC 4231 test cases 1 and 2). A group case of invalid.json is decrypted with the
 shares it lists (what the directory returns for the session), each share opened
-with this file's §3 decryption. One rule of the group decoder is not in §9's text:
-when no share is accepted and one of them failed its §3 checks with BadSignature,
-the error is BadSignature rather than NoSessionKey (the rule names say so, and -v
-shows where it decides a case).
+with §11's decryption (no SDK-named sender; the caller's expected context). A share
+that fails acceptance is ignored; with none accepted the error is NoSessionKey, and
+its detail names each share's reason. §9's "its context is the channel's" is read,
+when the caller names no context, as: the share's context must equal the group
+message's (checked once the message has opened; else NoSessionKey).
 
 §10 (files.json, and the "file" and "descriptor" cases of invalid.json): a
 files.json element's plaintext is encrypted here under its file_key with
@@ -81,100 +91,17 @@ from safety import *  # noqa: F401,F403 (the layers, §1-§10)
 from groups import *  # noqa: F401,F403 (the layers, §1-§10)
 from files import *  # noqa: F401,F403 (the layers, §1-§10)
 from pairwise import *  # noqa: F401,F403 (§11)
-from selftest import self_test
+from selftest import self_test, synthetic_vectors
 from coverage import EXPECTED_RULES, EXPECTED_SHARE_RULES
+from report import *  # noqa: F401,F403 (Vec, show, first_diff, regions)
 
 VERBOSE = False
 
 # ------------------------------------------------------------------------- checking
 
 
-REBUILT = ("vector", "rebuilt here")
-
-
-class Vec:
-    """Collects mismatches for one vector."""
-
-    def __init__(self, label):
-        self.label = label
-        self.problems = []
-
-    def eq(self, what, expected, got, names=("expected", "got")):
-        """expected: what the vector's inputs say (or the vector's own text, for a
-        rebuilt object); got: what was decoded from it (or rebuilt here)."""
-        if expected != got:
-            where = ""
-            if isinstance(expected, (str, bytes)) and type(expected) is type(got):
-                where = f" (first difference at {'character' if isinstance(got, str) else 'byte'} {first_diff(expected, got)})"
-            self.problems.append(f"{what}: {names[0]} {show(expected)}, {names[1]} {show(got)}{where}")
-
-    def true(self, what, cond, detail=""):
-        if not cond:
-            self.problems.append(f"{what}{': ' + detail if detail else ''}")
-
-
-def show(v):
-    if isinstance(v, (bytes, bytearray)):
-        s = v.hex()
-        return s if len(s) <= 120 else s[:120] + f"...({len(v)} bytes)"
-    s = repr(v)
-    return s if len(s) <= 160 else s[:160] + "..."
-
-
-def first_diff(a, b):
-    for i, (x, y) in enumerate(zip(a, b)):
-        if x != y:
-            return i
-    return min(len(a), len(b)) if len(a) != len(b) else None
-
-
-def card_region(offset, tbs):
-    """Names the card field at a byte offset, laid out as `tbs` (the rebuilt card_tbs)."""
-    n = struct.unpack(">H", tbs[4:6])[0]
-    rot = 64 if tbs[78 + n] == 1 else 0
-    bounds = [(4, "magic"), (6, "identity length"), (6 + n, "identity"), (14 + n, "created_at"),
-              (46 + n, "sign_pk"), (78 + n, "enc_pk"), (79 + n, "prev_flag"),
-              (len(tbs), "prev_card_id"), (len(tbs) + rot, "rotation_sig"),
-              (len(tbs) + rot + 64, "card_sig")]
-    for end, name in bounds:
-        if offset < end:
-            return name
-    return "past the signature"
-
-
-def envelope_region(offset, n):
-    if offset < 4:
-        return "magic"
-    if offset < 20:
-        return "sender_card_id"
-    if offset < 36:
-        return "msg_id"
-    if offset < 38:
-        return "n"
-    if offset < 38 + n * STANZA_LEN:
-        k, o = divmod(offset - 38, STANZA_LEN)
-        part = "recipient_card_id" if o < 16 else "enc" if o < 48 else "wrapped"
-        return f"stanza {k} {part}"
-    return "body"
-
-
-def gmessage_region(offset):
-    if offset < 4:
-        return "magic"
-    if offset < 20:
-        return "sender_card_id"
-    if offset < 36:
-        return "session_id"
-    if offset < GHEADER_LEN:
-        return "index"
-    return "body"
-
-
-def pmessage_region(offset):
-    for end, name in ((4, "magic"), (20, "sender_card_id"), (36, "recipient_card_id"), (52, "msg_id")):
-        if offset < end:
-            return name
-    return "body"
+# How many vectors (element, invalid case expecting another error) carry a v1 magic.
+V1_SEEN = [0, 0]
 
 
 class Skip(Exception):
@@ -197,6 +124,7 @@ def run_items(items, fn, name, *extra):
             skipped[str(e)] = skipped.get(str(e), 0) + 1
             continue
         except ProtoError as e:
+            V1_SEEN[0] += e.rule == "v1 magic"
             v.problems.append(f"rejected by this decoder: {e}")
         except Exception as e:  # a bug here, or an input the checker did not expect
             v.problems.append(f"checker exception: {e!r}\n      " + traceback.format_exc().replace("\n", "\n      "))
@@ -517,38 +445,13 @@ def check_invalid(v, item):
             open_attachment(bytes.fromhex(item["input"]), enc)
     except ProtoError as e:
         RULES_FIRED.add((kind, e.name, e.rule))
+        V1_SEEN[1] += e.rule == "v1 magic" and want != "Malformed"
         if VERBOSE:
             print(f"    invalid ({kind}: {item['description']}) -> {e}")
         v.eq("error", want, e.name + f"  [{e.rule}{': ' + e.detail if e.detail else ''}]"
              if e.name != want else e.name)
         return
     v.problems.append(f"error: expected {want}, got success (the input was accepted)")
-
-
-def descriptor_region(offset, raw):
-    """Names the descriptor field at a byte offset, laid out as `raw`."""
-    for end, name in ((4, "magic"), (36, "file_key"), (44, "size"), (76, "sha256")):
-        if offset < end:
-            return name
-    pos = 76
-    for name in ("media type", "file name", "url"):
-        if offset < pos + 2:
-            return f"{name} length"
-        n = struct.unpack(">H", raw[pos:pos + 2])[0] if pos + 2 <= len(raw) else 0
-        if offset < pos + 2 + n:
-            return name
-        pos += 2 + n
-    return "past the url"
-
-
-def encrypted_region(offset):
-    """Names the part of an encrypted_file at a byte offset."""
-    if offset is None:
-        return "none"
-    if offset < 4:
-        return "magic"
-    k, o = divmod(offset - 4, FILE_SEALED_CHUNK)
-    return f"chunk {k}, byte {o} of the sealed chunk"
 
 
 @labelled(lambda i, it: f"({it['description']})")
@@ -614,6 +517,37 @@ def assemble_encrypted(v, segments):
     return b"".join(parts)
 
 
+def checkers_self_test():
+    """Each checker must pass the synthetic v2 elements and report the altered one."""
+    good, bad = synthetic_vectors()
+    problems = []
+    for name, fn in CHECKERS:
+        if name not in good:
+            continue
+        items = good[name]
+        for i, item in enumerate(items + [bad[name]]):
+            v = Vec(name)
+            try:
+                fn(v, item, *((items,) if fn is check_card else ()))
+            except Skip:
+                continue
+            except Exception as e:
+                v.problems.append(f"{e!r}")
+            if i < len(items) and v.problems:
+                problems.append(f"{name}[{i}] (synthetic): {'; '.join(v.problems)}")
+            elif i == len(items) and not v.problems:
+                problems.append(f"{name}: the altered element passed its checker")
+    RULES_FIRED.clear()  # not invalid.json's coverage
+    SHARE_RULES_FIRED.clear()
+    return problems
+
+
+# files.json before invalid.json: the "file" cases cut segments from its files.
+CHECKERS = (("cards.json", check_card), ("messages.json", check_message), ("pairwise.json", check_pairwise),
+            ("backups.json", check_backup), ("safety_numbers.json", check_safety),
+            ("group_messages.json", check_group), ("files.json", check_file), ("invalid.json", check_invalid))
+
+
 # ----------------------------------------------------------------------------- main
 
 
@@ -632,13 +566,14 @@ def main(argv):
     for p in st:
         print(f"  MISMATCH self-test: {p}")
     passed, failed = (1, 0) if not st else (0, 1)
+    sp = checkers_self_test()
+    print(f"self-test of the checkers (synthetic v2 elements of each §8 file, and one altered element "
+          f"each): {'1 ok' if not sp else '0 ok, 1 failed'}")
+    for p in sp:
+        print(f"  MISMATCH checkers self-test: {p}")
+    passed, failed = passed + (not sp), failed + bool(sp)
 
-    # files.json before invalid.json: the "file" cases cut segments from its files.
-    for name, fn in (("cards.json", check_card), ("messages.json", check_message),
-                     ("pairwise.json", check_pairwise),
-                     ("backups.json", check_backup), ("safety_numbers.json", check_safety),
-                     ("group_messages.json", check_group), ("files.json", check_file),
-                     ("invalid.json", check_invalid)):
+    for name, fn in CHECKERS:
         path = os.path.join(vdir, name)
         if not os.path.exists(path):
             print(f"{name}: missing")
@@ -666,6 +601,9 @@ def main(argv):
           f"{len(EXPECTED_SHARE_RULES)} §9 reasons to refuse a share exercised")
     for m in missing_sr:
         print(f"  NOTE no group case refuses a share because: {m}")
+    if any(V1_SEEN):
+        print(f"version 1 vectors: {V1_SEEN[0]} element(s) and {V1_SEEN[1]} invalid case(s) carry a v1 magic "
+              f"(csc1./csm1./csg1./CSC1/CSM1/CSG1/CSK1), Malformed in version 2 (PROTOCOL.md, opening paragraph)")
     print(f"runtime: {time.monotonic() - start:.2f} s")
     print(f"{passed} passed, {failed} failed")
     return 1 if failed else 0
