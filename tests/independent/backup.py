@@ -13,6 +13,7 @@ from envelope import *  # noqa: F401,F403 (the earlier layers)
 # ------------------------------------------------------------------------------ §4
 
 BACKUP_HEADER_LEN = 4 + 12 + 16 + 24
+KEYRING_MAGIC = b"CSK2"
 
 
 def decode_backup(text, password):
@@ -37,8 +38,11 @@ def decode_backup(text, password):
     except (nacl.exceptions.CryptoError, ValueError, TypeError):
         fail("Integrity", "§4 backup does not open (wrong password or tampered)")
     kr = Reader(pt, "keyring")
-    if kr.take(4) != b"CSK1":
-        fail("Malformed", "§4 keyring bad magic")
+    kmagic = kr.take(4)
+    if kmagic == b"CSK1":
+        fail("Malformed", "v1 magic", "keyring magic CSK1 is version 1, Malformed in version 2")
+    if kmagic != KEYRING_MAGIC:
+        fail("Malformed", "§4 keyring bad magic", kmagic.hex())
     count = kr.u16()
     if count < 1:
         fail("Malformed", "§4 keyring count 0")
@@ -60,8 +64,8 @@ def decode_backup(text, password):
     return {"m_kib": m_kib, "t": t, "p": p, "salt": salt, "nonce": nonce, "entries": out}
 
 
-def build_backup(password, m_kib, t, p, salt, nonce, keys):
-    keyring = b"CSK1" + u16(len(keys))
+def build_backup(password, m_kib, t, p, salt, nonce, keys, keyring_magic=KEYRING_MAGIC):
+    keyring = keyring_magic + u16(len(keys))
     for k in keys:
         c = card_from_key(k)
         keyring += u32(len(c)) + c + bytes.fromhex(k["sign_seed"]) + bytes.fromhex(k["enc_sk"])

@@ -51,12 +51,6 @@ def encrypt_file(file_key, plaintext):
     return b"".join(out)
 
 
-def vec16(b):
-    if len(b) > 0xFFFF:
-        raise ValueError(f"vec16 of {len(b)} bytes")
-    return u16(len(b)) + b
-
-
 def build_descriptor(file_key, size, encrypted_file, media_type, name, url):
     """§10 says "u64 size" without saying of what: it is taken as the plaintext's
     length in bytes (the vectors agree). The texts are written as UTF-8."""

@@ -12,10 +12,13 @@ from cards import *  # noqa: F401,F403 (the earlier layers)
 from envelope import *  # noqa: F401,F403 (the earlier layers)
 from backup import *  # noqa: F401,F403 (the earlier layers)
 from safety import *  # noqa: F401,F403 (the earlier layers)
+from pairwise import *  # noqa: F401,F403 (the earlier layers)
 
 # ------------------------------------------------------------------------------ §9
 
-GROUP_SIG_CONTEXT = b"chatseal/v1/group\x00"
+GROUP_SIG_CONTEXT = b"chatseal/v2/group\x00"
+GROUP_MAGIC = b"CSG2"
+GROUP_PREFIX = "csg2."
 GHEADER_LEN = 4 + 16 + 16 + 4
 SHARE_LEN = 4 + 16 + 4 + 32
 SHARE_CONTENT_TYPE = 4
@@ -42,10 +45,13 @@ def ratchet(ck, steps):
 
 def parse_group(text):
     """§9 (§3 step 1): text and gheader (Malformed); the body is everything after."""
-    raw = b64u_decode(strip_prefix(text, "csg1."))
+    raw = b64u_decode(strip_prefix(text, GROUP_PREFIX))
     r = Reader(raw, "gheader")
-    if r.take(4) != b"CSG1":
-        fail("Malformed", "§9 bad magic")
+    magic = r.take(4)
+    if magic == b"CSG1":
+        fail("Malformed", "v1 magic", "group magic CSG1 is version 1, Malformed in version 2")
+    if magic != GROUP_MAGIC:
+        fail("Malformed", "§9 bad magic", magic.hex())
     sender_card_id = r.take(16)
     session_id = r.take(16)
     index = r.u32()
@@ -54,30 +60,32 @@ def parse_group(text):
             "session_id": session_id, "index": index}
 
 
+def build_share(session_id, index, chain_key):
+    return b"CSS1" + session_id + u32(index) + chain_key
+
+
 # The rules by which find_session refused a share, for the coverage note.
 SHARE_RULES_FIRED = set()
 
 
-def find_session(g, shares, keyring, directory):
-    """§9 in place of §3 steps 2-3: the lowest-index share that is accepted.
-    A share is accepted only if it decrypts as a §3 message for this keyring with
-    every §3 check passing (steps 1-6: no sender name is imposed on the share, its
-    sender card is compared with the gheader's below; its context is compared with
-    the message's at the very end), has content type 4, exactly one stanza, data
-    that is a 56-byte share, the gheader's session id and the gheader's
-    sender_card_id."""
-    accepted, refused = [], []   # refused: (share number, §3 error name or None, rule, detail)
+def find_session(g, shares, keyring, directory, expected_context=None):
+    """§9 in place of §3 steps 2-3: the lowest-index share that is accepted. A share
+    is accepted only if it passes §11's checks for this keyring (with the caller's
+    expected context when it names one, and no SDK-named sender), has content type 4,
+    data that is a well-formed 56-byte CSS1 share naming the gheader's session, and
+    the gheader's sender_card_id as its §11 sender card. The last of §9's conditions,
+    "its context is the channel's", is applied by decrypt_group once the message has
+    opened (the channel's context is the message's when the caller names none)."""
+    accepted, refused = [], []   # refused: (share number, §11 error name or None, rule, detail)
     for n, share_text in enumerate(shares):
         try:
-            m = decrypt_message(share_text, keyring, directory, None, None)
+            m = decrypt_pairwise(share_text, keyring, directory, None, expected_context)
         except ProtoError as e:
-            refused.append((n, e.name, f"share fails §3 with {e.name}", e.rule))
+            refused.append((n, e.name, f"share fails §11 with {e.name}", e.rule))
             continue
         s, bad = None, None
         if m["content_type"] != SHARE_CONTENT_TYPE:
             bad = ("share content type is not 4", str(m["content_type"]))
-        elif len(m["env"]["stanzas"]) != 1:
-            bad = ("share has more than one stanza", f"{len(m['env']['stanzas'])} stanzas")
         elif len(m["data"]) != SHARE_LEN:
             bad = ("share data is not 56 bytes", f"{len(m['data'])} bytes")
         elif m["data"][:4] != b"CSS1":
@@ -104,7 +112,7 @@ def find_session(g, shares, keyring, directory):
             "refused": refused}
 
 
-def open_group(g, share_index, share_ck, directory, sender_name=None, expected_context=None):
+def open_group(g, share_index, share_ck, keyring, directory, sender_name=None, expected_context=None):
     """§9 from the session's chain key at share_index on: the index rules, the
     message key, the body, then §3 steps 4-7 with the group signature."""
     if g["index"] < share_index:
@@ -117,34 +125,34 @@ def open_group(g, share_index, share_ck, directory, sender_name=None, expected_c
         fail("Integrity", "§9 body open failed", f"body {len(g['body'])} bytes")
     p = parse_payload(payload)                                              # 4
     card = check_sender("§9", GROUP_SIG_CONTEXT + g["gheader"], g["sender_card_id"], p,
-                        directory, sender_name, expected_context)          # 5-7
-    return {"g": g, "payload": payload, "message_key": mk, "sender_identity": card["identity"],
-            "sender_card_id": g["sender_card_id"], "session_id": g["session_id"], "index": g["index"],
-            "content_type": p["content_type"], "sent_at": p["sent_at"], "context": p["context"],
-            "data": p["data"], "sig": p["sig"], "fields": p["fields"], "pad": p["pad"]}
+                        keyring, directory, sender_name, expected_context)  # 5-7
+    res = {"g": g, "payload": payload, "message_key": mk, "sender_identity": card["identity"],
+           "sender_card_id": g["sender_card_id"], "session_id": g["session_id"], "index": g["index"]}
+    res.update(result_fields(p))
+    return res
 
 
 def decrypt_group(text, keyring, directory, shares, sender_name=None, expected_context=None):
-    """§9 decryption: shares are the §3 texts the directory returns for the session."""
+    """§9 decryption: shares are the §11 texts the directory returns for the session."""
     g = parse_group(text)                                                   # 1
-    s = find_session(g, shares, keyring, directory)                        # in place of 2-3
-    res = open_group(g, s["index"], s["chain_key"], directory, sender_name, expected_context)
+    s = find_session(g, shares, keyring, directory, expected_context)      # in place of 2-3
+    res = open_group(g, s["index"], s["chain_key"], keyring, directory, sender_name, expected_context)
     if res["context"] != s["context"]:
-        fail("ContextMismatch", "§9 context differs from the share's",
+        # "its context is the channel's": a share whose context is not the message's
+        # was not a share for this channel; refused shares are ignored, so NoSessionKey.
+        SHARE_RULES_FIRED.add("share's context is not the channel's")
+        fail("NoSessionKey", "§9 the share's context is not the channel's",
              f"message {res['context']!r}, share {s['context']!r}")
     res["share"] = s
     return res
 
 
-def build_group(sender, session_id, ck0, index, content_type, sent_at, context, data):
+def build_group(sender, session_id, ck0, index, content_type, sent_at, context, head_epoch,
+                head_root, data):
     """The sender side, independently: chain key at index 0 ratcheted `index` times,
     the minimum zero pad that makes len(payload) a multiple of 32."""
-    s_id = card_id_of_tbs(card_tbs_from_key(sender))
-    gheader = b"CSG1" + s_id + session_id + u32(index)
-    ctx = context.encode("utf-8")
-    fields = bytes([content_type]) + u64(sent_at) + u16(len(ctx)) + ctx + u32(len(data)) + data
+    gheader = GROUP_MAGIC + card_id_of_key(sender) + session_id + u32(index)
+    fields = build_fields(content_type, sent_at, context, head_epoch, head_root, data)
     sig = ed25519_sign(bytes.fromhex(sender["sign_seed"]), GROUP_SIG_CONTEXT + gheader + fields)
-    unpadded = len(fields) + len(sig)
-    payload = fields + sig + bytes(-unpadded % 32)
     mk = message_key(ratchet(ck0, index))
-    return "csg1." + b64u_encode(gheader + chacha_seal(mk, gheader, payload))
+    return GROUP_PREFIX + b64u_encode(gheader + chacha_seal(mk, gheader, pad_to_32(fields + sig)))

@@ -11,7 +11,8 @@ import struct
 
 ERROR_NAMES = ("Malformed", "BadSignature", "NotARecipient", "Integrity",
                "UnknownSender", "SenderMismatch", "ContextMismatch",
-               "NoSessionKey")  # §9
+               "NoSessionKey",  # §9
+               "BadProof", "SplitView")  # §12 (named only: §12 is not checked here)
 
 
 class ProtoError(Exception):
@@ -31,7 +32,7 @@ def fail(name, rule, detail=""):
 
 # Every rule this decoder can reject with, so that invalid.json's coverage can be
 # reported (§8: "invalid.json holds at least one case for every rejection rule
-# named in §2-§4"; §9's are reported the same way).
+# of §2-§13 that an invalid kind can express").
 RULES_FIRED = set()
 
 # ----------------------------------------------------------------- encoding helpers
@@ -47,6 +48,16 @@ def u32(n):
 
 def u64(n):
     return struct.pack(">Q", n)
+
+
+def vec16(b):
+    if len(b) > 0xFFFF:
+        raise ValueError(f"vec16 of {len(b)} bytes")
+    return u16(len(b)) + b
+
+
+def vec32(b):
+    return u32(len(b)) + b
 
 
 B64U_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
@@ -73,7 +84,15 @@ def b64u_decode(text):
     return raw
 
 
+# Version 2's opening paragraph: "every v1-only magic (`csc1.`, `csm1.`, `csg1.`,
+# `CSK1`) is `Malformed`, never read". Named apart so that a v1 input says so.
+V1_TEXT_PREFIXES = ("csc1.", "csm1.", "csg1.")
+
+
 def strip_prefix(text, prefix):
+    if isinstance(text, str) and text[:5] in V1_TEXT_PREFIXES and prefix not in V1_TEXT_PREFIXES:
+        fail("Malformed", "v1 magic", f"{text[:5]!r} is a version 1 text, Malformed in version 2 "
+             f"(expected {prefix!r})")
     if not isinstance(text, str) or not text.startswith(prefix):
         fail("Malformed", "text: wrong prefix", f"expected {prefix!r}")
     return text[len(prefix):]
