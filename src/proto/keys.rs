@@ -88,6 +88,13 @@ impl IdentityKeys {
         self.0.sign.sign(message).to_bytes()
     }
 
+    /// `X25519(enc_sk, their_pk)`: the static shared secret of §11, zeroized on drop.
+    /// The caller rejects the all-zero output (a low-order `their_pk`).
+    pub(crate) fn x25519(&self, their_pk: &[u8; 32]) -> Zeroizing<[u8; 32]> {
+        let shared = self.0.enc.diffie_hellman(&XPublicKey::from(*their_pk));
+        Zeroizing::new(shared.to_bytes())
+    }
+
     /// The X25519 secret as the HPKE crate's private key type.
     pub(crate) fn hpke_private_key(&self) -> Result<HpkePrivateKey, Error> {
         use hpke::Deserializable as _;

@@ -2,14 +2,15 @@
 //!
 //! One module per object of the spec, each with its encoder next to its decoder:
 //! [`card`] (§2), [`envelope`] (§3), [`backup`] (§4) with the [`keyring`] it seals,
-//! [`safety`] (§5), [`group`] sessions (§9), [`file`](mod@file) attachments (§10);
+//! [`safety`] (§5), [`group`] sessions (§9), [`file`](mod@file) attachments (§10), [`pairwise`]
+//! messages (§11);
 //! [`keys`] holds §1. Nothing here touches a browser, a clock or a global RNG: time is
 //! passed in, randomness is injected (`rand_core::CryptoRngCore`), so that a seeded
 //! generator reproduces every byte.
 //!
 //! No decoder panics, on any input; every failure is an [`Error`] named as in the spec.
 
-// In the order of PROTOCOL.md (version 2, the version this code implements; §11–§13
+// In the order of PROTOCOL.md (version 2, the version this code implements; §12–§13
 // are not here yet).
 // Notation: integers, `vec16`/`vec32`, the `prefix.b64u` text form.
 pub(crate) mod wire;
@@ -40,6 +41,9 @@ pub mod group;
 
 // §10 Attachments.
 pub mod file;
+
+// §11 Pairwise messages (one other person).
+pub mod pairwise;
 
 // The failure names every section uses (not a section of its own).
 mod error;
