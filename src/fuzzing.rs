@@ -31,7 +31,7 @@ pub struct Fixture {
     pub session_id: SessionId,
     /// The chain key at index 0.
     pub chain_key: ChainKey,
-    /// The share of the session for bob (§3 text).
+    /// The share of the session for bob (§11 text).
     pub share: String,
     /// The same share, opened and accepted by bob.
     pub accepted: group::AcceptedShare,

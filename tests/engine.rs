@@ -679,8 +679,10 @@ fn above_the_threshold_messages_are_group_messages_shared_once() {
         12,
         "no new share for the next message"
     );
-    // O(1) in the members: the same text to 12 members costs what it costs to 100.
-    assert!(first.len() < 250, "{} characters", first.len());
+    // O(1) in the members: the same text to 12 members costs what it costs to 100
+    // (293 characters for "hello team": 40-byte header, 69 bytes of v2 fields, 64 of
+    // signature, padded to 160, a tag).
+    assert!(first.len() < 300, "{} characters", first.len());
     for (reader, name) in m.iter().zip(&names).skip(1) {
         assert_eq!(
             read(reader, &first, "m00", "team").unwrap(),
@@ -955,8 +957,9 @@ fn a_hostile_directory_that_withholds_or_forges_shares_yields_no_plaintext() {
         d.shares.push(("m02".into(), header.session_id, sealed));
     }
     assert_eq!(code(read(&m[2], &text, "m00", "c")), "NoSessionKey");
-    // A group message replayed into another channel, or relabelled.
-    assert_eq!(code(read(&m[3], &text, "m00", "other")), "ContextMismatch");
+    // A group message replayed into another channel (its share, for "c", is not
+    // accepted there: §9), or relabelled.
+    assert_eq!(code(read(&m[3], &text, "m00", "other")), "NoSessionKey");
     assert_eq!(code(read(&m[3], &text, "m04", "c")), "SenderMismatch");
     assert_eq!(read(&m[3], &text, "m00", "c").unwrap(), "secret");
 }

@@ -1,6 +1,6 @@
 //! §9 Group sessions: a sender's ratcheting chain key, shared once per member through
-//! the directory (a [`Share`] inside a §3 message), then channel messages of constant
-//! size that name only the session and an index.
+//! the directory (a [`Share`] inside a §11 pairwise message), then channel messages of
+//! constant size that name only the session and an index.
 //!
 //! Decrypting follows §9: [`GroupMessage::parse`] (step 1), [`accept_share`] for each
 //! share the directory returns, [`GroupMessage::open`] with the chain key at the
@@ -17,8 +17,9 @@ use sha2::{Digest as _, Sha256};
 use zeroize::{Zeroize, Zeroizing};
 
 use super::card::{Card, CardId};
-use super::envelope::{self, open_body, sign_and_seal, Content, ContentType, Message, Opened};
+use super::envelope::{open_body, sign_and_seal, Content, ContentType, Message, Opened};
 use super::keyring::{Keyring, KeyringEntry};
+use super::pairwise;
 use super::wire::{from_text, Reader};
 use super::Error;
 
@@ -130,7 +131,7 @@ pub struct Share {
 }
 
 impl Share {
-    /// The share's bytes (secret: the data of a §3 message, content type 4).
+    /// The share's bytes (secret: the data of a §11 message, content type 4).
     pub fn encode(&self) -> Zeroizing<Vec<u8>> {
         let mut out = Zeroizing::new(Vec::with_capacity(SHARE_LEN));
         out.extend_from_slice(SHARE_MAGIC);
@@ -161,8 +162,9 @@ impl Share {
         Ok(self.chain_key.advance(steps(self.index, index)?))
     }
 
-    /// The §3 message that carries this share to `member` (the sender's own card
-    /// included): exactly one stanza, content type 4, bound to the channel's `context`.
+    /// The §11 pairwise message that carries this share from `sender`'s card to
+    /// `member` (the sender's own card included: a note to itself), content type 4,
+    /// bound to the channel's `context`.
     pub fn seal_to(
         &self,
         rng: &mut impl rand_core::CryptoRngCore,
@@ -172,10 +174,10 @@ impl Share {
         sent_at: u64,
     ) -> Result<String, Error> {
         let data = self.encode();
-        envelope::seal(
+        pairwise::seal(
             rng,
             sender,
-            &[member],
+            member,
             &Content {
                 content_type: ContentType::SessionShare,
                 sent_at,
@@ -215,7 +217,8 @@ pub fn steps(from: u32, index: u32) -> Result<u32, Error> {
 pub struct AcceptedShare {
     /// The share.
     pub share: Share,
-    /// The card that signed it: the only card whose group messages it opens.
+    /// The card that sent it (the §11 sender card): the only card whose group messages
+    /// it opens.
     pub sender_card_id: CardId,
     /// The identity of that card.
     pub sender: String,
@@ -234,19 +237,13 @@ impl fmt::Debug for AcceptedShare {
     }
 }
 
-/// Checks a share's §3 message once it has been decrypted and verified (with the
-/// sender's card resolved through the directory): it must carry a share (content type 4,
-/// `Malformed` otherwise) with exactly one stanza. Which session and sender card it may
-/// serve is then [`AcceptedShare::serves`]'s question.
-pub fn accept_share(
-    envelope: &envelope::Envelope,
-    message: Message,
-) -> Result<AcceptedShare, Error> {
+/// Checks a share's §11 message once it has passed §11's checks: it must carry a
+/// share (content type 4 and a well-formed `CSS1`, `Malformed` otherwise). Which
+/// session, sender card and channel it may serve is then [`AcceptedShare::serves`]'s
+/// and [`AcceptedShare::fits`]'s question.
+pub fn accept_share(message: Message) -> Result<AcceptedShare, Error> {
     if message.content_type != ContentType::SessionShare {
         return Err(Error::Malformed("session share: not content type 4"));
-    }
-    if envelope.header().stanzas.len() != 1 {
-        return Err(Error::Malformed("session share: more than one recipient"));
     }
     let share = Share::decode(&message.data)?;
     Ok(AcceptedShare {
@@ -262,6 +259,12 @@ impl AcceptedShare {
     /// card (a share signed by anyone else is ignored).
     pub fn serves(&self, header: &GroupHeader) -> bool {
         self.share.session_id == header.session_id && self.sender_card_id == header.sender_card_id
+    }
+
+    /// True when the caller expects no context, or this share's (§9: a share is
+    /// accepted only if its §11 checks pass with the caller's expected context).
+    pub fn fits(&self, context: Option<&str>) -> bool {
+        context.map_or(true, |c| c == self.context)
     }
 }
 
@@ -372,13 +375,15 @@ impl fmt::Debug for GroupMessage {
 }
 
 /// The last check of a group message, after [`Opened::verify`]: its signed context must
-/// be the one its session was shared for (`ContextMismatch`), so that a session shared
-/// for one channel cannot carry messages into another.
+/// be the one its session was shared for, so that a session shared for one channel
+/// cannot carry messages into another. §9 makes "its context is the channel's" a
+/// condition of accepting the share, and a share that fails acceptance is ignored: with
+/// it ignored the message has no session key (`NoSessionKey`).
 pub fn check_session_context(message: &Message, share: &AcceptedShare) -> Result<(), Error> {
     if message.context == share.context {
         Ok(())
     } else {
-        Err(Error::ContextMismatch)
+        Err(Error::NoSessionKey)
     }
 }
 
@@ -395,7 +400,7 @@ pub fn earliest<'a>(
         .ok_or(Error::NoSessionKey)
 }
 
-/// All of §9's decryption for a caller that holds the session's shares (§3 texts, as
+/// All of §9's decryption for a caller that holds the session's shares (§11 texts, as
 /// the directory returns them) and resolves cards synchronously. A share that fails any
 /// of its checks is not accepted; with no accepted share for the message's session and
 /// sender card, the error is `NoSessionKey` (a forged share is the same as none).
@@ -411,11 +416,13 @@ pub fn decrypt<C: Borrow<Card>>(
     let accepted: Vec<AcceptedShare> = shares
         .iter()
         .filter_map(|share| open_share(share, keyring, &resolve).ok())
+        .filter(|share| share.fits(context))
         .collect();
     decrypt_parsed(&message, &accepted, resolve, from, context)
 }
 
-/// [`decrypt`] for a parsed message and shares already accepted ([`open_share`]).
+/// [`decrypt`] for a parsed message and shares already accepted ([`open_share`]); a
+/// share for another context than the expected one is ignored.
 pub fn decrypt_parsed<C: Borrow<Card>>(
     message: &GroupMessage,
     accepted: &[AcceptedShare],
@@ -423,7 +430,8 @@ pub fn decrypt_parsed<C: Borrow<Card>>(
     from: Option<&str>,
     context: Option<&str>,
 ) -> Result<Message, Error> {
-    let share = earliest(accepted, message.header())?;
+    let fitting = accepted.iter().filter(|s| s.fits(context));
+    let share = earliest(fitting, message.header())?;
     let chain_key = share.share.chain_key_at(message.header().index)?;
     let opened = message.open(&chain_key)?;
     let card = resolve(&opened.sender_card_id());
@@ -432,23 +440,21 @@ pub fn decrypt_parsed<C: Borrow<Card>>(
     Ok(verified)
 }
 
-/// Opens and checks one share's §3 text with `keyring`, its sender card resolved by
-/// `resolve`.
+/// Opens and checks one share's §11 text with `keyring`, the other card resolved by
+/// `resolve` (the reader's own cards resolve locally). No SDK-named sender applies to
+/// shares (§9): the sender card binds them instead.
 pub fn open_share<C: Borrow<Card>>(
     text: &str,
     keyring: &Keyring,
     resolve: impl Fn(&CardId) -> Option<C>,
 ) -> Result<AcceptedShare, Error> {
-    let envelope = envelope::Envelope::parse(text)?;
-    let opened = envelope.open(keyring)?;
-    let card = resolve(&opened.sender_card_id());
-    let message = opened.verify(card.as_ref().map(Borrow::borrow), None, None)?;
-    accept_share(&envelope, message)
+    accept_share(pairwise::decrypt(text, keyring, resolve, None, None)?)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::proto::envelope;
     use rand_core::OsRng;
 
     fn entry(identity: &str) -> KeyringEntry {
@@ -520,6 +526,75 @@ mod tests {
                 assert_eq!(got?.data, b"hi");
             }
         }
+        Ok(())
+    }
+
+    #[test]
+    fn shares_are_pairwise_and_follow_section_9s_acceptance() -> Result<(), Error> {
+        let alice = entry("alice");
+        let bob = entry("bob");
+        let session_id = SessionId([4; 16]);
+        let ck = ChainKey::from_bytes([5; 32]);
+        let text = seal(&alice, session_id, 0, &ck, &content("hi", "c"))?;
+        let share = Share {
+            session_id,
+            index: 0,
+            chain_key: ck.clone(),
+        };
+        let to_bob = share.seal_to(&mut OsRng, &alice, bob.card(), "c", 0)?;
+        assert!(to_bob.starts_with(pairwise::TEXT_PREFIX));
+        let card = alice.card().clone();
+        let resolve = |id: &CardId| (*id == card.id()).then_some(&card);
+        // The sender reads its own messages through its note to itself.
+        let to_self = share.seal_to(&mut OsRng, &alice, alice.card(), "c", 0)?;
+        let alice_keys = Keyring::new(alice);
+        let got = decrypt(&text, &alice_keys, &[&to_self], resolve, None, Some("c"))?;
+        assert_eq!(got.data, b"hi");
+        let bob_keys = Keyring::new(bob);
+        assert_eq!(
+            decrypt(
+                &text,
+                &bob_keys,
+                &[&to_bob],
+                resolve,
+                Some("alice"),
+                Some("c")
+            )?
+            .data,
+            b"hi"
+        );
+        // Expected in another channel: the share (for "c") is not accepted there.
+        assert_eq!(
+            decrypt(&text, &bob_keys, &[&to_bob], resolve, None, Some("d")),
+            Err(Error::NoSessionKey)
+        );
+        // A share for another channel than the message's is no share for it.
+        let for_d = share.seal_to(
+            &mut OsRng,
+            alice_keys.current(),
+            bob_keys.current().card(),
+            "d",
+            0,
+        )?;
+        assert_eq!(
+            decrypt(&text, &bob_keys, &[&for_d], resolve, None, None),
+            Err(Error::NoSessionKey)
+        );
+        // A §3 message is not a share.
+        let csm2 = envelope::seal(
+            &mut OsRng,
+            alice_keys.current(),
+            &[bob_keys.current().card()],
+            &Content {
+                content_type: ContentType::SessionShare,
+                data: &share.encode(),
+                ..content("", "c")
+            },
+        )?;
+        assert!(matches!(
+            open_share(&csm2, &bob_keys, resolve),
+            Err(Error::Malformed(_))
+        ));
         Ok(())
     }
 

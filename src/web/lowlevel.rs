@@ -230,7 +230,7 @@ impl Identity {
         })
     }
 
-    /// `identity.shareGroupSession(session, cards)` → one `csm2.` share per card (Card
+    /// `identity.shareGroupSession(session, cards)` → one `csp2.` share per card (Card
     /// objects or card texts), each readable by that card only: the chain key at the
     /// session's current index, for the directory's `POST /v1/shares`.
     #[wasm_bindgen(js_name = "shareGroupSession")]
@@ -277,7 +277,7 @@ impl Identity {
     }
 
     /// `identity.acceptShare(shareText, senderCards)` → the `InboundSession` a share
-    /// opens, after §3's checks and §9's (content type 4, one stanza).
+    /// opens, after §11's checks and §9's (content type 4, a well-formed `CSS1`).
     #[wasm_bindgen(js_name = "acceptShare")]
     pub fn accept_share(
         &self,

@@ -14,12 +14,14 @@
 //! - `account`: this identity's own keys — register, rotate, backup, restore, unregister;
 //! - `sessions`: sending through group sessions (§9) and sharing them;
 //! - `shares`: receiving group sessions — shares fetched, checked and kept;
+//! - `pairwise`: §11 messages — the pair keys kept in memory, the other card resolved;
 //! - `flights`: one directory request shared by every caller that waits for it.
 
 mod account;
 mod flights;
 mod key_changes;
 mod lookup;
+mod pairwise;
 mod sessions;
 mod shares;
 mod store;
@@ -36,6 +38,7 @@ use rand_core::CryptoRngCore;
 use super::groups::Sessions;
 use super::{CardCache, Decrypted, Error, Identity, Trust};
 use crate::proto::group::{self, SessionId};
+use crate::proto::pairwise::PairKey;
 use crate::proto::{self, safety, Card, CardId, ContentType};
 use flights::{CardFlight, FlightFuture, ShareFlight};
 use store::{load_keys, load_pins, load_sessions};
@@ -161,6 +164,8 @@ struct State {
     share_flights: HashMap<SessionId, WeakShared<ShareFlight>>,
     /// card id → the card request in flight for it.
     card_flights: HashMap<CardId, WeakShared<CardFlight>>,
+    /// (own card, other card) → their §11 pair key, derived once; memory only.
+    pair_keys: HashMap<(CardId, CardId), Rc<PairKey>>,
 }
 
 /// One identity's client.

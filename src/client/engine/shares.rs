@@ -7,12 +7,11 @@ use futures_util::future::FutureExt;
 use super::flights::join_flight;
 use super::{Directory, Engine, Store, MISSING_SHARE_TTL_MS};
 use crate::client::{Decrypted, Error};
-use crate::proto::envelope::Envelope;
 use crate::proto::group::{self, AcceptedShare, GroupMessage, SessionId};
 use crate::proto::{self};
 
 impl<D: Directory + Clone + 'static, S: Store> Engine<D, S> {
-    /// Verifies shares (§3 texts from the directory) and keeps those that pass §9's
+    /// Verifies shares (§11 texts from the directory) and keeps those that pass §9's
     /// checks, each at its earliest index; stores the inbound sessions when one was new.
     /// A share that fails is skipped: only messages it would have opened fail, with
     /// `NoSessionKey`.
@@ -35,16 +34,12 @@ impl<D: Directory + Clone + 'static, S: Store> Engine<D, S> {
         kept
     }
 
+    /// One share (a §11 text) through §11's checks, with no SDK-named sender and no
+    /// expected context (§9: the sender card binds a share; its context is checked
+    /// against each message it opens), then §9's: content type 4, a well-formed `CSS1`.
     pub(super) async fn open_share(&self, text: &str) -> Result<AcceptedShare, Error> {
-        let envelope = Envelope::parse(text)?;
-        let opened = {
-            let state = self.state.borrow();
-            let keys = state.keys.as_ref().ok_or(Error::NoLocalKey)?;
-            envelope.open(keys.keyring())?
-        };
-        let card = self.sender_card(&opened.sender_card_id()).await?;
-        let message = opened.verify(card.as_ref(), None, None)?;
-        Ok(group::accept_share(&envelope, message)?)
+        let (message, _) = self.pairwise_open(text, None, None).await?;
+        Ok(group::accept_share(message)?)
     }
 
     /// Pulls every share stored for this identity since the last pull (the `after`
@@ -126,6 +121,8 @@ impl<D: Directory + Clone + 'static, S: Store> Engine<D, S> {
                 .sessions
                 .inbound
                 .get_mut(&key)
+                // A share for another channel than the one expected is no share (§9).
+                .filter(|inbound| inbound.share.fits(context))
                 .ok_or(proto::Error::NoSessionKey)?;
             (inbound.open(&message)?, inbound.share.clone())
         };
