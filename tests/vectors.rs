@@ -77,6 +77,28 @@ fn messages() {
 }
 
 #[test]
+fn pairwise_messages() {
+    let vectors: Vec<PairwiseVector> = load("pairwise.json");
+    assert!(vectors.len() >= 5);
+    for ct in [1, 2, 3, 4] {
+        assert!(
+            vectors.iter().any(|v| v.content_type == ct),
+            "content type {ct}"
+        );
+    }
+    assert!(
+        vectors.iter().any(|v| v.sender == v.recipient),
+        "a note to oneself"
+    );
+    assert!(vectors
+        .iter()
+        .any(|v| v.sender.prev_card_id.is_some() || v.recipient.prev_card_id.is_some()));
+    assert!(vectors.iter().any(|v| v.context.is_empty()));
+    assert!(vectors.iter().any(|v| v.head_epoch != 0), "a head");
+    vectors.iter().for_each(check_pairwise);
+}
+
+#[test]
 fn group_messages() {
     let vectors: Vec<GroupVector> = load("group_messages.json");
     assert!(vectors.len() >= 4);
@@ -147,7 +169,7 @@ fn invalid_inputs_fail_with_their_named_error() {
             .or_default() += 1;
     }
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
-    // Every error name of §2–§4, §9 and §10 is exercised, and §2's link rule.
+    // Every error name of §2–§4, §9, §10 and §11 is exercised, and §2's link rule.
     assert!(vectors
         .iter()
         .any(|v| matches!(v.with, Needs::Card { .. }) && v.error == "BadSignature"));
@@ -167,6 +189,12 @@ fn invalid_inputs_fail_with_their_named_error() {
         ("message", "ContextMismatch"),
         ("backup", "Malformed"),
         ("backup", "Integrity"),
+        ("pairwise", "Malformed"),
+        ("pairwise", "NotARecipient"),
+        ("pairwise", "UnknownSender"),
+        ("pairwise", "Integrity"),
+        ("pairwise", "SenderMismatch"),
+        ("pairwise", "ContextMismatch"),
         ("group", "Malformed"),
         ("group", "Integrity"),
         ("group", "NoSessionKey"),

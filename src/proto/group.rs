@@ -418,7 +418,12 @@ pub fn decrypt<C: Borrow<Card>>(
         .filter_map(|share| open_share(share, keyring, &resolve).ok())
         .filter(|share| share.fits(context))
         .collect();
-    decrypt_parsed(&message, &accepted, resolve, from, context)
+    // The reader's own cards resolve locally (§3): a sender reads its own messages.
+    let resolve_own = |id: &CardId| match keyring.find(id) {
+        Some(own) => Some(own.card().clone()),
+        None => resolve(id).map(|c| c.borrow().clone()),
+    };
+    decrypt_parsed(&message, &accepted, resolve_own, from, context)
 }
 
 /// [`decrypt`] for a parsed message and shares already accepted ([`open_share`]); a

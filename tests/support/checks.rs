@@ -103,6 +103,32 @@ pub fn check_group_message(v: &GroupVector) {
         assert_eq!(hex::encode(msg.head_root), v.head_root);
         assert_eq!(msg.msg_id, header.msg_id());
     }
+    // And as the sender's own device reads it (§9): through its §11 share to itself.
+    let sender = v.sender.entry();
+    let share = Share {
+        session_id: header.session_id,
+        index: 0,
+        chain_key: ck0,
+    }
+    .seal_to(
+        &mut ChaCha20Rng::from_seed([9; 32]),
+        &sender,
+        sender.card(),
+        &v.context,
+        v.sent_at,
+    )
+    .unwrap();
+    let keyring = Keyring::new(v.sender.entry());
+    let msg = group::decrypt(
+        &v.text,
+        &keyring,
+        &[&share],
+        |_: &CardId| None::<Card>,
+        Some(&v.sender.identity),
+        Some(&v.context),
+    )
+    .unwrap();
+    assert_eq!(hex::encode(&msg.data), v.data);
 }
 
 pub fn check_backup(v: &BackupVector) {
@@ -145,6 +171,26 @@ pub fn decode_invalid(v: &InvalidVector) -> String {
             let keyring = Keyring::from_entries(keyring.iter().map(Key::entry).collect()).unwrap();
             let directory: Vec<Card> = directory.iter().map(Key::card).collect();
             envelope::decrypt(
+                &v.input,
+                &keyring,
+                |id| directory.iter().find(|c| c.id() == *id),
+                from.as_deref(),
+                context.as_deref(),
+            )
+            .map(drop)
+        }
+        (
+            "pairwise",
+            Needs::Message {
+                keyring,
+                directory,
+                from,
+                context,
+            },
+        ) => {
+            let keyring = Keyring::from_entries(keyring.iter().map(Key::entry).collect()).unwrap();
+            let directory: Vec<Card> = directory.iter().map(Key::card).collect();
+            pairwise::decrypt(
                 &v.input,
                 &keyring,
                 |id| directory.iter().find(|c| c.id() == *id),

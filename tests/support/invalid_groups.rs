@@ -36,18 +36,17 @@ pub fn invalid_group_vectors(c: &Cast) -> Vec<InvalidVector> {
         index,
         chain_key: ck0.advance(index),
     };
-    let sealed_share = |g: &mut Gen, from: &Key, to: &[&Key], ct: ContentType, data: &[u8]| {
+    // A share: a §11 message from `from` to `to` in `ctx` (§9).
+    let sealed_in = |g: &mut Gen, from: &Key, to: &Key, ct: ContentType, data: &[u8], ctx: &str| {
         let mut rng = ChaCha20Rng::from_seed(g.bytes());
-        let cards: Vec<Card> = to.iter().map(|k| k.card()).collect();
-        let refs: Vec<&Card> = cards.iter().collect();
-        envelope::seal(
+        pairwise::seal(
             &mut rng,
             &from.entry(),
-            &refs,
+            &to.card(),
             &Content {
                 content_type: ct,
                 sent_at,
-                context,
+                context: ctx,
                 head_epoch: 0,
                 head_root: [0; 32],
                 data,
@@ -55,10 +54,13 @@ pub fn invalid_group_vectors(c: &Cast) -> Vec<InvalidVector> {
         )
         .unwrap()
     };
+    let sealed_share = |g: &mut Gen, from: &Key, to: &Key, ct: ContentType, data: &[u8]| {
+        sealed_in(g, from, to, ct, data, context)
+    };
     let good_share = sealed_share(
         &mut g,
         &c.alice,
-        &[&c.bob],
+        &c.bob,
         ContentType::SessionShare,
         &share(0).encode(),
     );
@@ -125,68 +127,61 @@ pub fn invalid_group_vectors(c: &Cast) -> Vec<InvalidVector> {
     };
     let mut css2 = good.clone();
     css2[3] = b'2';
-    // (description, sender, recipients, content type, data)
-    type Case<'a> = (&'a str, &'a Key, Vec<&'a Key>, ContentType, Vec<u8>);
+    // (description, sender, recipient, content type, data)
+    type Case<'a> = (&'a str, &'a Key, &'a Key, ContentType, Vec<u8>);
     let refused: Vec<Case> = vec![
         (
             "index before the share's (joined at 4)",
             &c.alice,
-            vec![&c.bob],
+            &c.bob,
             ContentType::SessionShare,
             share(4).encode().to_vec(),
         ),
         (
-            "the only share is signed by another card (carol's)",
+            "the only share is from another card (carol's) than the message's sender card",
             &c.carol,
-            vec![&c.bob],
+            &c.bob,
             ContentType::SessionShare,
             good.clone(),
         ),
         (
             "the only share names another session",
             &c.alice,
-            vec![&c.bob],
+            &c.bob,
             ContentType::SessionShare,
             other_session.encode().to_vec(),
         ),
         (
             "the only share is content type 3, not 4",
             &c.alice,
-            vec![&c.bob],
+            &c.bob,
             ContentType::Bytes,
-            good.clone(),
-        ),
-        (
-            "the only share has two stanzas",
-            &c.alice,
-            vec![&c.bob, &c.zoe],
-            ContentType::SessionShare,
             good.clone(),
         ),
         (
             "the only share is addressed to another member",
             &c.alice,
-            vec![&c.zoe],
+            &c.zoe,
             ContentType::SessionShare,
             good.clone(),
         ),
         (
             "the only share's data is 55 bytes, not 56",
             &c.alice,
-            vec![&c.bob],
+            &c.bob,
             ContentType::SessionShare,
             good[..55].to_vec(),
         ),
         (
             "the only share's data has the magic CSS2",
             &c.alice,
-            vec![&c.bob],
+            &c.bob,
             ContentType::SessionShare,
             css2,
         ),
     ];
     for (description, from, to, content_type, data) in refused {
-        let sealed = sealed_share(&mut g, from, &to, content_type, &data);
+        let sealed = sealed_share(&mut g, from, to, content_type, &data);
         v(
             description,
             m3.clone(),
@@ -207,33 +202,73 @@ pub fn invalid_group_vectors(c: &Cast) -> Vec<InvalidVector> {
         },
     );
     {
-        // A share in alice's name, signed by carol: a forgery.
-        let msg_id: [u8; 16] = g.bytes();
-        let cek: [u8; 32] = g.bytes();
-        let mut rng = ChaCha20Rng::from_seed(g.bytes());
-        let alice_id = c.alice.card().id();
-        let header = Header {
-            sender_card_id: alice_id,
-            msg_id,
-            stanzas: vec![Stanza::seal(&mut rng, &c.bob.card(), &alice_id, &msg_id, &cek).unwrap()],
+        // A share in alice's name, sealed with the pair key of carol and bob: a forgery.
+        let header = PairHeader {
+            sender_card_id: c.alice.card().id(),
+            recipient_card_id: c.bob.card().id(),
+            msg_id: g.bytes(),
         };
-        let fields = Content {
-            content_type: ContentType::SessionShare,
-            sent_at,
-            context,
-            head_epoch: 0,
-            head_root: [0; 32],
-            data: &share(0).encode(),
-        }
-        .encode_fields()
-        .unwrap();
-        let pad = vec![0u8; (32 - (fields.len() + 64) % 32) % 32];
-        let forged = raw_envelope(&header, raw_payload(&c.carol, &header, &fields, &pad), &cek);
+        let fields = raw_fields(4, sent_at, context.as_bytes(), &share(0).encode());
+        let pad = vec![0u8; (32 - fields.len() % 32) % 32];
+        let forged = raw_pairwise(&c.carol, &c.bob, &header, [fields, pad].concat());
         v(
-            "the only share is signed by a key that is not its sender card's (a forgery is no share)",
+            "the only share names alice's card but is sealed with carol's pair key (a forgery is no share)",
             m3.clone(),
             "NoSessionKey",
             bob_reads(vec![forged], from_alice, Some(context)),
+        );
+        // A §3 message carrying the share: version 2 shares are §11 messages only.
+        let mut rng = ChaCha20Rng::from_seed(g.bytes());
+        let csm2 = envelope::seal(
+            &mut rng,
+            &c.alice.entry(),
+            &[&c.bob.card()],
+            &Content {
+                content_type: ContentType::SessionShare,
+                sent_at,
+                context,
+                head_epoch: 0,
+                head_root: [0; 32],
+                data: &share(0).encode(),
+            },
+        )
+        .unwrap();
+        v(
+            "the only share is a §3 message (csm2.), not a §11 one",
+            m3.clone(),
+            "NoSessionKey",
+            bob_reads(vec![csm2], from_alice, Some(context)),
+        );
+        let other_channel = sealed_in(
+            &mut g,
+            &c.alice,
+            &c.bob,
+            ContentType::SessionShare,
+            &share(0).encode(),
+            "team:other",
+        );
+        v(
+            "the only share is for another channel than the one the caller expects",
+            m3.clone(),
+            "NoSessionKey",
+            bob_reads(vec![other_channel.clone()], from_alice, Some(context)),
+        );
+        v(
+            "the only share's context is not the message's (no context expected)",
+            m3.clone(),
+            "NoSessionKey",
+            bob_reads(vec![other_channel.clone()], from_alice, None),
+        );
+        // Of a share for another channel and one for this one, this one is used.
+        v(
+            "context mismatch: a message of another channel under a session shared for this one",
+            message(3, "team:other", b"Room 4 is free."),
+            "ContextMismatch",
+            bob_reads(
+                vec![other_channel, good_share.clone()],
+                from_alice,
+                Some(context),
+            ),
         );
     }
 
@@ -335,16 +370,22 @@ pub fn invalid_group_vectors(c: &Cast) -> Vec<InvalidVector> {
         ),
     );
     v(
-        "context mismatch: replayed into another channel",
+        "replayed into another channel: its share is not accepted there (§9)",
         m3.clone(),
-        "ContextMismatch",
+        "NoSessionKey",
         bob_reads(vec![good_share.clone()], from_alice, Some("team:other")),
     );
     v(
-        "context mismatch: the message's context is not the one its session was shared for",
+        "the message's context is not the one its session was shared for: no share for it",
+        message(3, "team:other", b"Room 4 is free."),
+        "NoSessionKey",
+        bob_reads(vec![good_share.clone()], from_alice, None),
+    );
+    v(
+        "context mismatch: a message of another channel, the caller expecting this one",
         message(3, "team:other", b"Room 4 is free."),
         "ContextMismatch",
-        bob_reads(vec![good_share.clone()], from_alice, None),
+        bob_reads(vec![good_share.clone()], from_alice, Some(context)),
     );
     out
 }

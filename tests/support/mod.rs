@@ -7,7 +7,8 @@
 //!
 //! Here: the JSON shapes and `generate_all`; `inputs` (the fixed inputs and the valid
 //! vectors), `invalid` and `invalid_groups` (the rejections of §2–§4 and §9), `files`
-//! (§10) and `checks` (reading every vector back).
+//! (§10), `pairwise_vectors` and `invalid_pairwise` (§11) and `checks` (reading every vector
+//! back).
 #![allow(
     dead_code,
     clippy::unwrap_used,
@@ -22,6 +23,7 @@ use chatseal::proto::card::Rotation;
 use chatseal::proto::envelope::{self, Content, Header, Stanza};
 use chatseal::proto::file;
 use chatseal::proto::group::{self, ChainKey, GroupHeader, SessionId, Share};
+use chatseal::proto::pairwise::{self, PairHeader, PairKey};
 use chatseal::proto::{
     backup, safety, Card, CardId, ContentType, IdentityKeys, Keyring, KeyringEntry,
 };
@@ -38,6 +40,8 @@ mod files;
 mod inputs;
 mod invalid;
 mod invalid_groups;
+mod invalid_pairwise;
+mod pairwise_vectors;
 
 // The generator (examples/gen_vectors.rs) writes vectors and reads none back.
 #[allow(unused_imports)]
@@ -46,6 +50,8 @@ pub use files::*;
 pub use inputs::*;
 pub use invalid::*;
 pub use invalid_groups::*;
+pub use invalid_pairwise::*;
+pub use pairwise_vectors::*;
 
 /// A key object of §8.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -128,6 +134,21 @@ pub struct GroupVector {
     pub text: String,
 }
 
+/// A `pairwise.json` element (§8, §11).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PairwiseVector {
+    pub sender: Key,
+    pub recipient: Key,
+    pub msg_id: String,
+    pub content_type: u8,
+    pub sent_at: u64,
+    pub context: String,
+    pub head_epoch: u64,
+    pub head_root: String,
+    pub data: String,
+    pub text: String,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BackupVector {
     pub password: String,
@@ -161,7 +182,7 @@ pub struct InvalidVector {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum Needs {
-    /// A group message (§9): what a message needs, plus the shares (§3 texts) the
+    /// A group message (§9): what a message needs, plus the shares (§11 texts) the
     /// directory returns for its session. First: an untagged `Message` would match too.
     Group {
         keyring: Vec<Key>,
@@ -246,12 +267,17 @@ pub fn generate_all() -> BTreeMap<&'static str, String> {
     let baks = backups(&c);
     let files = files();
     let mut inv = invalid_vectors(&c, &msgs, &baks);
+    inv.extend(invalid_pairwise_vectors(&c));
     inv.extend(invalid_group_vectors(&c));
     inv.extend(invalid_file_vectors(&files));
     let json = |v: serde_json::Value| serde_json::to_string_pretty(&v).unwrap() + "\n";
     BTreeMap::from([
         ("cards.json", json(serde_json::to_value(cards(&c)).unwrap())),
         ("messages.json", json(serde_json::to_value(&msgs).unwrap())),
+        (
+            "pairwise.json",
+            json(serde_json::to_value(pairwise_messages(&c)).unwrap()),
+        ),
         ("backups.json", json(serde_json::to_value(&baks).unwrap())),
         (
             "group_messages.json",
