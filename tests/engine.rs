@@ -278,6 +278,12 @@ fn exchange_with_caching_and_stats() {
     let (alice, _) = world.user("alice");
     let (bob, _) = world.user("bob");
     let text = send(&alice, "hello bob", &["bob"], "dm:alice:bob").unwrap();
+    // One other member: a §11 pairwise message, which alice reads back as its sender.
+    assert!(text.starts_with("csp2."), "{}", &text[..5]);
+    assert_eq!(
+        read(&alice, &text, "alice", "dm:alice:bob").unwrap(),
+        "hello bob"
+    );
     let before = world.dir.borrow().requests;
     let msg = block_on(bob.decrypt(&text, Some("alice"), Some("dm:alice:bob"))).unwrap();
     assert_eq!(

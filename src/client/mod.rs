@@ -19,11 +19,12 @@ pub use error::Error;
 pub use identity::{Decrypted, Identity};
 pub use trust::{Observation, Trust};
 
-/// True when `text` looks like a chatseal message (`csm2.` or `csg2.` text), so that a
+/// True when `text` looks like a chatseal message (`csm2.`, `csp2.` or `csg2.` text), so that a
 /// chat UI can pass plaintext of mixed histories through untouched. It does not check the
 /// message; `decrypt` does.
 pub fn is_encrypted(text: &str) -> bool {
     text.starts_with(crate::proto::envelope::TEXT_PREFIX)
+        || text.starts_with(crate::proto::pairwise::TEXT_PREFIX)
         || text.starts_with(crate::proto::group::TEXT_PREFIX)
 }
 
@@ -33,11 +34,13 @@ mod tests {
     fn is_encrypted_is_a_prefix_check() {
         assert!(super::is_encrypted("csm2.AAAA"));
         assert!(super::is_encrypted("csg2.AAAA"));
+        assert!(super::is_encrypted("csp2.AAAA"));
         assert!(!super::is_encrypted("hello"));
         assert!(!super::is_encrypted("csc2.AAAA"));
         // Version 1 was never deployed: its texts are not chatseal messages.
         assert!(!super::is_encrypted("csm1.AAAA"));
         assert!(!super::is_encrypted("csg1.AAAA"));
+        assert!(!super::is_encrypted("csp1.AAAA"));
         assert!(!super::is_encrypted(""));
     }
 }

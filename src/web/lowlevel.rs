@@ -129,8 +129,9 @@ impl Identity {
         })
     }
 
-    /// `identity.encrypt(text, cards, { context })` → `csm2.` text, for the `cards` (Card
-    /// objects or card texts) and this identity's own card.
+    /// `identity.encrypt(text, cards, { context })` → `csp2.` text when `cards` (Card
+    /// objects or card texts) hold exactly one card other than this identity's own,
+    /// else `csm2.` text for the `cards` and this identity's own card.
     pub fn encrypt(
         &self,
         text: &JsValue,
@@ -141,7 +142,8 @@ impl Identity {
         self.seal(ContentType::Text, text.as_bytes(), cards, options)
     }
 
-    /// `identity.encryptBytes(bytes, cards, { context })` → `csm2.` text.
+    /// `identity.encryptBytes(bytes, cards, { context })` → `csp2.` or `csm2.` text, as
+    /// `encrypt`.
     #[wasm_bindgen(js_name = "encryptBytes")]
     pub fn encrypt_bytes(
         &self,
@@ -157,7 +159,9 @@ impl Identity {
     }
 
     /// `identity.decrypt(text, senderCards, { from, context })` → `{ text, contentType,
-    /// sender, senderCardId, sentAt, msgId, context, keyChanged }`.
+    /// sender, senderCardId, sentAt, msgId, context, keyChanged }`, for `csm2.` and
+    /// `csp2.` text (for a `csp2.` message this identity sent, `senderCards` holds the
+    /// recipient's card).
     pub fn decrypt(
         &self,
         text: &JsValue,

@@ -38,7 +38,7 @@ use rand_core::CryptoRngCore;
 use super::groups::Sessions;
 use super::{CardCache, Decrypted, Error, Identity, Trust};
 use crate::proto::group::{self, SessionId};
-use crate::proto::pairwise::PairKey;
+
 use crate::proto::{self, safety, Card, CardId, ContentType};
 use flights::{CardFlight, FlightFuture, ShareFlight};
 use store::{load_keys, load_pins, load_sessions};
@@ -164,8 +164,6 @@ struct State {
     share_flights: HashMap<SessionId, WeakShared<ShareFlight>>,
     /// card id → the card request in flight for it.
     card_flights: HashMap<CardId, WeakShared<CardFlight>>,
-    /// (own card, other card) → their §11 pair key, derived once; memory only.
-    pair_keys: HashMap<(CardId, CardId), Rc<PairKey>>,
 }
 
 /// One identity's client.
@@ -278,7 +276,8 @@ impl<D: Directory + Clone + 'static, S: Store> Engine<D, S> {
     }
 
     /// Encrypts to the current cards of `to` (and this device's own card), bound to
-    /// `context`: with per-message stanzas (§3), or through this device's group session
+    /// `context`: as a pairwise message (§11) when `to` names exactly one other
+    /// identity, with per-message stanzas (§3), or through this device's group session
     /// for `context` (§9) when [`Engine::uses_group_session`] says so. Refuses
     /// (`Directory`) to encrypt to a card that is a key change not yet accepted.
     pub async fn encrypt(
@@ -339,8 +338,8 @@ impl<D: Directory + Clone + 'static, S: Store> Engine<D, S> {
         others
     }
 
-    /// Decrypts and verifies `text` (a §3 `csm2.` message or a §9 `csg2.` group
-    /// message); the result says `key_changed` when the sender's card does not follow the
+    /// Decrypts and verifies `text` (a §3 `csm2.` message, a §11 `csp2.` pairwise
+    /// message or a §9 `csg2.` group message); the result says `key_changed` when the sender's card does not follow the
     /// one this client pinned for them.
     pub async fn decrypt(
         &self,
@@ -353,6 +352,13 @@ impl<D: Directory + Clone + 'static, S: Store> Engine<D, S> {
         }
         if text.starts_with(group::TEXT_PREFIX) {
             return self.group_decrypt(text, from, context).await;
+        }
+        if text.starts_with(proto::pairwise::TEXT_PREFIX) {
+            if !self.has_local_key() {
+                return Err(Error::NoLocalKey);
+            }
+            let (message, card) = self.pairwise_open(text, from, context).await?;
+            return self.finish_decrypt(message, Some(card)).await;
         }
         // Parse and open before any network: a message not for us costs no request.
         let envelope = proto::Envelope::parse(text)?;

@@ -1,6 +1,7 @@
-//! §11 pairwise messages in the engine: the pair key of two cards derived once and kept
-//! in memory only, the other card resolved (own cards locally, others through the card
-//! cache), and the message opened in §11's order. Session shares (§9) are read here.
+//! §11 pairwise messages in the engine: the other card resolved (own cards locally,
+//! others through the card cache), the pair key from the identity's memory, and the
+//! message opened in §11's order. Session shares (§9) and messages to one other member
+//! are read here; [`Identity::encrypt`](crate::client::Identity::encrypt) writes them.
 
 use std::rc::Rc;
 
@@ -11,28 +12,13 @@ use crate::proto::{self, Card, CardId};
 use super::{Directory, Engine, Store};
 
 impl<D: Directory + Clone + 'static, S: Store> Engine<D, S> {
-    /// The pair key of this device's card `own` and the card `other`, derived on first
-    /// use and then kept in memory (never stored). An all-zero pair secret is
-    /// `Integrity` (§11 step 4).
+    /// The pair key of this device's card `own` and the card `other`: derived on first
+    /// use by the identity, then kept in its memory (never stored). An all-zero pair
+    /// secret is `Integrity` (§11 step 4).
     pub(super) fn pair_key(&self, own: &CardId, other: &Card) -> Result<Rc<PairKey>, Error> {
-        let slot = (*own, other.id());
-        if let Some(key) = self.state.borrow().pair_keys.get(&slot) {
-            return Ok(Rc::clone(key));
-        }
-        let key = {
-            let state = self.state.borrow();
-            let keys = state.keys.as_ref().ok_or(Error::NoLocalKey)?;
-            let entry = keys
-                .keyring()
-                .find(own)
-                .ok_or(proto::Error::NotARecipient)?;
-            Rc::new(PairKey::derive(entry.keys(), other)?)
-        };
-        self.state
-            .borrow_mut()
-            .pair_keys
-            .insert(slot, Rc::clone(&key));
-        Ok(key)
+        let state = self.state.borrow();
+        let keys = state.keys.as_ref().ok_or(Error::NoLocalKey)?;
+        keys.pair_key(own, other)
     }
 
     /// A card of the pair: this device's own cards resolve locally, any other through

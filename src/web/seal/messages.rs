@@ -48,8 +48,9 @@ impl ChatSeal {
         })
     }
 
-    /// `encrypt(text, { to, context, signal })` → `csm2.` text for the `to` identities and
-    /// this device.
+    /// `encrypt(text, { to, context, signal })` → ciphertext for the `to` identities and
+    /// this device: `csp2.` for exactly one other identity, `csm2.` for more (`csg2.`
+    /// above the group threshold).
     pub fn encrypt(&self, text: JsValue, options: JsValue) -> Promise {
         let engine = Rc::clone(&self.engine);
         let lock = self.lock.clone();
@@ -59,7 +60,7 @@ impl ChatSeal {
         })
     }
 
-    /// `encryptBytes(bytes, { to, context, signal })` → `csm2.` text.
+    /// `encryptBytes(bytes, { to, context, signal })` → ciphertext, as `encrypt`.
     #[wasm_bindgen(js_name = "encryptBytes")]
     pub fn encrypt_bytes(&self, bytes: JsValue, options: JsValue) -> Promise {
         let engine = Rc::clone(&self.engine);
@@ -78,7 +79,7 @@ impl ChatSeal {
     /// descriptor, name, type, mediaType, size, url }` (PROTOCOL §10). `file` is a
     /// `Blob`/`File`, bytes, a `ReadableStream` of `Uint8Array`s or a `Response`; it is
     /// encrypted a megabyte at a time into `blob` (upload it as it is), and `descriptor`
-    /// is the `csm2.`/`csg2.` message that carries its key, sealed like `encrypt` to `to`
+    /// is the `csm2.`/`csp2.`/`csg2.` message that carries its key, sealed like `encrypt` to `to`
     /// and this device. `name` and `type` default to the `File`'s. `onProgress({ loaded,
     /// total })` follows the plaintext read; an abort stops before the next megabyte.
     #[wasm_bindgen(js_name = "encryptFile")]
