@@ -30,8 +30,8 @@ use std::sync::LazyLock;
 
 use chatseal::proto::envelope::Content;
 use chatseal::proto::{
-    b64u_decode, b64u_encode, backup, envelope, keyring, safety, Card, CardId, ContentType,
-    Envelope, Error, IdentityKeys, Keyring, KeyringEntry, Message,
+    b64u_decode, b64u_encode, backup, envelope, keyring, pairwise, safety, Card, CardId,
+    ContentType, Envelope, Error, IdentityKeys, Keyring, KeyringEntry, Message,
 };
 use proptest::collection::vec;
 use proptest::prelude::*;
