@@ -98,6 +98,14 @@ pub fn invalid_group_vectors(c: &Cast) -> Vec<InvalidVector> {
         "Malformed",
         std(),
     );
+    let mut bad = m3_bytes.clone();
+    bad[..4].copy_from_slice(b"CSP2");
+    v(
+        "wrong magic (CSP2)",
+        format!("csg2.{}", b64(&bad)),
+        "Malformed",
+        std(),
+    );
     v(
         "truncated inside the header",
         format!("csg2.{}", b64(&m3_bytes[..30])),
@@ -347,6 +355,23 @@ pub fn invalid_group_vectors(c: &Cast) -> Vec<InvalidVector> {
     v(
         "non-zero padding (signed, sealed)",
         raw(&c.alice, &text, &bad_pad),
+        "Malformed",
+        std(),
+    );
+    let bad_utf8 = raw_fields(1, sent_at, b"team:\xff", b"Room 4 is free.");
+    v(
+        "context is not UTF-8 (signed, sealed)",
+        raw(
+            &c.alice,
+            &bad_utf8,
+            &vec![0u8; (32 - (bad_utf8.len() + 64) % 32) % 32],
+        ),
+        "Malformed",
+        bob_reads(vec![good_share.clone()], from_alice, None),
+    );
+    v(
+        "256 bytes of padding (signed, sealed)",
+        raw(&c.alice, &text, &[0u8; 256]),
         "Malformed",
         std(),
     );
