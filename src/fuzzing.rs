@@ -13,6 +13,7 @@ use rand_core::{RngCore, SeedableRng};
 use crate::client::groups::Sessions;
 use crate::proto::envelope::{self, Content, ContentType, Envelope};
 use crate::proto::group::{self, ChainKey, GroupMessage, SessionId, Share};
+use crate::proto::pairwise::{self, Pairwise};
 use crate::proto::{backup, Card, CardId, IdentityKeys, Keyring, KeyringEntry};
 
 /// The context every fixed message is bound to.
@@ -35,6 +36,8 @@ pub struct Fixture {
     pub share: String,
     /// The same share, opened and accepted by bob.
     pub accepted: group::AcceptedShare,
+    /// alice's keyring (the sender reading its own pairwise messages).
+    pub alice_keyring: Keyring,
 }
 
 fn entry(sign: u8, enc: u8, identity: &str) -> KeyringEntry {
@@ -67,8 +70,10 @@ pub fn fixture() -> &'static Fixture {
             directory.iter().find(|c| c.id() == *id).cloned()
         })
         .unwrap_or_else(|_| unreachable!("bob accepts the fixed share"));
+        let alice_keyring = Keyring::new(entry(1, 2, "alice@fuzz"));
         Fixture {
             alice,
+            alice_keyring,
             bob,
             directory,
             session_id,
@@ -108,6 +113,18 @@ pub fn envelope(data: &[u8]) {
             let _ = opened.verify(card, None, None);
         }
     }
+}
+
+/// §11: a pairwise message as text, parsed, then fully decrypted by bob (as its
+/// recipient) and by alice (as its sender).
+pub fn pairwise(data: &[u8]) {
+    let f = fixture();
+    let Some(t) = text(data) else {
+        return;
+    };
+    let _ = Pairwise::parse(t);
+    let _ = pairwise::decrypt(t, &f.bob, resolve, Some("alice@fuzz"), Some(CONTEXT));
+    let _ = pairwise::decrypt(t, &f.alice_keyring, resolve, None, None);
 }
 
 /// §9: a group message read with bob's share, and a share offered for alice's session.
@@ -166,8 +183,8 @@ pub fn sessions(data: &[u8]) {
     let _ = Sessions::default().merge_inbound(data);
 }
 
-/// Valid starting inputs for `target` (`card`, `envelope`, `group`, `backup`,
-/// `sessions`), from the fixed keys and a seeded RNG.
+/// Valid starting inputs for `target` (`card`, `envelope`, `pairwise`, `group`,
+/// `backup`, `sessions`), from the fixed keys and a seeded RNG.
 pub fn seeds(target: &str) -> Vec<Vec<u8>> {
     let f = fixture();
     let mut rng = rand_chacha::ChaCha20Rng::from_seed([8; 32]);
@@ -198,8 +215,24 @@ pub fn seeds(target: &str) -> Vec<Vec<u8>> {
         "envelope" => vec![
             message(&mut rng, &[bob_card], b"hello"),
             message(&mut rng, &[f.alice.card(), bob_card], &[0x41; 100]),
-            f.share.clone().into_bytes(),
         ],
+        "pairwise" => {
+            let to_bob = pairwise::seal(
+                &mut rng,
+                &f.alice,
+                bob_card,
+                &Content {
+                    content_type: ContentType::Text,
+                    sent_at: 3,
+                    context: CONTEXT,
+                    head_epoch: 0,
+                    head_root: [0; 32],
+                    data: b"hello",
+                },
+            )
+            .unwrap_or_default();
+            vec![to_bob.into_bytes(), f.share.clone().into_bytes()]
+        }
         "group" => vec![
             fixed_group_message(0).into_bytes(),
             fixed_group_message(7).into_bytes(),
@@ -257,9 +290,10 @@ pub fn seeds(target: &str) -> Vec<Vec<u8>> {
 pub type Target = fn(&[u8]);
 
 /// Every target, by name.
-pub const TARGETS: [(&str, Target); 5] = [
+pub const TARGETS: [(&str, Target); 6] = [
     ("card", card),
     ("envelope", envelope),
+    ("pairwise", pairwise),
     ("group", group),
     ("backup", backup),
     ("sessions", sessions),
@@ -276,6 +310,11 @@ mod tests {
             let t = std::str::from_utf8(seed).unwrap_or_default();
             let got = envelope::decrypt(t, &f.bob, resolve, Some("alice@fuzz"), Some(CONTEXT));
             assert!(got.is_ok(), "{got:?}");
+        }
+        for seed in seeds("pairwise") {
+            let t = std::str::from_utf8(&seed).unwrap_or_default();
+            assert!(pairwise::decrypt(t, &f.bob, resolve, Some("alice@fuzz"), None).is_ok());
+            assert!(pairwise::decrypt(t, &f.alice_keyring, resolve, None, None).is_ok());
         }
         let t = String::from_utf8(seeds("group")[1].clone()).unwrap_or_default();
         let got = group::decrypt(&t, &f.bob, &[&f.share], resolve, None, Some(CONTEXT));
