@@ -720,6 +720,11 @@ fn above_the_threshold_messages_are_group_messages_shared_once() {
     // No context: stanzas whatever the size.
     m[0].set_group_threshold(2);
     assert!(send_to(&m[0], "x", &names, "").starts_with("csm2."));
+    // One other member: a pairwise message (§11), whatever the threshold.
+    m[0].set_group_threshold(1);
+    let one = send_to(&m[0], "just you", &names[..2], "team");
+    assert!(one.starts_with("csp2."), "{}", &one[..5]);
+    assert_eq!(read(&m[1], &one, "m00", "team").unwrap(), "just you");
 }
 
 #[test]
