@@ -253,7 +253,7 @@ export declare class Identity {
   ): Decrypted & { data: Uint8Array };
   /** A new group session (PROTOCOL §9) for the channel `context`. */
   startGroupSession(context: string): GroupSession;
-  /** One `csm1.` share per card: the session's chain key at its current index. */
+  /** One `csp2.` share (a §11 pairwise message) per card: the session's chain key at its current index. */
   shareGroupSession(session: GroupSession, cards: Array<Card | string>): string[];
   /** The session's next message, as `csg1.` text. */
   groupEncrypt(session: GroupSession, text: string): string;
