@@ -130,6 +130,9 @@ async fn a_forged_rotation_of_the_pinned_card_is_a_key_change() {
         .await
         .unwrap();
     wait(alice.decrypt(hi, from(&bob_id, ""))).await.unwrap(); // pins bob's card
+    let marked = wait(alice.mark_verified(bob_id.as_str().into())).await;
+    assert_eq!(marked.unwrap().as_bool(), Some(true));
+    assert_eq!(alice.is_verified(bob_id.as_str().into()), Ok(true));
     let real = chatseal::proto::Card::parse(&card_of(&bob, &bob_id).await).unwrap();
     let keys = chatseal::proto::IdentityKeys::generate(&mut rand_core::OsRng);
     // The attacker lacks bob's key, so its rotation_sig is made by the new key itself.
@@ -160,6 +163,11 @@ async fn a_forged_rotation_of_the_pinned_card_is_a_key_change() {
     let again = field(&again.unwrap(), &bob_id);
     assert_eq!(field(&again, "keyChanged").as_bool(), Some(true));
     assert_eq!(events.length(), 1, "told once");
+    assert_eq!(
+        alice.is_verified(bob_id.as_str().into()),
+        Ok(false),
+        "the verified state is cleared"
+    );
     assert_eq!(
         field(&events.get(0), "cardId").as_string(),
         Some(forged.id().to_string())
