@@ -1135,6 +1135,23 @@ fn a_forged_rotation_is_a_key_change_told_once_for_many_messages() {
     world.put(on_top.card(), true);
     assert_eq!(alice_reads(&alice, &on_top), Ok(true));
     assert_eq!(told.borrow().len(), 1);
+
+    // Seen first in a lookup (the directory serves the forged card as current).
+    let world = World::new();
+    let (alice, told) = alice_pinning(&world, &c1);
+    world.put(fake.card(), true);
+    let looked = block_on(alice.lookup(&["bob".into()], NOW)).unwrap();
+    assert_eq!(
+        (looked[0].card.id(), looked[0].key_changed),
+        (fake.card().id(), true)
+    );
+    assert_eq!(alice_reads(&alice, &fake), Ok(true));
+    assert_eq!(told.borrow().len(), 1);
+    assert!(!alice.is_verified("bob"));
+    // Accepting is not verifying: the next message is no longer a key change.
+    assert!(block_on(alice.accept_key_change("bob")));
+    assert_eq!(alice_reads(&alice, &fake), Ok(false));
+    assert!(!alice.is_verified("bob"));
 }
 
 #[test]
