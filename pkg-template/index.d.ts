@@ -196,6 +196,14 @@ export declare class ChatSeal {
   decryptFile(descriptor: string, body: FileBody, options: DecryptFileOptions & { stream: true }): Promise<ReadableStream<Uint8Array>>;
   acceptKeyChange(identity: string): Promise<boolean>;
   /**
+   * The user compared safety numbers with `identity` and they matched. The contact stays
+   * verified across its rotations, until a key change clears it; false when no card of
+   * `identity` is pinned yet (look it up first).
+   */
+  markVerified(identity: string): Promise<boolean>;
+  /** True when `identity` was verified (`markVerified`) and no key change was seen since. */
+  isVerified(identity: string): boolean;
+  /**
    * The channel `context` now has the members `to`: a member who left ends this device's
    * group session there (the next message starts one the leaver cannot read); a member
    * who joined is given it now. Chat adapters call it on membership events.

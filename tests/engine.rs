@@ -15,7 +15,9 @@ use std::rc::Rc;
 use chatseal::client::engine::LOOKUP_TTL_MS;
 use chatseal::client::{Directory, Engine, Error, KeyChange, MemoryStore, Publish, ShareOut};
 use chatseal::proto::group::SessionId;
-use chatseal::proto::{backup, Card, CardId, ContentType};
+use chatseal::proto::{
+    backup, Card, CardId, ContentType, IdentityKeys, Keyring, KeyringEntry, Rotation,
+};
 use pollster::block_on;
 use rand_core::OsRng;
 
@@ -41,6 +43,10 @@ struct DirState {
     share_requests: u64,
     /// A hostile directory: answer share requests with nothing.
     withhold_shares: bool,
+    /// `by-id` answers 404 for these ids although the card is stored.
+    hide_by_id: Vec<CardId>,
+    /// `by-id` fails as a network failure would.
+    offline_by_id: bool,
 }
 
 /// One caller's view of a shared in-memory directory.
@@ -86,6 +92,14 @@ impl Directory for MemDirectory {
         }
         let mut s = self.state.borrow_mut();
         s.requests += 1;
+        if s.offline_by_id {
+            return Err(Error::Directory(
+                "card by id: the directory is unreachable".into(),
+            ));
+        }
+        if s.hide_by_id.contains(id) {
+            return Ok(None);
+        }
         Ok(s.history
             .values()
             .flatten()
@@ -224,6 +238,16 @@ impl World {
             Publish::Stored
         );
         keys
+    }
+    /// Stores `card` for its identity as a hostile directory may, with no check; `current`
+    /// makes it the one lookups answer.
+    fn put(&self, card: &Card, current: bool) {
+        let mut s = self.dir.borrow_mut();
+        let h = s.history.entry(card.identity().to_owned()).or_default();
+        if current {
+            h.iter_mut().for_each(|e| e.1 = false);
+        }
+        h.push((card.to_text(), current));
     }
     fn user(&self, identity: &str) -> (Engine<MemDirectory, MemoryStore>, MemoryStore) {
         let store = MemoryStore::default();
@@ -973,4 +997,237 @@ fn a_hostile_directory_that_withholds_or_forges_shares_yields_no_plaintext() {
     assert_eq!(code(read(&m[3], &text, "m00", "other")), "NoSessionKey");
     assert_eq!(code(read(&m[3], &text, "m04", "c")), "SenderMismatch");
     assert_eq!(read(&m[3], &text, "m00", "c").unwrap(), "secret");
+}
+
+// PROTOCOL §2, the client's key-change rule, with bob's cards made by hand so that the
+// tests can forge them.
+
+/// An identity of `card` and its secret `keys`.
+fn by_hand(card: Card, keys: IdentityKeys) -> chatseal::client::Identity {
+    chatseal::client::Identity::from_keyring(Keyring::new(KeyringEntry::new(card, keys).unwrap()))
+}
+
+/// Bob's first card (a new chain).
+fn bob_first(at: u64) -> chatseal::client::Identity {
+    chatseal::client::Identity::generate(&mut OsRng, "bob", at).unwrap()
+}
+
+/// A proper rotation of `prev`: signed by `prev`'s key.
+fn rotated(prev: &chatseal::client::Identity, at: u64) -> chatseal::client::Identity {
+    let keys = IdentityKeys::generate(&mut OsRng);
+    let rotation = Rotation {
+        prev_card_id: prev.card().id(),
+        prev_keys: prev.keyring().current().keys(),
+    };
+    by_hand(
+        Card::create(&keys, "bob", at, Some(rotation)).unwrap(),
+        keys,
+    )
+}
+
+/// A forged rotation of `prev`: naming it, but signed by the new key only.
+fn forged(prev: &Card, at: u64) -> chatseal::client::Identity {
+    let keys = IdentityKeys::generate(&mut OsRng);
+    let rotation = Rotation {
+        prev_card_id: prev.id(),
+        prev_keys: &keys,
+    };
+    by_hand(
+        Card::create(&keys, "bob", at, Some(rotation)).unwrap(),
+        keys,
+    )
+}
+
+/// A message from `bob` to `alice`.
+fn from_bob(bob: &chatseal::client::Identity, alice: &Engine<MemDirectory, MemoryStore>) -> String {
+    let alice_card = alice.own_card().unwrap();
+    bob.encrypt(
+        &mut OsRng,
+        &[&alice_card],
+        ContentType::Text,
+        b"hi",
+        "c",
+        NOW,
+    )
+    .unwrap()
+}
+
+/// Alice's view of bob's message: (key changed, or the error code).
+fn alice_reads(
+    alice: &Engine<MemDirectory, MemoryStore>,
+    bob: &chatseal::client::Identity,
+) -> Result<bool, &'static str> {
+    block_on(alice.decrypt(&from_bob(bob, alice), Some("bob"), Some("c")))
+        .map(|m| m.key_changed)
+        .map_err(|e| e.code())
+}
+
+/// Alice with bob's `first` card pinned (and verified), and a counter of key-change events.
+fn alice_pinning(
+    world: &World,
+    first: &chatseal::client::Identity,
+) -> (
+    Engine<MemDirectory, MemoryStore>,
+    Rc<RefCell<Vec<KeyChange>>>,
+) {
+    let (alice, _) = world.user("alice");
+    world.put(first.card(), true);
+    assert_eq!(alice_reads(&alice, first), Ok(false));
+    assert!(block_on(alice.mark_verified("bob")));
+    let told: Rc<RefCell<Vec<KeyChange>>> = Rc::default();
+    let sink = told.clone();
+    alice.on_key_change(Some(Rc::new(move |change: &KeyChange| {
+        sink.borrow_mut().push(change.clone())
+    })));
+    (alice, told)
+}
+
+#[test]
+fn a_verified_rotation_and_a_rotation_of_a_rotation_are_followed_silently() {
+    let world = World::new();
+    let c1 = bob_first(1);
+    let (alice, told) = alice_pinning(&world, &c1);
+    let c2 = rotated(&c1, 2);
+    world.put(c2.card(), true);
+    assert_eq!(alice_reads(&alice, &c2), Ok(false));
+    // Two rotations at once: c3's predecessor c2 is fetched by id, both links checked.
+    let c3 = rotated(&c2, 3);
+    let c4 = rotated(&c3, 4);
+    world.put(c3.card(), false);
+    world.put(c4.card(), true);
+    assert_eq!(alice_reads(&alice, &c4), Ok(false));
+    // Older messages still verify with no alarm, and the lookup agrees.
+    assert_eq!(alice_reads(&alice, &c1), Ok(false));
+    assert_eq!(alice_reads(&alice, &c3), Ok(false));
+    let looked = block_on(alice.lookup(&["bob".into()], NOW)).unwrap();
+    assert_eq!(
+        (looked[0].card.id(), looked[0].key_changed),
+        (c4.card().id(), false)
+    );
+    assert!(told.borrow().is_empty());
+    assert!(
+        alice.is_verified("bob"),
+        "a rotation keeps the verified state"
+    );
+    assert_eq!(alice.stats().key_changes, 0);
+    send(&alice, "to c4", &["bob"], "c").unwrap();
+}
+
+#[test]
+fn a_forged_rotation_is_a_key_change_told_once_for_many_messages() {
+    let world = World::new();
+    let c1 = bob_first(1);
+    let (alice, told) = alice_pinning(&world, &c1);
+    let fake = forged(c1.card(), 2);
+    world.put(fake.card(), true);
+    for _ in 0..20 {
+        assert_eq!(alice_reads(&alice, &fake), Ok(true), "every result says so");
+    }
+    let looked = block_on(alice.lookup(&["bob".into()], NOW)).unwrap();
+    assert!(looked[0].key_changed);
+    assert_eq!(told.borrow().len(), 1, "one event per change");
+    assert_eq!(
+        told.borrow()[0],
+        KeyChange {
+            identity: "bob".into(),
+            card_id: fake.card().id(),
+            pinned: c1.card().id(),
+        }
+    );
+    assert_eq!(alice.stats().key_changes, 1);
+    assert!(!alice.is_verified("bob"), "the verified state is cleared");
+    let err = send(&alice, "x", &["bob"], "c").unwrap_err();
+    assert!(err.to_string().contains("changed"), "{err}");
+    // The pinned card's own messages are still fine.
+    assert_eq!(alice_reads(&alice, &c1), Ok(false));
+
+    // A forged link further back: a good rotation of a forged card.
+    let world = World::new();
+    let (alice, told) = alice_pinning(&world, &c1);
+    let on_top = rotated(&fake, 3);
+    world.put(fake.card(), false);
+    world.put(on_top.card(), true);
+    assert_eq!(alice_reads(&alice, &on_top), Ok(true));
+    assert_eq!(told.borrow().len(), 1);
+
+    // Seen first in a lookup (the directory serves the forged card as current).
+    let world = World::new();
+    let (alice, told) = alice_pinning(&world, &c1);
+    world.put(fake.card(), true);
+    let looked = block_on(alice.lookup(&["bob".into()], NOW)).unwrap();
+    assert_eq!(
+        (looked[0].card.id(), looked[0].key_changed),
+        (fake.card().id(), true)
+    );
+    assert_eq!(alice_reads(&alice, &fake), Ok(true));
+    assert_eq!(told.borrow().len(), 1);
+    assert!(!alice.is_verified("bob"));
+    // Accepting is not verifying: the next message is no longer a key change.
+    assert!(block_on(alice.accept_key_change("bob")));
+    assert_eq!(alice_reads(&alice, &fake), Ok(false));
+    assert!(!alice.is_verified("bob"));
+}
+
+#[test]
+fn a_new_chain_or_one_that_never_reaches_the_pin_is_a_key_change() {
+    let world = World::new();
+    let c1 = bob_first(1);
+    let (alice, told) = alice_pinning(&world, &c1);
+    let fresh = bob_first(2);
+    world.put(fresh.card(), true);
+    assert_eq!(alice_reads(&alice, &fresh), Ok(true));
+    // Another chain, properly linked within itself, that never reaches c1.
+    let other = rotated(&fresh, 3);
+    world.put(other.card(), true);
+    assert_eq!(alice_reads(&alice, &other), Ok(true));
+    assert_eq!(told.borrow().len(), 2, "one event per new card");
+    assert!(!alice.is_verified("bob"));
+}
+
+#[test]
+fn a_predecessor_the_directory_does_not_have_is_a_key_change_and_offline_is_an_error() {
+    let world = World::new();
+    let c1 = bob_first(1);
+    let (alice, told) = alice_pinning(&world, &c1);
+    let c2 = rotated(&c1, 2);
+    let c3 = rotated(&c2, 3);
+    world.put(c2.card(), false);
+    world.put(c3.card(), true);
+    // The directory cannot be reached: an error to retry, neither followed nor a change.
+    world.dir.borrow_mut().offline_by_id = true;
+    assert_eq!(alice_reads(&alice, &c3), Err("Directory"));
+    assert!(told.borrow().is_empty());
+    assert!(alice.is_verified("bob"));
+    // c2 is 404: a key change.
+    world.dir.borrow_mut().offline_by_id = false;
+    world.dir.borrow_mut().hide_by_id.push(c2.card().id());
+    assert_eq!(alice_reads(&alice, &c3), Ok(true));
+    assert_eq!(told.borrow().len(), 1);
+    assert!(!alice.is_verified("bob"));
+
+    // The same rotation with the directory back: followed silently.
+    let world = World::new();
+    let (alice, told) = alice_pinning(&world, &c1);
+    world.put(c2.card(), false);
+    world.put(c3.card(), true);
+    world.dir.borrow_mut().offline_by_id = true;
+    assert_eq!(alice_reads(&alice, &c3), Err("Directory"));
+    world.dir.borrow_mut().offline_by_id = false;
+    assert_eq!(alice_reads(&alice, &c3), Ok(false));
+    assert!(told.borrow().is_empty());
+}
+
+#[test]
+fn a_chain_longer_than_the_bound_is_a_key_change() {
+    let world = World::new();
+    let c1 = bob_first(1);
+    let (alice, told) = alice_pinning(&world, &c1);
+    let mut last = c1;
+    for at in 2..=(chatseal::client::trust::MAX_CHAIN as u64 + 2) {
+        let next = rotated(&last, at);
+        world.put(next.card(), true);
+        last = next;
+    }
+    assert_eq!(alice_reads(&alice, &last), Ok(true));
+    assert_eq!(told.borrow().len(), 1);
 }

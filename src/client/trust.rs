@@ -1,46 +1,105 @@
-//! What this client believes about other identities' cards: the card it first saw for
-//! each identity (trust on first use) and how a new card relates to it.
+//! What this client believes about other identities' cards: the card it last accepted
+//! for each identity (trust on first use), whether the user verified it (§5), and how a
+//! new card relates to it (PROTOCOL §2, the client's key-change rule).
 //!
-//! A card that follows the pinned one through a valid rotation chain (each card naming
-//! the previous one as `prev_card_id`, all of the same identity, all signed) is a
-//! rotation and is accepted silently. Anything else — a card with no chain, a chain that
-//! skips the pinned card, a `?replace=true` replacement — is a *key change*: the
-//! application is told (`keyChanged`) and nothing is encrypted to the new card until it
-//! accepts it.
-//!
-//! Known gap: PROTOCOL §2 signs a card with its own (new) key only, so the chain proves
-//! nothing the directory could not forge: a card of its own making that names the pinned
-//! card is followed as a rotation. Only a rotation signed by the previous key (a new
-//! protocol version) closes it; safety numbers (§5) catch it meanwhile.
+//! A card that walks back through `prev_card_id` to the pinned one, every link holding
+//! ([`Card::links_to`]: the previous key signed the rotation), is a rotation and is
+//! followed silently. Anything else — a new chain, a link that fails, a predecessor the
+//! directory does not have, a chain that never reaches the pinned card or is longer than
+//! [`MAX_CHAIN`] — is a *key change*: the application is told (`keyChanged`), the
+//! contact's verified state is cleared, and nothing is encrypted to the new card until
+//! the application accepts it. A directory that cannot be reached during the walk is an
+//! error (retry), never a silent follow and never a key change.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::future::Future;
 
+use crate::client::Error;
 use crate::proto::{Card, CardId};
 
-/// How a card the directory serves as current relates to what this client knew.
+/// The most links a walk checks from a presented card back to the pinned one; a longer
+/// chain is a key change (a contact rotating this often between two visits is not
+/// plausible, and the bound caps the directory requests a hostile card can cost).
+pub const MAX_CHAIN: usize = 64;
+
+/// How a card the directory serves relates to what this client knew.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Observation {
     /// First sight of this identity: pinned.
     New,
     /// The pinned card itself.
     Same,
-    /// A rotation of the pinned card, proven by the history: the pin moves.
+    /// A rotation of the pinned card, every link verified: the pin moves.
     Rotated {
         /// The card that was pinned.
         from: CardId,
     },
-    /// Not reachable from the pinned card: a key change the application must accept.
+    /// Not a verified rotation of the pinned card: a key change the application must
+    /// accept.
     Changed {
         /// The card that is (still) pinned.
         pinned: CardId,
     },
 }
 
-/// The pinned card of each identity.
+/// The outcome of [`walk`]: whether a card chains back to a target card, and if not, why.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Chain {
+    /// Every link from the card back to the target holds.
+    Links,
+    /// The walk reached a card that starts a new chain (`prev_flag = 0`).
+    NewChain,
+    /// A link fails §2's check (a forged or mismatched `rotation_sig`, another identity,
+    /// an older `created_at`, a predecessor with another id).
+    BadLink,
+    /// The directory has no card (or no valid card) of a predecessor's id.
+    Missing,
+    /// More than [`MAX_CHAIN`] links without reaching the target.
+    TooLong,
+}
+
+/// Walks from `card` back through `prev_card_id` to `target`, checking every link with
+/// [`Card::links_to`]; `fetch` gives a predecessor by id (`Ok(None)`: the directory has
+/// no valid card of that id). Only an `Err` of `fetch` (the directory could not be
+/// asked) is an error; every other failure is a [`Chain`] that is not `Links`.
+pub async fn walk<F, Fut>(card: &Card, target: &Card, mut fetch: F) -> Result<Chain, Error>
+where
+    F: FnMut(CardId) -> Fut,
+    Fut: Future<Output = Result<Option<Card>, Error>>,
+{
+    let mut step = card.clone();
+    for _ in 0..MAX_CHAIN {
+        let Some(prev_id) = step.prev_card_id() else {
+            return Ok(Chain::NewChain);
+        };
+        let prev = if prev_id == target.id() {
+            target.clone()
+        } else {
+            match fetch(prev_id).await? {
+                Some(prev) => prev,
+                None => return Ok(Chain::Missing),
+            }
+        };
+        if step.links_to(&prev).is_err() {
+            return Ok(Chain::BadLink);
+        }
+        if prev.id() == target.id() {
+            return Ok(Chain::Links);
+        }
+        step = prev;
+    }
+    Ok(Chain::TooLong)
+}
+
+/// The pinned card of each identity, and which identities the user verified (§5).
 #[derive(Debug, Default, Clone)]
 pub struct Trust {
     pinned: HashMap<String, Card>,
+    verified: HashSet<String>,
 }
+
+/// The line prefix of a verified identity in [`Trust::encode`]'s text (never a card).
+const VERIFIED: &str = "verified ";
 
 impl Trust {
     /// No pins yet.
@@ -53,137 +112,175 @@ impl Trust {
         self.pinned.get(identity)
     }
 
-    /// Compares `current` (the directory's current card of its identity) with the pin,
-    /// using `history` (the identity's cards, any order) to follow a rotation chain, and
-    /// moves the pin on first sight or a proven rotation. Cards of other identities in
-    /// `history` are ignored.
-    pub fn observe(&mut self, current: &Card, history: &[Card]) -> Observation {
-        let identity = current.identity();
-        let Some(pinned) = self.pinned.get(identity) else {
-            self.pinned.insert(identity.to_owned(), current.clone());
-            return Observation::New;
-        };
-        let pinned_id = pinned.id();
-        if current.id() == pinned_id {
-            return Observation::Same;
-        }
-        if chains_to(current, pinned_id, history) {
-            self.pinned.insert(identity.to_owned(), current.clone());
-            Observation::Rotated { from: pinned_id }
-        } else {
-            Observation::Changed { pinned: pinned_id }
-        }
-    }
-
-    /// The application accepted a key change (or the user verified the safety number):
-    /// pin `card`.
+    /// Pins `card` for its identity: first sight, a verified rotation, or a key change the
+    /// application accepted (the user verified the safety number, or chose to go on).
+    /// The verified state is kept only when the pin moves along a verified rotation:
+    /// [`Trust::clear_verified`] is for key changes.
     pub fn accept(&mut self, card: &Card) {
         self.pinned.insert(card.identity().to_owned(), card.clone());
     }
 
-    /// The pins as text, one card per line (stored so that trust survives a reload).
+    /// True when the user verified `identity`'s pinned card (§5) and no key change was
+    /// seen since.
+    pub fn is_verified(&self, identity: &str) -> bool {
+        self.verified.contains(identity) && self.pinned.contains_key(identity)
+    }
+
+    /// Marks `identity` verified; false (and nothing marked) when nothing is pinned for it.
+    pub fn set_verified(&mut self, identity: &str) -> bool {
+        if !self.pinned.contains_key(identity) {
+            return false;
+        }
+        self.verified.insert(identity.to_owned());
+        true
+    }
+
+    /// Clears `identity`'s verified state (a key change); true when it was set.
+    pub fn clear_verified(&mut self, identity: &str) -> bool {
+        self.verified.remove(identity)
+    }
+
+    /// The pins as text, one card per line, then one `verified <identity>` line per
+    /// verified identity (stored so that trust survives a reload).
     pub fn encode(&self) -> String {
         let mut cards: Vec<&Card> = self.pinned.values().collect();
         cards.sort_by(|a, b| a.identity().cmp(b.identity()));
+        let mut verified: Vec<&String> = self.verified.iter().collect();
+        verified.sort();
         cards
             .iter()
             .map(|c| c.to_text())
+            .chain(verified.iter().map(|i| format!("{VERIFIED}{i}")))
             .collect::<Vec<_>>()
             .join("\n")
     }
 
-    /// Pins from [`Trust::encode`]'s text; lines that are not valid cards are skipped.
+    /// Pins from [`Trust::encode`]'s text; lines that are neither valid cards nor
+    /// verified marks are skipped.
     pub fn decode(text: &str) -> Self {
-        let pinned = text
-            .lines()
-            .filter_map(|line| Card::parse(line).ok())
-            .map(|card| (card.identity().to_owned(), card))
-            .collect();
-        Trust { pinned }
+        let mut trust = Trust::default();
+        for line in text.lines() {
+            if let Some(identity) = line.strip_prefix(VERIFIED) {
+                trust.verified.insert(identity.to_owned());
+            } else if let Ok(card) = Card::parse(line) {
+                trust.pinned.insert(card.identity().to_owned(), card);
+            }
+        }
+        trust.verified.retain(|i| trust.pinned.contains_key(i));
+        trust
     }
 
     /// Forgets every pin (wipe).
     pub fn clear(&mut self) {
         self.pinned.clear();
+        self.verified.clear();
     }
-}
-
-/// True when following `prev_card_id` links from `card` through `history` reaches
-/// `target`, every step staying within `card`'s identity.
-fn chains_to(card: &Card, target: CardId, history: &[Card]) -> bool {
-    let by_id: HashMap<CardId, &Card> = history
-        .iter()
-        .filter(|c| c.identity() == card.identity())
-        .map(|c| (c.id(), c))
-        .collect();
-    let mut step = card;
-    // At most one step per history card: a cycle cannot loop forever.
-    for _ in 0..=by_id.len() {
-        match step.prev_card_id() {
-            Some(prev) if prev == target => return true,
-            Some(prev) => match by_id.get(&prev) {
-                Some(next) => step = next,
-                None => return false,
-            },
-            None => return false,
-        }
-    }
-    false
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::proto::card::Rotation;
     use crate::proto::IdentityKeys;
+    use futures_util::FutureExt;
     use rand_core::OsRng;
 
-    /// A card naming `prev`; its `rotation_sig` is made by a throwaway key, since these
-    /// tests exercise the `prev_card_id` chain only.
-    fn card(identity: &str, prev: Option<CardId>) -> Card {
-        let signer = IdentityKeys::generate(&mut OsRng);
-        let rotation = prev.map(|prev_card_id| crate::proto::card::Rotation {
-            prev_card_id,
-            prev_keys: &signer,
+    /// A card of `identity` made with `keys`, rotating from `prev` signed by `prev_keys`.
+    fn card(
+        keys: &IdentityKeys,
+        identity: &str,
+        at: u64,
+        prev: Option<(&Card, &IdentityKeys)>,
+    ) -> Card {
+        let rotation = prev.map(|(p, k)| Rotation {
+            prev_card_id: p.id(),
+            prev_keys: k,
         });
-        Card::create(&IdentityKeys::generate(&mut OsRng), identity, 1, rotation).unwrap()
+        Card::create(keys, identity, at, rotation).unwrap()
+    }
+
+    /// A walk against a directory that holds `cards`.
+    fn walk_in(cards: &[Card], from: &Card, to: &Card) -> Result<Chain, Error> {
+        walk(from, to, |id| {
+            let found = cards.iter().find(|c| c.id() == id).cloned();
+            async move { Ok(found) }
+        })
+        .now_or_never()
+        .unwrap()
     }
 
     #[test]
-    fn rotations_follow_the_chain_and_swaps_do_not() {
+    fn only_verified_links_reach_the_pinned_card() {
+        let k1 = IdentityKeys::generate(&mut OsRng);
+        let k2 = IdentityKeys::generate(&mut OsRng);
+        let k3 = IdentityKeys::generate(&mut OsRng);
+        let c1 = card(&k1, "bob", 1, None);
+        let c2 = card(&k2, "bob", 2, Some((&c1, &k1)));
+        let c3 = card(&k3, "bob", 3, Some((&c2, &k2)));
+        let all = [c1.clone(), c2.clone(), c3.clone()];
+        assert_eq!(walk_in(&all, &c2, &c1), Ok(Chain::Links));
+        assert_eq!(walk_in(&all, &c3, &c1), Ok(Chain::Links));
+        // The predecessor is not in the directory.
+        assert_eq!(walk_in(&[], &c3, &c1), Ok(Chain::Missing));
+        // A rotation signed by the new key only.
+        let kf = IdentityKeys::generate(&mut OsRng);
+        let forged = card(&kf, "bob", 4, Some((&c1, &kf)));
+        assert_eq!(walk_in(&all, &forged, &c1), Ok(Chain::BadLink));
+        // A forged link further back.
+        let kg = IdentityKeys::generate(&mut OsRng);
+        let mid = card(&kf, "bob", 2, Some((&c1, &kf)));
+        let top = card(&kg, "bob", 3, Some((&mid, &kf)));
+        assert_eq!(walk_in(&[mid.clone()], &top, &c1), Ok(Chain::BadLink));
+        // A new chain, and a chain that never reaches the target.
+        let fresh = card(&kf, "bob", 5, None);
+        assert_eq!(walk_in(&all, &fresh, &c1), Ok(Chain::NewChain));
+        let other = card(&kg, "bob", 1, None);
+        let other2 = card(&kf, "bob", 2, Some((&other, &kg)));
+        assert_eq!(walk_in(&[other.clone()], &other2, &c1), Ok(Chain::NewChain));
+        // Another identity's card in the middle.
+        let m = card(&kf, "mallory", 2, Some((&c1, &k1)));
+        assert_eq!(walk_in(&all, &m, &c1), Ok(Chain::BadLink));
+        // The directory failing is an error, not a verdict.
+        let failed = walk(&c3, &c1, |_| async {
+            Err(Error::Directory("offline".into()))
+        })
+        .now_or_never()
+        .unwrap();
+        assert_eq!(failed, Err(Error::Directory("offline".into())));
+    }
+
+    #[test]
+    fn a_chain_longer_than_the_bound_is_not_followed() {
+        let mut keys = IdentityKeys::generate(&mut OsRng);
+        let first = card(&keys, "bob", 0, None);
+        let mut cards = vec![first.clone()];
+        for at in 1..=MAX_CHAIN as u64 + 1 {
+            let next = IdentityKeys::generate(&mut OsRng);
+            let c = card(&next, "bob", at, Some((cards.last().unwrap(), &keys)));
+            cards.push(c);
+            keys = next;
+        }
+        let top = cards.last().unwrap().clone();
+        assert_eq!(walk_in(&cards, &top, &first), Ok(Chain::TooLong));
+        // Exactly MAX_CHAIN links is still a rotation.
+        assert_eq!(walk_in(&cards, &top, &cards[1]), Ok(Chain::Links));
+    }
+
+    #[test]
+    fn verified_state_survives_encoding_and_needs_a_pin() {
+        let k = IdentityKeys::generate(&mut OsRng);
+        let c = card(&k, "bob", 1, None);
         let mut trust = Trust::new();
-        let c1 = card("bob", None);
-        assert_eq!(trust.observe(&c1, &[]), Observation::New);
-        assert_eq!(trust.observe(&c1, &[]), Observation::Same);
-
-        // Two rotations at once, proven through the history.
-        let c2 = card("bob", Some(c1.id()));
-        let c3 = card("bob", Some(c2.id()));
-        let history = [c1.clone(), c2.clone(), c3.clone()];
-        assert_eq!(
-            trust.observe(&c3, &history),
-            Observation::Rotated { from: c1.id() }
-        );
-        assert_eq!(trust.pinned("bob"), Some(&c3));
-
-        // A card with no chain (a replacement, or an attacker's) is a key change, and
-        // the pin stays until the application accepts it.
-        let swap = card("bob", None);
-        let seen = trust.observe(&swap, &[c1.clone(), c2.clone(), c3.clone(), swap.clone()]);
-        assert_eq!(seen, Observation::Changed { pinned: c3.id() });
-        assert_eq!(trust.pinned("bob"), Some(&c3));
-        // A chain through a missing card, or through another identity's card, is no proof.
-        let c5 = card("bob", Some(c2.id()));
-        assert_eq!(
-            trust.observe(&c5, std::slice::from_ref(&c5)),
-            Observation::Changed { pinned: c3.id() }
-        );
-        let other = card("mallory", Some(c3.id()));
-        let c6 = card("bob", Some(other.id()));
-        assert_eq!(
-            trust.observe(&c6, &[other.clone(), c6.clone()]),
-            Observation::Changed { pinned: c3.id() }
-        );
-        trust.accept(&swap);
-        assert_eq!(trust.observe(&swap, &[]), Observation::Same);
+        assert!(!trust.set_verified("bob"));
+        trust.accept(&c);
+        assert!(trust.set_verified("bob"));
+        let back = Trust::decode(&trust.encode());
+        assert_eq!(back.pinned("bob"), Some(&c));
+        assert!(back.is_verified("bob"));
+        let mut back = back;
+        assert!(back.clear_verified("bob"));
+        assert!(!back.is_verified("bob"));
+        // A verified mark without a pin is dropped.
+        assert!(!Trust::decode("verified carol").is_verified("carol"));
     }
 }

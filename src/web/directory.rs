@@ -342,17 +342,19 @@ impl Directory for FetchDirectory {
         let body = Object::new();
         let list: Array = identities.iter().map(|i| JsValue::from_str(i)).collect();
         set(&body, "identities", &list);
-        let (status, json) = self.call("POST", "/v1/cards/lookup", Some(&body)).await?;
+        let (status, json) = self.call("POST", "/v2/cards/lookup", Some(&body)).await?;
         expect(status, &[200], "lookup", &json)?;
-        let cards = get(&json, "cards");
-        if !cards.is_object() {
+        // §7: {"head", "results": {identity: {"card": text or null, "proof"}}}. The §12
+        // proofs are not checked here yet.
+        let results = get(&json, "results");
+        if !results.is_object() {
             return Err(Error::Directory(
-                "lookup: the directory's answer has no \"cards\" object".into(),
+                "lookup: the directory's answer has no \"results\" object".into(),
             ));
         }
         let mut out = Vec::new();
         for identity in identities {
-            if let Some(text) = get(&cards, identity).as_string() {
+            if let Some(text) = get(&get(&results, identity), "card").as_string() {
                 out.push((identity.clone(), text));
             }
         }
@@ -361,7 +363,7 @@ impl Directory for FetchDirectory {
 
     async fn history(&self, identity: &str) -> Result<Vec<String>, Error> {
         let path = format!(
-            "/v1/cards/{}/history",
+            "/v2/cards/{}/history",
             String::from(js_sys::encode_uri_component(identity))
         );
         let (status, json) = self.call("GET", &path, None).await?;
@@ -377,7 +379,7 @@ impl Directory for FetchDirectory {
 
     async fn card_by_id(&self, id: &CardId) -> Result<Option<String>, Error> {
         let (status, json) = self
-            .call("GET", &format!("/v1/cards/by-id/{id}"), None)
+            .call("GET", &format!("/v2/cards/by-id/{id}"), None)
             .await?;
         if status == 404 {
             return Ok(None);
@@ -395,9 +397,9 @@ impl Directory for FetchDirectory {
         let body = Object::new();
         set(&body, "card", &JsValue::from_str(card));
         let path = if replace {
-            "/v1/cards?replace=true"
+            "/v2/cards?replace=true"
         } else {
-            "/v1/cards"
+            "/v2/cards"
         };
         let (status, json) = self.call("POST", path, Some(&body)).await?;
         if status == 409 {
@@ -408,28 +410,32 @@ impl Directory for FetchDirectory {
     }
 
     async fn revoke(&self) -> Result<(), Error> {
-        let (status, json) = self.call("DELETE", "/v1/cards", None).await?;
+        let (status, json) = self.call("DELETE", "/v2/cards", None).await?;
         expect(status, &[200, 404], "revoke", &json)
     }
 
     async fn put_backup(&self, backup: &str) -> Result<(), Error> {
         let body = Object::new();
         set(&body, "backup", &JsValue::from_str(backup));
-        let (status, json) = self.call("PUT", "/v1/backup", Some(&body)).await?;
+        let (status, json) = self.call("PUT", "/v2/backup", Some(&body)).await?;
         expect(status, &[200, 201, 204], "backup", &json)
     }
 
     async fn get_backup(&self) -> Result<Option<String>, Error> {
-        let (status, json) = self.call("GET", "/v1/backup", None).await?;
+        let (status, json) = self.call("GET", "/v2/backup", None).await?;
         if status == 404 {
             return Ok(None);
         }
         expect(status, &[200], "backup", &json)?;
-        Ok(get(&json, "backup").as_string())
+        // §7: {"backups": [text, ..]}, one password backup and one per passkey; the
+        // engine restores from the password one.
+        Ok(strings(&get(&json, "backups"))
+            .into_iter()
+            .find(|text| text.starts_with(crate::proto::backup::TEXT_PREFIX)))
     }
 
     async fn delete_backup(&self) -> Result<(), Error> {
-        let (status, json) = self.call("DELETE", "/v1/backup", None).await?;
+        let (status, json) = self.call("DELETE", "/v2/backup", None).await?;
         expect(status, &[204, 404], "delete backup", &json)
     }
 
@@ -450,13 +456,13 @@ impl Directory for FetchDirectory {
             .collect();
         let body = Object::new();
         set(&body, "shares", &list);
-        let (status, json) = self.call("POST", "/v1/shares", Some(&body)).await?;
+        let (status, json) = self.call("POST", "/v2/shares", Some(&body)).await?;
         expect(status, &[200, 201], "storing group-session shares", &json)
     }
 
     async fn session_shares(&self, session: &SessionId) -> Result<Vec<String>, Error> {
         let (status, json) = self
-            .call("GET", &format!("/v1/shares?session_id={session}"), None)
+            .call("GET", &format!("/v2/shares?session_id={session}"), None)
             .await?;
         expect(status, &[200], "fetching a group session's shares", &json)?;
         Ok(strings(&get(&json, "shares")))
@@ -464,7 +470,7 @@ impl Directory for FetchDirectory {
 
     async fn shares_after(&self, cursor: &str) -> Result<(Vec<String>, String), Error> {
         let path = format!(
-            "/v1/shares?after={}",
+            "/v2/shares?after={}",
             String::from(js_sys::encode_uri_component(cursor))
         );
         let (status, json) = self.call("GET", &path, None).await?;

@@ -242,26 +242,32 @@ async fn a_hostile_directory_answering_garbage_gets_typed_errors_and_no_hang() {
     watch_console();
     let mut messages = Vec::new();
     let (alice_id, alice, bob_id, bob) = registered_pair().await;
-    let lookup = |answer: &[(&str, JsValue)]| rule("POST", "/v1/cards/lookup", answer);
+    let lookup = |answer: &[(&str, JsValue)]| rule("POST", "/v2/cards/lookup", answer);
     let made_up =
         |status: u16, body: &str| lookup(&[("status", status.into()), ("body", body.into())]);
     let cases = [
-        ("not JSON", made_up(200, r#"{"cards": {"#), "not JSON"),
-        ("a JSON list", made_up(200, "[]"), r#"no "cards" object"#),
+        ("not JSON", made_up(200, r#"{"results": {"#), "not JSON"),
+        ("a JSON list", made_up(200, "[]"), r#"no "results" object"#),
         (
-            "cards not an object",
-            made_up(200, r#"{"cards": 5}"#),
-            r#"no "cards" object"#,
+            "results not an object",
+            made_up(200, r#"{"results": 5}"#),
+            r#"no "results" object"#,
         ),
-        ("an empty body", made_up(200, ""), r#"no "cards" object"#),
+        ("an empty body", made_up(200, ""), r#"no "results" object"#),
         (
             "a number for a card",
-            made_up(200, &format!(r#"{{"cards": {{"{bob_id}": 42}}}}"#)),
+            made_up(
+                200,
+                &format!(r#"{{"results": {{"{bob_id}": {{"card": 42}}}}}}"#),
+            ),
             "has no card",
         ),
         (
             "a card that is not one",
-            made_up(200, &format!(r#"{{"cards": {{"{bob_id}": "csc1.AAAA"}}}}"#)),
+            made_up(
+                200,
+                &format!(r#"{{"results": {{"{bob_id}": {{"card": "csc1.AAAA"}}}}}}"#),
+            ),
             "invalid card",
         ),
         (
@@ -417,7 +423,7 @@ async fn a_hostile_directory_answering_garbage_gets_typed_errors_and_no_hang() {
     // The same for a decrypt waiting on a sender's card.
     let log = hostile(&[rule(
         "GET",
-        &format!("/v1/cards/by-id/{carol_card_id}"),
+        &format!("/v2/cards/by-id/{carol_card_id}"),
         &[("never", true.into())],
     )]);
     let c = controller();

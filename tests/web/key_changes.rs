@@ -119,19 +119,20 @@ async fn a_replaced_key_fires_keychanged_and_wrap_send_encrypts() {
     .unwrap();
 }
 
-/// A KNOWN GAP, left failing (ignored) until it is fixed: a card's `prev_card_id` is signed
-/// only by the new card's own key (PROTOCOL §2), so a hostile directory can serve an
-/// attacker's card that names the pinned card as its predecessor, and the client follows
-/// it as a rotation: no `keyChanged`, no event, and messages go to the attacker's key. A
-/// rotation needs the previous key's signature over the new card (a protocol change).
+/// A hostile directory serves an attacker's card that names the pinned card as its
+/// predecessor but whose `rotation_sig` is made by the attacker's own key (it lacks bob's):
+/// the link fails (PROTOCOL §2), so it is a key change — `keyChanged`, one event, and
+/// nothing encrypted to it. Needs a directory that speaks /v2 (the server branch).
 #[wasm_bindgen_test]
-#[ignore = "known gap: a rotation is not signed by the previous key (PROTOCOL §2)"]
 async fn a_forged_rotation_of_the_pinned_card_is_a_key_change() {
     let (alice_id, alice, bob_id, bob) = registered_pair().await;
     let hi = wait(bob.encrypt("hi".into(), to(&[&alice_id], "")))
         .await
         .unwrap();
     wait(alice.decrypt(hi, from(&bob_id, ""))).await.unwrap(); // pins bob's card
+    let marked = wait(alice.mark_verified(bob_id.as_str().into())).await;
+    assert_eq!(marked.unwrap().as_bool(), Some(true));
+    assert_eq!(alice.is_verified(bob_id.as_str().into()), Ok(true));
     let real = chatseal::proto::Card::parse(&card_of(&bob, &bob_id).await).unwrap();
     let keys = chatseal::proto::IdentityKeys::generate(&mut rand_core::OsRng);
     // The attacker lacks bob's key, so its rotation_sig is made by the new key itself.
@@ -142,9 +143,11 @@ async fn a_forged_rotation_of_the_pinned_card_is_a_key_change() {
     let forged =
         chatseal::proto::Card::create(&keys, &bob_id, real.created_at() + 1, Some(rotation))
             .unwrap();
+    let (events, _listener) = key_changes(&alice);
     let _log = hostile(&[swap_lookup(&[(&bob_id, Some(&forged.to_text()))])]);
     let looked = wait(alice.lookup(list(&[&bob_id]), JsValue::UNDEFINED)).await;
     let sent = wait(alice.encrypt("for bob".into(), to(&[&bob_id], ""))).await;
+    let again = wait(alice.lookup(list(&[&bob_id]), JsValue::UNDEFINED)).await;
     honest_fetch();
     let entry = field(&looked.unwrap(), &bob_id);
     assert_eq!(
@@ -157,4 +160,16 @@ async fn a_forged_rotation_of_the_pinned_card_is_a_key_change() {
         "followed silently"
     );
     assert_eq!(code(&sent.unwrap_err()), "Directory");
+    let again = field(&again.unwrap(), &bob_id);
+    assert_eq!(field(&again, "keyChanged").as_bool(), Some(true));
+    assert_eq!(events.length(), 1, "told once");
+    assert_eq!(
+        alice.is_verified(bob_id.as_str().into()),
+        Ok(false),
+        "the verified state is cleared"
+    );
+    assert_eq!(
+        field(&events.get(0), "cardId").as_string(),
+        Some(forged.id().to_string())
+    );
 }

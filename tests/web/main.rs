@@ -134,7 +134,7 @@ async fn replace_card(identity: &str) -> chatseal::web::Identity {
         DIRECTORY,
         identity,
         "POST",
-        "/v1/cards?replace=true",
+        "/v2/cards?replace=true",
         obj(&[("card", keys.card().text().into())]),
     ))
     .await
@@ -217,14 +217,14 @@ fn swap_lookup(cards: &[(&str, Option<&str>)]) -> JsValue {
         let value = card.map_or(JsValue::NULL, JsValue::from_str);
         Reflect::set(&map, &JsValue::from_str(identity), &value).unwrap();
     }
-    rule("POST", "/v1/cards/lookup", &[("cards", map.into())])
+    rule("POST", "/v2/cards/lookup", &[("cards", map.into())])
 }
 
-/// `GET /v1/cards/by-id/{id}` answered with `status` and `body`.
+/// `GET /v2/cards/by-id/{id}` answered with `status` and `body`.
 fn by_id(id: &str, status: u16, body: &str) -> JsValue {
     rule(
         "GET",
-        &format!("/v1/cards/by-id/{id}"),
+        &format!("/v2/cards/by-id/{id}"),
         &[("status", status.into()), ("body", body.into())],
     )
 }
@@ -316,12 +316,17 @@ async fn keyring_from_backup(seal: &ChatSeal, identity: &str) -> chatseal::proto
         DIRECTORY,
         identity,
         "GET",
-        "/v1/backup",
+        "/v2/backup",
         JsValue::NULL,
     ))
     .await
     .unwrap();
-    let text = field(&field(&got, "body"), "backup").as_string().unwrap();
+    let backups = js_sys::Array::from(&field(&field(&got, "body"), "backups"));
+    let text = backups
+        .iter()
+        .filter_map(|b| b.as_string())
+        .find(|b| b.starts_with("csb1."))
+        .unwrap();
     chatseal::proto::backup::open(&text, "pw").unwrap()
 }
 

@@ -154,7 +154,7 @@ async fn lookups_coalesce_and_an_aborted_lookup_aborts_its_fetch() {
                 field(e, "url")
                     .as_string()
                     .unwrap()
-                    .ends_with("/v1/cards/lookup")
+                    .ends_with("/v2/cards/lookup")
             })
             .collect::<Vec<_>>()
     };

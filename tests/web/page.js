@@ -264,7 +264,8 @@ async function answer(rule, real, url, init) {
     const honest = await real(url, init);
     const body = await honest.json();
     for (const [identity, card] of Object.entries(rule.cards)) {
-      if (card === null) delete body.cards[identity]; else body.cards[identity] = card;
+      const proof = body.results?.[identity]?.proof ?? "";
+      body.results[identity] = { card, proof };
     }
     return json(body, honest.status);
   }
@@ -278,7 +279,7 @@ async function answer(rule, real, url, init) {
   if (rule.endless) {
     const body = new ReadableStream({
       start(c) {
-        c.enqueue(new TextEncoder().encode('{"cards": {"'));
+        c.enqueue(new TextEncoder().encode('{"results": {"'));
         if (init.signal) init.signal.addEventListener("abort", () => { rule.aborted = true; c.error(abortReason(init.signal)); }, { once: true });
       },
       cancel() { rule.cancelled = true; },
@@ -302,7 +303,7 @@ async function answer(rule, real, url, init) {
     return new Response(body, { status: 200, headers });
   }
   if (rule.hugeText) {
-    return new Response('{"cards": {}, "padding": "' + "x".repeat(rule.hugeText - 30) + '"}', { status: 200 });
+    return new Response('{"results": {}, "padding": "' + "x".repeat(rule.hugeText - 32) + '"}', { status: 200 });
   }
   return new Response(rule.body ?? null, { status: rule.status ?? 200, headers: rule.headers ?? {} });
 }

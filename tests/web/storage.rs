@@ -157,7 +157,7 @@ async fn two_tabs_registering_at_once_make_one_identity_and_others_hear_of_it() 
         DIRECTORY,
         &id,
         "GET",
-        &format!("/v1/cards/{}/history", js_sys::encode_uri_component(&id)),
+        &format!("/v2/cards/{}/history", js_sys::encode_uri_component(&id)),
         JsValue::NULL,
     ))
     .await

@@ -122,6 +122,7 @@ impl<D: Directory + Clone + 'static, S: Store> Engine<D, S> {
             state.trust.clear();
             state.current.clear();
             state.reported.clear();
+            state.chains.clear();
             state.cards = CardCache::new();
             state.sessions = Sessions::default();
             state.missing.clear();

@@ -1,14 +1,18 @@
-//! Trust on first use: cards pinned on first sight, rotations followed through the
-//! history, and everything else reported as a key change (once per new card).
+//! PROTOCOL §2's key-change rule: a contact's card pinned on first sight; a different
+//! card followed silently only when it walks back to the pinned one through links that
+//! all hold (each predecessor fetched by id, each rotation signed by the previous key);
+//! everything else a key change — reported in every result, the contact's verified state
+//! cleared, and the application told once per new card.
 
 use std::rc::Rc;
 
 use super::{Directory, Engine, Store};
-use crate::client::{Error, Observation, Trust};
+use crate::client::trust::{walk, Chain};
+use crate::client::Error;
 use crate::proto::{Card, CardId};
 
-/// A key change, as told to the listener set with [`Engine::on_key_change`]: the
-/// directory serves `identity` a card that does not follow the one this client pinned.
+/// A key change, as told to the listener set with [`Engine::on_key_change`]: `identity`
+/// presented a card that is not a verified rotation of the one this client pinned.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KeyChange {
     /// Whose key changed.
@@ -28,44 +32,77 @@ impl<D: Directory + Clone + 'static, S: Store> Engine<D, S> {
         *self.key_change_listener.borrow_mut() = listener;
     }
 
-    /// Pins on first sight; follows rotations through the history; true on a key change.
+    /// A card the directory serves as `card.identity()`'s current one: pinned on first
+    /// sight, followed when it is a verified rotation of the pin; true on a key change.
+    /// Err only when the directory could not be asked for a predecessor (retry).
     pub(super) async fn observe(&self, card: &Card) -> Result<bool, Error> {
-        let first = self.state.borrow_mut().trust.observe(card, &[]);
-        let seen = match first {
-            Observation::Changed { .. } => {
-                // Maybe a rotation: fetch the history and look for the chain.
-                let history = self.history_cards(card.identity()).await?;
-                self.state.borrow_mut().trust.observe(card, &history)
-            }
-            other => other,
-        };
-        if matches!(seen, Observation::New | Observation::Rotated { .. }) {
+        let pinned = self.state.borrow().trust.pinned(card.identity()).cloned();
+        let Some(pinned) = pinned else {
+            self.state.borrow_mut().trust.accept(card);
             self.save_pins().await;
+            return Ok(false);
+        };
+        if pinned.id() == card.id() {
+            return Ok(false);
         }
-        Ok(self.settle(card, &seen))
+        if self.chains(card, &pinned).await? {
+            self.follow(card).await;
+            return Ok(false);
+        }
+        Ok(self.settle(card, &pinned).await)
     }
 
-    /// True when `seen` is a key change; the first time a card is seen as one, it is
-    /// counted and the listener is told.
-    pub(super) fn settle(&self, card: &Card, seen: &Observation) -> bool {
-        let Observation::Changed { pinned } = seen else {
-            return false;
-        };
-        let first = {
+    /// True when `card` walks back to `target` with every link holding; the verdict is
+    /// remembered (a hostile card costs its requests once), a directory failure is not.
+    async fn chains(&self, card: &Card, target: &Card) -> Result<bool, Error> {
+        let key = (card.id(), target.id());
+        if let Some(known) = self.state.borrow().chains.get(&key) {
+            return Ok(*known);
+        }
+        let chain = walk(
+            card,
+            target,
+            |id| async move { self.predecessor(&id).await },
+        )
+        .await?;
+        let links = chain == Chain::Links;
+        let mut state = self.state.borrow_mut();
+        if state.chains.len() >= crate::client::cards::CAPACITY {
+            state.chains.clear(); // bounded like the card cache: verdicts are cheap to redo
+        }
+        state.chains.insert(key, links);
+        Ok(links)
+    }
+
+    /// Moves the pin along a verified rotation (the verified state moves with it).
+    async fn follow(&self, card: &Card) {
+        self.state.borrow_mut().trust.accept(card);
+        self.save_pins().await;
+    }
+
+    /// A key change: `card` is not a verified rotation of `pinned`. The contact's
+    /// verified state is cleared; the first time `card` is seen as one, it is counted and
+    /// the listener is told. Always true.
+    pub(super) async fn settle(&self, card: &Card, pinned: &Card) -> bool {
+        let (first, cleared) = {
             let mut state = self.state.borrow_mut();
+            let cleared = state.trust.clear_verified(card.identity());
             let first = state.reported.insert(card.id());
             if first {
                 state.stats.key_changes += 1;
             }
-            first
+            (first, cleared)
         };
+        if cleared {
+            self.save_pins().await;
+        }
         // No borrow is held here: the listener may call back into the engine.
         let listener = self.key_change_listener.borrow().clone();
         if let (true, Some(listener)) = (first, listener) {
             listener(&KeyChange {
                 identity: card.identity().to_owned(),
                 card_id: card.id(),
-                pinned: *pinned,
+                pinned: pinned.id(),
             });
         }
         true
@@ -73,7 +110,7 @@ impl<D: Directory + Clone + 'static, S: Store> Engine<D, S> {
 
     /// The application accepts `identity`'s new key (after the user checked it): the
     /// current card is pinned. False when no current card of `identity` is known (look
-    /// it up first).
+    /// it up first). Accepting is not verifying: see [`Engine::mark_verified`].
     pub async fn accept_key_change(&self, identity: &str) -> bool {
         let accepted = {
             let mut state = self.state.borrow_mut();
@@ -93,39 +130,53 @@ impl<D: Directory + Clone + 'static, S: Store> Engine<D, S> {
         accepted
     }
 
-    /// A sender's card is trusted when it is the pinned card, a card the pinned one
-    /// rotated from (older messages), or a proven rotation of it.
+    /// The user compared safety numbers (§5) for `identity`'s pinned card and they
+    /// matched: the contact is verified until a key change clears it. False when nothing
+    /// is pinned for `identity`.
+    pub async fn mark_verified(&self, identity: &str) -> bool {
+        let marked = self.state.borrow_mut().trust.set_verified(identity);
+        if marked {
+            self.save_pins().await;
+        }
+        marked
+    }
+
+    /// True when `identity` is verified (§5) and no key change was seen since.
+    pub fn is_verified(&self, identity: &str) -> bool {
+        self.state.borrow().trust.is_verified(identity)
+    }
+
+    /// A message sender's card: trusted when it is the pinned card, a verified rotation
+    /// of it (the pin moves), or a card the pinned one is a verified rotation of (an older
+    /// message); anything else is a key change. Err only when the directory could not be
+    /// asked (retry).
     pub(super) async fn sender_key_changed(&self, card: &Card) -> Result<bool, Error> {
         let pinned = self.state.borrow().trust.pinned(card.identity()).cloned();
-        match pinned {
-            None => self.observe(card).await,
-            Some(p) if p.id() == card.id() => Ok(false),
-            Some(p) => {
-                let history = self.history_cards(card.identity()).await?;
-                // An older card: the pinned one chains back to it.
-                let mut older = Trust::new();
-                older.accept(card);
-                if !matches!(older.observe(&p, &history), Observation::Changed { .. }) {
-                    return Ok(false);
-                }
-                // A newer card: it chains forward from the pinned one (the pin moves),
-                // or it is a key change. Either way a cached current card is stale.
-                let seen = {
-                    let mut state = self.state.borrow_mut();
-                    let stale = state
-                        .current
-                        .get(card.identity())
-                        .is_some_and(|(c, _, _)| c.id() != card.id());
-                    if stale {
-                        state.current.remove(card.identity());
-                    }
-                    state.trust.observe(card, &history)
-                };
-                if matches!(seen, Observation::Rotated { .. }) {
-                    self.save_pins().await;
-                }
-                Ok(self.settle(card, &seen))
+        let Some(pinned) = pinned else {
+            return self.observe(card).await;
+        };
+        if pinned.id() == card.id() {
+            return Ok(false);
+        }
+        let newer = self.chains(card, &pinned).await?;
+        if !newer && self.chains(&pinned, card).await? {
+            return Ok(false); // an older card of the pinned chain
+        }
+        {
+            // A newer card or a key change: either way a cached current card is stale.
+            let mut state = self.state.borrow_mut();
+            let stale = state
+                .current
+                .get(card.identity())
+                .is_some_and(|(c, _, _)| c.id() != card.id());
+            if stale {
+                state.current.remove(card.identity());
             }
         }
+        if newer {
+            self.follow(card).await;
+            return Ok(false);
+        }
+        Ok(self.settle(card, &pinned).await)
     }
 }

@@ -1,6 +1,6 @@
 //! The card cache: current cards from the directory (one request for many identities,
-//! reused for [`LOOKUP_TTL_MS`](super::LOOKUP_TTL_MS)), sender cards by id, every card
-//! verified before use.
+//! reused for [`LOOKUP_TTL_MS`](super::LOOKUP_TTL_MS)), sender cards and rotation
+//! predecessors by id, every card verified before use.
 
 use futures_util::future::{try_join_all, FutureExt, WeakShared};
 
@@ -31,7 +31,7 @@ impl<D: Directory + Clone + 'static, S: Store> Engine<D, S> {
 
     /// Current cards of `identities`, from memory when fresh, else one directory request
     /// for all the others. Each card is checked against the pinned one (trust on first
-    /// use; rotations proven through the history). An identity without a card is an
+    /// use; rotations followed only through verified links, §2). An identity without a card is an
     /// error naming it.
     pub async fn lookup(&self, identities: &[String], now_ms: u64) -> Result<Vec<Looked>, Error> {
         let mut wanted: Vec<String> = Vec::new();
@@ -146,28 +146,43 @@ impl<D: Directory + Clone + 'static, S: Store> Engine<D, S> {
         Ok(())
     }
 
-    /// The verified cards of `identity`'s history (invalid ones are skipped).
-    pub(super) async fn history_cards(&self, identity: &str) -> Result<Vec<Card>, Error> {
-        let texts = self.directory.history(identity).await?;
-        let mut state = self.state.borrow_mut();
-        state.stats.lookups += 1;
-        Ok(texts
-            .iter()
-            .filter_map(|t| state.cards.parse(t).ok())
-            .filter(|c| c.identity() == identity)
-            .collect())
+    /// A sender card by id: memory first, then the directory (old cards stay reachable
+    /// there, so messages from before a rotation verify). A card the directory serves
+    /// that fails to verify is an error.
+    pub(super) async fn sender_card(&self, id: &CardId) -> Result<Option<Card>, Error> {
+        match self.card_text_by_id(id).await? {
+            Known::Card(card) => Ok(Some(*card)),
+            Known::Text(text) => {
+                let card = self.verified(&text)?;
+                Ok((card.id() == *id).then_some(card))
+            }
+            Known::Absent => Ok(None),
+        }
     }
 
-    /// A sender card by id: memory first, then the directory (old cards stay reachable
-    /// there, so messages from before a rotation verify).
-    pub(super) async fn sender_card(&self, id: &CardId) -> Result<Option<Card>, Error> {
+    /// A predecessor in a rotation walk (§2, §7 `by-id`): memory first, then the
+    /// directory. A card it does not have, or serves invalid or under another id, is
+    /// `None` (the walk fails: a key change); only a failed request is an error.
+    pub(super) async fn predecessor(&self, id: &CardId) -> Result<Option<Card>, Error> {
+        match self.card_text_by_id(id).await? {
+            Known::Card(card) => Ok(Some(*card)),
+            Known::Text(text) => {
+                let card = self.state.borrow_mut().cards.parse(&text).ok();
+                Ok(card.filter(|c| c.id() == *id))
+            }
+            Known::Absent => Ok(None),
+        }
+    }
+
+    /// A card by id from memory, else its text from the directory: one request however
+    /// many callers wait for it (the decrypt queue's workers read a new sender's history
+    /// side by side).
+    async fn card_text_by_id(&self, id: &CardId) -> Result<Known, Error> {
         let known = self.state.borrow().cards.get(id).cloned();
         if let Some(card) = known {
             self.state.borrow_mut().stats.cache_hits += 1;
-            return Ok(Some(card));
+            return Ok(Known::Card(Box::new(card)));
         }
-        // One request however many messages wait for the card (the decrypt queue's
-        // workers read a new sender's history side by side).
         let flight = {
             let mut state = self.state.borrow_mut();
             let wanted = *id;
@@ -180,13 +195,19 @@ impl<D: Directory + Clone + 'static, S: Store> Engine<D, S> {
             }
             flight
         };
-        let text = flight.await?;
-        match text {
-            Some(text) => {
-                let card = self.verified(&text)?;
-                Ok((card.id() == *id).then_some(card))
-            }
-            None => Ok(None),
-        }
+        Ok(match flight.await? {
+            Some(text) => Known::Text(text),
+            None => Known::Absent,
+        })
     }
+}
+
+/// What [`Engine::card_text_by_id`] found.
+enum Known {
+    /// A card already verified.
+    Card(Box<Card>),
+    /// The directory's text, not yet verified.
+    Text(String),
+    /// The directory has no card of that id.
+    Absent,
 }

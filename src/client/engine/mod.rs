@@ -10,7 +10,8 @@
 //! - `store`: what a device keeps ([`Record`], [`Store`], [`MemoryStore`]) and the
 //!   engine's loads and saves;
 //! - `lookup`: the card cache — current cards from the directory, sender cards by id;
-//! - `key_changes`: trust on first use, rotations followed, key changes reported;
+//! - `key_changes`: trust on first use, verified rotations followed, key changes
+//!   reported;
 //! - `account`: this identity's own keys — register, rotate, backup, restore, unregister;
 //! - `sessions`: sending through group sessions (§9) and sharing them;
 //! - `shares`: receiving group sessions — shares fetched, checked and kept;
@@ -59,7 +60,7 @@ pub const DEFAULT_GROUP_THRESHOLD: usize = 10;
 /// costs one request, not one per message).
 pub const MISSING_SHARE_TTL_MS: u64 = 30 * 1000;
 
-/// The most shares one `POST /v1/shares` carries (§7).
+/// The most shares one `POST /v2/shares` carries (§7).
 pub const MAX_SHARES_PER_POST: usize = 1000;
 
 /// The longest message text (`csm2.`/`csg2.`) [`Engine::decrypt`] reads and
@@ -156,6 +157,9 @@ struct State {
     in_flight: HashMap<String, WeakShared<FlightFuture>>,
     /// Card ids already reported as key changes (one report per new card).
     reported: HashSet<CardId>,
+    /// (card, target) → whether the card walks back to the target through verified links
+    /// (§2): each verdict costs its directory requests once.
+    chains: HashMap<(CardId, CardId), bool>,
     stats: Stats,
     sessions: Sessions,
     /// Sessions the directory had no share for, and when it said so (ms).

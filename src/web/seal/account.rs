@@ -1,5 +1,6 @@
 //! The account half of `ChatSeal`: register, rotate, backup and restore, password
-//! changes, accepting a key change, unregister and wiping this device.
+//! changes, accepting a key change, verified contacts (§5), unregister and wiping this
+//! device.
 
 use std::rc::Rc;
 
@@ -40,6 +41,27 @@ impl ChatSeal {
                 engine.accept_key_change(&identity).await,
             ))
         })
+    }
+
+    /// `markVerified(identity)`: the user compared safety numbers (§5) with `identity`
+    /// and they matched. The contact stays verified across its rotations and until a key
+    /// change clears it. Resolves to false when no card of `identity` is pinned yet (look
+    /// it up first).
+    #[wasm_bindgen(js_name = "markVerified")]
+    pub fn mark_verified(&self, identity: JsValue) -> Promise {
+        let engine = Rc::clone(&self.engine);
+        future_to_promise(async move {
+            let identity = string_arg(&identity, "identity")?;
+            Ok(JsValue::from_bool(engine.mark_verified(&identity).await))
+        })
+    }
+
+    /// `isVerified(identity)`: true when `identity` was verified (`markVerified`) and no
+    /// key change was seen since.
+    #[wasm_bindgen(js_name = "isVerified")]
+    pub fn is_verified(&self, identity: JsValue) -> Result<bool, JsValue> {
+        let identity = string_arg(&identity, "identity")?;
+        Ok(self.engine.is_verified(&identity))
     }
 
     /// Rotates this device's keys (under the Web Lock); resolves to the new card text.

@@ -77,8 +77,9 @@ async fn cancellable<T>(
 /// End-to-end encryption for one identity in this browser.
 ///
 /// Events (`addEventListener`): `keychanged`, a `CustomEvent` whose `detail` is
-/// `{ identity, cardId, previousCardId }`, once for each card the directory serves that
-/// does not follow the one this client trusted (see `acceptKeyChange`).
+/// `{ identity, cardId, previousCardId }`, once for each card (seen in a lookup or a
+/// message) that is not a verified rotation of the one this client pinned (PROTOCOL §2;
+/// see `acceptKeyChange`), however many results say `keyChanged`.
 #[wasm_bindgen]
 pub struct ChatSeal {
     engine: Rc<WebEngine>,
