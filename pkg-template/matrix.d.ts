@@ -51,7 +51,7 @@ export interface DecryptedEvent {
   status: "ok" | "plain" | "error";
   text: string | null;
   eventId: string | undefined;
-  /** The Matrix sender, which chatseal checked against the signature when `status` is "ok". */
+  /** The Matrix sender, which chatseal checked against the sender's card when `status` is "ok". */
   sender: string | null;
   /** The text is that of the latest edit the SDK applied to this event. */
   edited: boolean;
