@@ -1,5 +1,5 @@
 // @ts-check
-// chatseal/element: `<chatseal-text from="bob" context="…">csm1.…</chatseal-text>` for
+// chatseal/element: `<chatseal-text from="bob" context="…">csp2.…</chatseal-text>` for
 // pages without React. Nothing happens on import; `define(seal)` registers the element.
 import { isEncrypted } from "chatseal";
 import { describeError } from "./labels.js";

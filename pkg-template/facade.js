@@ -116,11 +116,15 @@ export function makeApi(load, now) {
   }
 
   /**
-   * True when `text` is a chatseal message (`csm1.` or `csg1.`); works before the module loads.
+   * True when `text` is a chatseal message (`csp2.`, `csm2.` or `csg2.`); works before the
+   * module loads. Version 1 forms are not messages: they never open.
    * @type {Api["isEncrypted"]}
    */
   function isEncrypted(text) {
-    return typeof text === "string" && (text.startsWith("csm1.") || text.startsWith("csg1."));
+    return (
+      typeof text === "string" &&
+      (text.startsWith("csp2.") || text.startsWith("csm2.") || text.startsWith("csg2."))
+    );
   }
 
   // The classes are stand-ins: their statics make the wasm-bindgen objects (the instances

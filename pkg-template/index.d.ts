@@ -37,7 +37,8 @@ export interface OpenOptions {
   /**
    * Channels of more members than this (the sender included; default 10) are encrypted
    * through a group session (PROTOCOL §9: one share per member through the directory,
-   * then messages of constant size); smaller ones per message (§3).
+   * then messages of constant size); a channel with one other member by pairwise messages
+   * (§11, `csp2.`); the others per message (§3, `csm2.`).
    */
   groupThreshold?: number;
   /**
@@ -66,7 +67,7 @@ export interface EncryptOptions extends Signal {
 }
 
 export interface DecryptOptions extends Signal {
-  /** The sender the chat says it is; refused (`SenderMismatch`) when the signature says otherwise. */
+  /** The sender the chat says it is; refused (`SenderMismatch`) when the sender's card says otherwise. */
   from?: string;
   /** The conversation it was shown in; refused (`ContextMismatch`) when it was sealed for another. */
   context?: string;
@@ -107,7 +108,7 @@ export interface EncryptFileOptions extends EncryptOptions {
 export interface EncryptedFile extends FileInfo {
   /** The encrypted file (`application/octet-stream`): upload it as it is. */
   blob: Blob;
-  /** The `csm1.`/`csg1.` message that carries the file's key: send it in the chat message. */
+  /** The `csp2.`/`csm2.`/`csg2.` message that carries the file's key: send it in the chat message. */
   descriptor: string;
 }
 
@@ -134,7 +135,7 @@ export interface Decrypted {
   sentAt: number;
   msgId: string;
   context: string;
-  /** The sender's card does not follow the one this client trusted: warn the user. */
+  /** The sender's card does not follow the one this client trusted (a new chain, or a rotation whose link fails, PROTOCOL §2): warn the user. */
   keyChanged: boolean;
 }
 
@@ -253,6 +254,10 @@ export declare class Identity {
   rotate(): Card;
   encrypt(text: string, cards: Array<Card | string>, options?: { context?: string }): string;
   encryptBytes(bytes: Uint8Array, cards: Array<Card | string>, options?: { context?: string }): string;
+  /**
+   * `senderCards`: the cards the message may need, the sender's; for this identity's own
+   * pairwise message (`csp2.`, PROTOCOL §11), the recipient's as well.
+   */
   decrypt(text: string, senderCards: Array<Card | string>, options?: { from?: string; context?: string }): Decrypted;
   decryptBytes(
     text: string,
@@ -263,7 +268,7 @@ export declare class Identity {
   startGroupSession(context: string): GroupSession;
   /** One `csp2.` share (a §11 pairwise message) per card: the session's chain key at its current index. */
   shareGroupSession(session: GroupSession, cards: Array<Card | string>): string[];
-  /** The session's next message, as `csg1.` text. */
+  /** The session's next message, as `csg2.` text. */
   groupEncrypt(session: GroupSession, text: string): string;
   /** The session a share (sent by one of `senderCards`) opens. */
   acceptShare(share: string, senderCards: Array<Card | string>): InboundSession;
@@ -284,7 +289,7 @@ export interface InboundSession {
   free(): void;
 }
 
-/** True when `text` is a chatseal message; works before the module loads. */
+/** True when `text` is a chatseal message (`csp2.`, `csm2.` or `csg2.`); works before the module loads. */
 export declare function isEncrypted(text: unknown): text is string;
 /** Loads the WebAssembly module (optional: `ChatSeal.open` does it). */
 export declare function initAsync(input?: string | URL | Request | Response | BufferSource | WebAssembly.Module): Promise<void>;

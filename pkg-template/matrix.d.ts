@@ -29,7 +29,7 @@ export interface EncryptMessagesOptions {
  * Wraps `client.sendCompleteEvent` (which `sendEvent`, `sendMessage`, `sendTextMessage`,
  * `sendNotice`, `sendEmoteMessage` and `sendHtml*` go through) so that the text of every
  * `m.text`, `m.notice` and `m.emote` message, and of edits (`m.replace`: `body` and
- * `m.new_content.body`), is sent as `csm1.` ciphertext for the room's joined members, with
+ * `m.new_content.body`), is sent as ciphertext (`csp2.`, `csm2.` or `csg2.`) for the room's joined members, with
  * the room id as context, `"org.chatseal.encrypted": 1`, and a fixed `formatted_body`
  * fallback. Only `msgtype`, `m.relates_to` and `m.mentions` are kept of the app's content
  * (`formatted_body`, MSC1767 text or the app's own keys could repeat the plaintext). A message that cannot be encrypted is not sent: the send
@@ -51,7 +51,7 @@ export interface DecryptedEvent {
   status: "ok" | "plain" | "error";
   text: string | null;
   eventId: string | undefined;
-  /** The Matrix sender, which chatseal checked against the signature when `status` is "ok". */
+  /** The Matrix sender, which chatseal checked against the sender's card when `status` is "ok". */
   sender: string | null;
   /** The text is that of the latest edit the SDK applied to this event. */
   edited: boolean;

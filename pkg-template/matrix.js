@@ -10,7 +10,7 @@
 //   onDecryptedTimeline(client, seal, fn)     `Room.timeline`, decrypted
 //
 // What the homeserver sees of an `m.text`, `m.notice` or `m.emote` message: `body` is the
-// `csm1.` ciphertext (bound to the room id and the sender), `"org.chatseal.encrypted": 1`
+// ciphertext (`csp2.` in a room of two, else `csm2.` or `csg2.`) (bound to the room id and the sender), `"org.chatseal.encrypted": 1`
 // marks it, and `formatted_body` is a fixed "🔒 encrypted with chatseal" that other clients
 // show instead of the ciphertext. Every other content key (`formatted_body`, MSC1767 text,
 // the app's own keys) is dropped: it could repeat the plaintext. Edits (`m.replace`) carry the ciphertext in `body` and `m.new_content.body`.

@@ -45,7 +45,7 @@ const PENDING = { status: "pending", text: null, error: null, result: null, labe
 /**
  * `useDecrypted(text, { from, context })` → `{ status, text, error, result, label, keyChanged }`.
  * `status` is "pending", then "ok" or "error" (with `label`, e.g. "can't verify sender").
- * Plain text (not `csm1.`) passes through as "ok" at once. The decrypt is aborted when the
+ * Plain text (not `csp2.`, `csm2.` or `csg2.`) passes through as "ok" at once. The decrypt is aborted when the
  * component unmounts or the inputs change.
  * @type {typeof import("./react.js").useDecrypted}
  */
@@ -117,7 +117,7 @@ const FILE_IDLE = Object.freeze({
  * `useDecryptedFile(descriptor, { url, from, context, auto })` → `{ status, info, file, url,
  * progress, error, label, keyChanged, start }` for an encrypted attachment (PROTOCOL §10).
  *
- * The descriptor (the `csm1.`/`csg1.` message from `encryptFile`) is decrypted at once, so
+ * The descriptor (the `csp2.`/`csm2.`/`csg2.` message from `encryptFile`) is decrypted at once, so
  * `info` (`{ name, type, size }`) is known before any download. The upload is then
  * fetched from `url` (or the descriptor's own) and decrypted when `auto(info)` says so
  * (default: images up to 25 MB), or when `start()` is called. `url` is then an object URL

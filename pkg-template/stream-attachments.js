@@ -1,7 +1,7 @@
 // @ts-check
 // chatseal/stream, the encrypted attachment: the shape a file takes in a Stream message
 // once it is encrypted (PROTOCOL §10), `{ type: "chatseal", asset_url, chatseal_file }`:
-// the URL of the uploaded ciphertext and the `csm1.` descriptor that carries the file's
+// the URL of the uploaded ciphertext and the descriptor message that carries the file's
 // key, name and type sealed like the text. Written by the composer, read by the renderer.
 // Internal to the package (not in `exports`); stream.js re-exports the public names.
 import { isEncrypted } from "chatseal";

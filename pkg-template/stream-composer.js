@@ -158,7 +158,7 @@ function sealComposer(shim, composer, seal, { recipients, plaintextAttachments }
         const sendOptions = { ...state.sendOptions, skip_enrich_url: true };
         const text = typeof message.text === "string" ? message.text : "";
         // An edit whose text field came back untouched from the stored message is already
-        // ciphertext; anything else, even text that looks like `csm1.`, is what the user typed.
+        // ciphertext; anything else, even text that looks like `csp2.`, is what the user typed.
         const unchangedCiphertext = !!edited && isEncrypted(text) && text === edited.text;
         if (text !== "" && !unchangedCiphertext) {
           let ciphertext;
@@ -197,7 +197,7 @@ function sealComposer(shim, composer, seal, { recipients, plaintextAttachments }
   const unsubscribeConfig = shim.onUnhardened(composer, () => shim.harden(composer, null));
 
   // The composer shows plaintext: a message opened for editing arrives with its stored
-  // `csm1.` text (again whenever an event about it re-initialises the composer), which is
+  // ciphertext (again whenever an event about it re-initialises the composer), which is
   // decrypted in place. Text the user typed is left alone, whatever it looks like.
   /** @type {AbortController | null} */
   let controller = null;

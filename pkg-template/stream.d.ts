@@ -35,7 +35,7 @@ export interface EncryptComposerOptions {
  * channel's `cid` as context; turns off server drafts, link previews and shared locations
  * (for good: `stop()` does not turn them back on); encrypts uploads and replaces the
  * message's attachments by their encrypted descriptors; and decrypts
- * the stored `csm1.` text of a message opened for editing. A setup function the app
+ * the stored ciphertext of a message opened for editing. A setup function the app
  * registers, before or after, runs inside chatseal's. A message that cannot be encrypted is
  * not sent: it stays in the composer and a `client.notifications` error says why, in words
  * (`origin: { emitter: "chatseal", context: { cid } }`, the channel it was written in, so an
@@ -51,7 +51,7 @@ export declare function encryptComposer(
 /**
  * A copy of `message` whose `text` is the plaintext (or, until then, a short placeholder:
  * "Decrypting…", or "🔒 " and `state.label`), without the server's `html` and `i18n`.
- * Messages that are not `csm1.` come back as they are.
+ * Messages that are not ciphertext (`csp2.`, `csm2.`, `csg2.`) come back as they are.
  */
 export declare function useDecryptedMessage<M extends LocalMessageBase | LocalMessage | null | undefined>(
   message: M,

@@ -5,7 +5,7 @@
 //   <WithComponents overrides={chatSealComponents}>    messages, quotes and the channel
 //                                                      list show the decrypted text
 //
-// What a Stream server sees: the `csm1.` ciphertext of every text and edit, never a draft,
+// What a Stream server sees: the ciphertext (`csp2.`, `csm2.`, `csg2.`) of every text and edit, never a draft,
 // never a link-preview lookup, and files only as ciphertext (PROTOCOL §10): uploads are
 // encrypted before the SDK's own upload sends them, and a message's attachments are
 // replaced by `{ type: "chatseal", asset_url, chatseal_file }`, the descriptor that

@@ -1,7 +1,7 @@
 // The demo's Vite config. Nothing chatseal-specific is needed to bundle the package (it
 // loads its .wasm through `new URL(…, import.meta.url)`); what is here is the dev wiring:
-// `/v1` (the demo backend: authentication, credentials, the key directory) is proxied to
-// `chatseal-relay`, so the app talks to one origin exactly as when that server
+// `/v1` (the demo backend: authentication, credentials) and `/v2` (the key directory,
+// PROTOCOL §7) are proxied to `chatseal-relay`, so the app talks to one origin exactly as when that server
 // serves dist/. dev/dev.js sets the variables; `npm run dev` alone uses the defaults.
 import { defineConfig } from "vite";
 import react from "@vitejs/plugin-react";
@@ -11,6 +11,7 @@ const demo = process.env.CHATSEAL_DEMO_URL || "http://127.0.0.1:8787";
 function proxy() {
   return {
     "/v1": { target: demo, changeOrigin: true },
+    "/v2": { target: demo, changeOrigin: true },
     // Stream's REST paths and its WebSocket, as the demo's chat relay serves them at its root.
     "^/(connect|channels|messages|users|app|og|devices|threads|drafts|moderation)(/|\\?|$)": {
       target: demo,

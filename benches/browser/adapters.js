@@ -4,8 +4,11 @@
 //
 // Every adapter does what an app on that library sends through a text chat:
 //   encrypt(sender, text, otherPubs, context) → the message as text (what the chat carries)
-//   decrypt(recipient, wire, senderPub, senderId, context) → the plaintext string,
-//     after checking the sender's signature
+//   decrypt(recipient, wire, senderPub, senderId, context, otherPubs) → the plaintext string,
+//     after authenticating the sender (chatseal's message to one other person is a §11
+//     pairwise message, authenticated by the pair's shared key and not signed; the peers
+//     check a signature); `otherPubs`, optional and untimed, are the keys a sender reading
+//     its own copy may need besides its own (chatseal's pairwise copy needs the recipient's)
 //   encryptBytes / decryptBytes: the same for a Uint8Array.
 // `otherPubs` are the recipients other than the sender; every adapter also encrypts to
 // the sender's own key (chatseal always does; e3kit adds the user's own key the same way),
@@ -18,15 +21,15 @@
 //   channelDecrypt(reader, wire, senderPub, senderId, context) → the plaintext string
 //   closeChannel(channel), leaveChannel(reader)          free what the library allocated
 // chatseal (`groupSessions: true`) does it with a group session (PROTOCOL §9): openChannel
-// starts one and shares it to every member, the sender included (one `csm1.` share per
-// card); every message is then one `csg1.` text; a member opens its share once. The peers
+// starts one and shares it to every member, the sender included (one `csp2.` share per
+// card, PROTOCOL §11); every message is then one `csg2.` text; a member opens its share once. The peers
 // have no group sessions: their channel is the member list, every message is their
 // multi-recipient encrypt to all members (the same as `encrypt`), joining is nothing.
 
 const utf8 = new TextEncoder();
 const fromUtf8 = new TextDecoder("utf-8", { fatal: true });
 
-/** chatseal's low-level API (`Identity`, cards, `csm1.` text). */
+/** chatseal's low-level API (`Identity`, cards, `csp2.` text to one other, else `csm2.`). */
 export function chatsealAdapter(cs) {
   return {
     name: "chatseal",
@@ -44,8 +47,9 @@ export function chatsealAdapter(cs) {
     encrypt(sender, text, others, context) {
       return sender.identity.encrypt(text, others, { context });
     },
-    decrypt(recipient, wire, senderPub, senderId, context) {
-      return recipient.identity.decrypt(wire, [senderPub], { from: senderId, context }).text;
+    decrypt(recipient, wire, senderPub, senderId, context, otherPubs) {
+      const cards = otherPubs ? [senderPub, ...otherPubs] : [senderPub]; // the timed path: one card
+      return recipient.identity.decrypt(wire, cards, { from: senderId, context }).text;
     },
     encryptBytes(sender, bytes, others, context) {
       return sender.identity.encryptBytes(bytes, others, { context });
@@ -53,9 +57,9 @@ export function chatsealAdapter(cs) {
     decryptBytes(recipient, wire, senderPub, senderId, context) {
       return recipient.identity.decryptBytes(wire, [senderPub], { from: senderId, context }).data;
     },
-    /** Bytes of the binary envelope inside the text form (`csm1.` or `csg1.`). */
+    /** Bytes of the binary envelope inside the text form (`csp2.`, `csm2.` or `csg2.`: five characters). */
     binaryLength(wire) {
-      return base64Length(wire.slice("csm1.".length));
+      return base64Length(wire.slice("csp2.".length));
     },
     groupSessions: true,
     openChannel(sender, others, context) {

@@ -102,8 +102,8 @@ export function runGroup(lib, group, plan) {
         const got = lib.decrypt(bob, sealed[i], alice.pub, alice.id, CONTEXT);
         check(got === texts[i], "decrypt2");
       });
-      // The sender reads its own copy too (the second recipient).
-      check(lib.decrypt(alice, sealed[0], alice.pub, alice.id, CONTEXT) === texts[0], "own copy");
+      // The sender reads its own copy too (the second recipient; a pairwise copy needs Bob's key).
+      check(lib.decrypt(alice, sealed[0], alice.pub, alice.id, CONTEXT, [bob.pub]) === texts[0], "own copy");
       info.ciphertext = {
         plaintextBytes: utf8.encode(texts[0]).length,
         wireChars: sealed[0].length,

@@ -42,13 +42,17 @@ test("two users exchange a message; the result object is complete", () => {
   const card = alice.card();
   assert.equal(card.identity, "alice@clinic-a");
   assert.match(card.id, /^[0-9a-f]{32}$/);
-  assert.ok(card.text.startsWith("csc1."));
+  assert.ok(card.text.startsWith("csc2."));
   assert.equal(Card.parse(card.text).id, card.id);
   assert.equal(card.prevCardId, undefined);
 
   const before = Date.now();
   const text = alice.encrypt("Your results are ready. 🩺", [bob.card()], { context: "channel-42" });
+  // One other person: a pairwise message (PROTOCOL §11).
+  assert.ok(text.startsWith("csp2."));
   assert.ok(isEncrypted(text));
+  // Version 1 was never deployed: its forms are not messages.
+  assert.ok(!isEncrypted("csm1.AAAA") && !isEncrypted("csg1.AAAA"));
   assert.ok(!isEncrypted("hello") && !isEncrypted(42) && !isEncrypted(undefined));
   // Cards may also be passed as text.
   const msg = bob.decrypt(text, [card.text], { from: "alice@clinic-a", context: "channel-42" });
@@ -67,8 +71,9 @@ test("two users exchange a message; the result object is complete", () => {
   );
   assert.ok(msg.sentAt >= before - 1000 && msg.sentAt <= Date.now() + 1000);
   assert.match(msg.msgId, /^[0-9a-f]{32}$/);
-  // The sender reads her own message (she is always a recipient).
-  assert.equal(alice.decrypt(text, [card], { context: "channel-42" }).text, msg.text);
+  // The sender reads her own message; a pairwise one needs the other side's card (§11 step 3).
+  assert.equal(alice.decrypt(text, [card, bob.card()], { context: "channel-42" }).text, msg.text);
+  rejects(() => alice.decrypt(text, [card], {}), "UnknownSender");
   // Passing cards does not consume them.
   assert.equal(card.identity, "alice@clinic-a");
 });
@@ -84,12 +89,15 @@ test("every protocol error reaches JS as a ChatSealError with its code", () => {
   rejects(() => carol.decrypt(text, cards, {}), "NotARecipient");
   rejects(() => bob.decrypt(text, [], {}), "UnknownSender");
   rejects(() => bob.decrypt(text, [carol.card()], {}), "UnknownSender");
+  rejects(() => bob.decrypt("csp2.AAAA", cards, {}), "Malformed");
+  rejects(() => bob.decrypt("csm2.AAAA", cards, {}), "Malformed");
   rejects(() => bob.decrypt("csm1.AAAA", cards, {}), "Malformed");
   rejects(() => bob.decrypt("hello", cards, {}), "Malformed");
   // Flip one character of the body: the AEAD refuses it.
   const i = text.length - 20;
   const flipped = text.slice(0, i) + (text[i] === "A" ? "B" : "A") + text.slice(i + 1);
   rejects(() => bob.decrypt(flipped, cards, {}), "Integrity");
+  rejects(() => Card.parse("csc2.AAAA"), "Malformed");
   rejects(() => Card.parse("csc1.AAAA"), "Malformed");
   const sig = alice.card().text;
   const j = sig.length - 3;
@@ -135,8 +143,8 @@ test("after a rotation, old messages still verify with the old card", () => {
   const history = [oldCard, newCard];
   assert.equal(bob.decrypt(old, history, { from: "alice" }).text, "before");
   assert.equal(bob.decrypt(fresh, history, { from: "alice" }).senderCardId, newCard.id);
-  // Alice still reads what she sent before rotating.
-  assert.equal(alice.decrypt(old, history, {}).text, "before");
+  // Alice still reads what she sent before rotating (to Bob: his card is the other side).
+  assert.equal(alice.decrypt(old, [...history, bob.card()], {}).text, "before");
 });
 
 test("backup and restore, with the default Argon2id cost", () => {
@@ -173,7 +181,7 @@ test("backup passwords are NFC-normalised (by JS: the package's wasm has no Unic
   }
 });
 
-test("decrypt+verify timing of a 1,000-message history (prints, asserts nothing about time)", () => {
+test("decrypt timing of a 1,000-message one-to-one history (prints, asserts nothing about time)", () => {
   const alice = Identity.generate("alice");
   const bob = Identity.generate("bob");
   const cards = [alice.card()];
@@ -183,10 +191,10 @@ test("decrypt+verify timing of a 1,000-message history (prints, asserts nothing 
   const started = performance.now();
   for (const t of texts) bob.decrypt(t, cards, { from: "alice", context: "c" });
   const ms = performance.now() - started;
-  console.log(`Node 20, wasm: decrypt+verify ${(ms).toFixed(0)} ms for 1,000 messages (${ms.toFixed(0)} µs each)`);
+  console.log(`Node 20, wasm: pairwise decrypt ${(ms).toFixed(0)} ms for 1,000 messages (${ms.toFixed(0)} µs each)`);
 });
 
-test("group sessions (PROTOCOL §9): shares, csg1. messages, a late member, a history in any order", () => {
+test("group sessions (PROTOCOL §9): shares, csg2. messages, a late member, a history in any order", () => {
   const alice = Identity.generate("alice@ward-7");
   const bob = Identity.generate("bob@ward-7");
   const carol = Identity.generate("carol@ward-7");
@@ -194,10 +202,11 @@ test("group sessions (PROTOCOL §9): shares, csg1. messages, a late member, a hi
   assert.match(session.sessionId, /^[0-9a-f]{32}$/);
   assert.equal(session.index, 0);
   const [toAlice, toBob] = alice.shareGroupSession(session, [alice.card(), bob.card().text]);
-  assert.ok(toBob.startsWith("csm1."));
+  // Every share is a pairwise message (§11), the sender's own too.
+  assert.ok(toBob.startsWith("csp2.") && toAlice.startsWith("csp2."));
   const history = Array.from({ length: 200 }, (_, i) => alice.groupEncrypt(session, `message ${i}`));
   assert.equal(session.index, 200);
-  assert.ok(history.every((t) => t.startsWith("csg1.") && isEncrypted(t)));
+  assert.ok(history.every((t) => t.startsWith("csg2.") && isEncrypted(t)));
   // Constant size: the 200th message is as long as the first of the same length.
   assert.equal(history[0].length, history[9].length);
 
@@ -226,6 +235,7 @@ test("group sessions (PROTOCOL §9): shares, csg1. messages, a late member, a hi
   rejects(() => inbound.decrypt(alice.groupEncrypt(other, "x"), [alice.card()], options), "NoSessionKey");
   const flipped = history[1].slice(0, -8) + (history[1].at(-8) === "A" ? "B" : "A") + history[1].slice(-7);
   rejects(() => inbound.decrypt(flipped, [alice.card()], options), "Integrity");
+  rejects(() => inbound.decrypt("csg2.AAAA", [alice.card()], options), "Malformed");
   rejects(() => inbound.decrypt("csg1.AAAA", [alice.card()], options), "Malformed");
   typeError(() => alice.startGroupSession(42), "context");
 });

@@ -111,7 +111,7 @@ export function latest(channel: StreamChannel, t: TranslationContextValue["t"]) 
   return getEncryptedLatestMessagePreview(channel, t);
 }
 
-const attachment: unknown = { type: FILE_ATTACHMENT_TYPE, asset_url: "https://x", chatseal_file: "csm1.x" };
+const attachment: unknown = { type: FILE_ATTACHMENT_TYPE, asset_url: "https://x", chatseal_file: "csp2.x" };
 if (isEncryptedAttachment(attachment)) {
   const url: string = attachment.asset_url;
   const descriptor: string = attachment.chatseal_file;
@@ -122,13 +122,13 @@ if (isEncryptedAttachment(attachment)) {
 export function Message({ text, from }: { text: string; from: string }) {
   const current: ChatSeal | null = useChatSeal();
   const state = useDecrypted(text, { from, context: "room-1" });
-  const file = useDecryptedFile("csm1.descriptor", { from, auto: (info) => info.size < 1_000_000 });
+  const file = useDecryptedFile("csp2.descriptor", { from, auto: (info) => info.size < 1_000_000 });
   if (file.status === "idle") file.start();
   if (state.status === "error") return <em>{state.label ?? describeError(state.error)}</em>;
   return <p data-seal={current?.identity}>{state.text}</p>;
 }
 // @ts-expect-error: useDecrypted takes the options object, not a sender string
-useDecrypted("csm1.x", "bob");
+useDecrypted("csp2.x", "bob");
 
 // README, "a page without a bundler", and chatseal/element.
 const Element: CustomElementConstructor = define(seal);

@@ -91,7 +91,7 @@ async function main() {
   const demo = await startDemo();
   console.log(`dev: chatseal-relay on ${demo} (database ${db})`);
 
-  // vite.config.js proxies `/v1` and the relay's paths to the demo server; the app stays on
+  // vite.config.js proxies `/v1`, `/v2` and the relay's paths to the demo server; the app stays on
   // Vite's origin (VITE_PROXY_STREAM).
   process.env.CHATSEAL_DEMO_URL = demo;
   process.env.VITE_PROXY_STREAM = "1";

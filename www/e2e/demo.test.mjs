@@ -373,7 +373,7 @@ describe("the demo", () => {
     for (const att of attachments) {
       assert.deepEqual(Object.keys(att).sort(), ["asset_url", "chatseal_file", "type"]);
       assert.equal(att.type, "chatseal");
-      assert.match(att.chatseal_file, /^csm1\./);
+      assert.match(att.chatseal_file, /^csp2\./); // sent in alice and bob's one-to-one chat
     }
   });
 
@@ -503,14 +503,15 @@ describe("the demo", () => {
     await openConversation(a.page, bob);
   });
 
-  e2e("the server's database and every frame on the wire hold only ciphertext (csm1. one-to-one, csg1. in the group)", async () => {
+  e2e("the server's database and every frame on the wire hold only ciphertext (csp2. one-to-one, csg2. in the group)", async () => {
     const rows = storedMessages().filter((r) => r.user_id === alice || r.user_id === bob);
     assert.ok(rows.length >= 3, `rows: ${JSON.stringify(rows)}`);
     const groupRows = rows.filter((r) => !r.cid.includes("!members-"));
     assert.ok(groupRows.length >= 1, "the group's message is stored");
     for (const row of rows) {
-      // One-to-one chats are per-message stanzas (§3); the group of three, a group session (§9).
-      const form = groupRows.includes(row) ? /^csg1\./ : /^csm1\./;
+      // One-to-one chats are pairwise messages (§11); the group of three, a group session (§9)
+      // (the demo's groupThreshold is 2, so no channel here is sent per message, §3).
+      const form = groupRows.includes(row) ? /^csg2\./ : /^csp2\./;
       assert.match(row.text, form, `stored text of ${row.id} in ${row.cid}`);
     }
     const bytes = databaseBytes();
@@ -530,7 +531,7 @@ describe("the demo", () => {
       }
       if (event?.message?.text) {
         events += 1;
-        assert.match(event.message.text, /^cs[mg]1\./, `${w.who} received ${event.type}`);
+        assert.match(event.message.text, /^cs[pg]2\./, `${w.who} received ${event.type}`);
       }
     }
     assert.ok(events >= 4, `message events seen on the sockets: ${events}`);
@@ -542,7 +543,8 @@ describe("the demo", () => {
     await rows.first().waitFor();
     const shown = await rows.allTextContents();
     assert.ok(shown.length >= 2, `panel rows: ${shown.length}`);
-    for (const text of shown) assert.match(text.trim(), /^cs[mg]1\./);
+    // The panel is alice and bob's one-to-one channel: pairwise messages (§11).
+    for (const text of shown) assert.match(text.trim(), /^csp2\./);
     await shot(a.page, "06-alice-server-sees.png");
     await a.page.getByTestId("server-close").click();
   });
@@ -572,7 +574,7 @@ describe("the demo", () => {
       return true;
     });
     // The group's message: the directory gives her no share of its session.
-    const groupRow = storedMessages().find((x) => x.text.startsWith("csg1."));
+    const groupRow = storedMessages().find((x) => x.text.startsWith("csg2."));
     await assert.rejects(seal.decrypt(groupRow.text, { from: alice, context: groupRow.cid }), (e) => {
       assert.equal(e.code, "NoSessionKey");
       return true;

@@ -39,7 +39,7 @@ export function Session({ identity, onSignOut }) {
         getToken: backend.chatsealToken,
         storage: "indexeddb",
         // Channels of three or more go through group sessions (PROTOCOL §9) and one-to-one
-        // chats through per-message stanzas (§3), so the demo shows both. Apps keep the
+        // chats through pairwise messages (§11), so the demo shows both. Apps keep the
         // default (10 members) or choose their own.
         groupThreshold: 2,
       });

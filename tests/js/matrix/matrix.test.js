@@ -98,7 +98,7 @@ after(() => {
 });
 
 describe("chatseal/matrix with matrix-js-sdk 36 and Synapse", () => {
-  test("messages both ways: each side sends csm1. ciphertext and reads the other's plaintext", async () => {
+  test("messages both ways: each side sends csp2. ciphertext (a room of two: PROTOCOL §11) and reads the other's plaintext", async () => {
     const hello = says("hello bob, the results are in");
     const { event_id: first } = await alice.client.sendTextMessage(shared, hello);
     const read = await bob.sees(first);
@@ -108,6 +108,7 @@ describe("chatseal/matrix with matrix-js-sdk 36 and Synapse", () => {
     assert.equal(read.keyChanged, false);
     // What bob's client holds is what the server relayed: ciphertext and the marker.
     assertSealed(bob.client.getRoom(shared).findEventById(first).getOriginalContent());
+    assert.match(bob.client.getRoom(shared).findEventById(first).getOriginalContent().body, /^csp2\./);
 
     // bob answers with HTML and MSC1767 text: neither is sent, the fallback is.
     const reply = says("thanks alice, reading them now");

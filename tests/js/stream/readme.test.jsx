@@ -64,7 +64,7 @@ test("the README's example sends ciphertext and shows the plaintext", async () =
   fireEvent.keyDown(input, { key: "Enter" });
   await waitFor(async () => expect((await relay.messages(alice.channel.cid))).toHaveLength(1));
   const stored = (await relay.messages(alice.channel.cid))[0].text;
-  expect(stored.startsWith("csm1.")).toBe(true);
+  expect(stored.startsWith("csp2.")).toBe(true); // a channel of two: pairwise (PROTOCOL §11)
   expect(relay.everythingSent()).not.toContain(secret);
   // The sender's own list shows the plaintext; the member decrypts it with the channel bound.
   await waitFor(() => expect(container.querySelector(".str-chat__message-text")?.textContent).toContain(secret));

@@ -70,12 +70,12 @@ describe("EncryptedMessageUI", () => {
     await send(alice, aliceView.container, hello);
 
     await waitFor(() => expect(texts(bobView.container)).toEqual([hello]));
-    expect(bobView.container.textContent).not.toContain("csm1.");
+    expect(bobView.container.textContent).not.toContain("csp2.");
     // The server holds ciphertext, and that is all the stock UI has to show.
     const stored = (await relay.messages(cid))[0];
     expect(isEncrypted(stored.text)).toBe(true);
     // (markdown rendering may eat the odd `_` of the base64url, so not compared verbatim)
-    await waitFor(() => expect(texts(bobStock.container)).toEqual([expect.stringMatching(/^csm1\./)]));
+    await waitFor(() => expect(texts(bobStock.container)).toEqual([expect.stringMatching(/^csp2\./)]));
     expect(bobStock.container.textContent).not.toContain(hello);
     // It is rendered by stream-chat-react's own message UI: its classes, its sender, its bubble.
     const row = bobView.container.querySelector(".str-chat__message--other");
@@ -112,7 +112,7 @@ describe("EncryptedMessageUI", () => {
       if (!el?.textContent.includes(hello)) throw new Error("quote not decrypted yet");
       return el;
     });
-    expect(quote.textContent).not.toContain("csm1.");
+    expect(quote.textContent).not.toContain("csp2.");
   });
 
   test("the channel list's latest-message summary and its accessible name show the plaintext", async () => {
@@ -130,14 +130,14 @@ describe("EncryptedMessageUI", () => {
     const label = (container) => container.querySelector("[data-testid='channel-list-item-button']").getAttribute("aria-label");
 
     const stock = row({});
-    await waitFor(() => expect(summary(stock.container)).toContain("csm1."));
+    await waitFor(() => expect(summary(stock.container)).toContain("csp2."));
     expect(label(stock.container)).not.toContain(reply); // (its markdown stripping mangles ciphertext)
     cleanup();
 
     const sealed = row(chatSealComponents);
     await waitFor(() => expect(summary(sealed.container)).toBe(reply));
     expect(label(sealed.container)).toContain(reply);
-    expect(sealed.container.innerHTML).not.toContain("csm1.");
+    expect(sealed.container.innerHTML).not.toContain("csp2.");
     cleanup();
 
     // An app with its own row that shows `latestMessagePreview` uses getEncryptedLatestMessagePreview.

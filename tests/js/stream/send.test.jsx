@@ -30,7 +30,7 @@ describe("encryptComposer", () => {
     await relay?.close();
   });
 
-  test("a message sent with the real MessageComposer reaches the server as csm1. ciphertext", async () => {
+  test("a message sent with the real MessageComposer reaches the server as csp2. ciphertext (a channel of two: PROTOCOL §11)", async () => {
     const { container } = render(<ChatView {...alice} overrides={chatSealComponents} />);
     const input = await textarea(container);
     typeInto(fireEvent, input, secret);
@@ -39,7 +39,7 @@ describe("encryptComposer", () => {
 
     await waitFor(async () => expect((await relay.messages(cid))).toHaveLength(1));
     const stored = (await relay.messages(cid))[0];
-    expect(stored.text.startsWith("csm1.")).toBe(true);
+    expect(stored.text.startsWith("csp2.")).toBe(true);
     expect(stored.text).not.toContain(secret);
     expect(relay.everythingSent()).not.toContain(secret);
     expect(relay.everythingSent()).not.toContain("room 12");
@@ -109,7 +109,7 @@ describe("encryptComposer", () => {
       if (!el?.textContent.includes(plain)) throw new Error("edit preview not decrypted yet");
       return el;
     });
-    expect(editing.textContent).not.toContain("csm1.");
+    expect(editing.textContent).not.toContain("csp2.");
     alice.client.dispatchEvent({ type: "message.updated", cid, message: stored });
     await waitFor(() => expect(composer.textComposer.text).toBe(plain));
 
@@ -148,7 +148,7 @@ describe("encryptComposer", () => {
   });
 
   test("text a user types that merely looks like a chatseal message is encrypted like any other", async () => {
-    const typed = "csm1.not-a-ciphertext, just my pin 4321";
+    const typed = "csp2.not-a-ciphertext, just my pin 4321";
     const { container } = render(<ChatView {...alice} overrides={chatSealComponents} />);
     const count = (await relay.messages(cid)).length;
     const input = await textarea(container);
