@@ -35,20 +35,20 @@ id2=$(json 'd[1]["card_id"]' <"$root/tests/vectors/cards.json")
 api() { curl -s -w '\n%{http_code}' -H "authorization: Bearer $token" -H 'content-type: application/json' "$@"; }
 
 # 4. Publish, look up, rotate, read the history.
-out=$(api -X POST "$base/v1/cards" -d "{\"card\": \"$card1\"}")
+out=$(api -X POST "$base/v2/cards" -d "{\"card\": \"$card1\"}")
 check "publish status" "$(tail -n1 <<<"$out")" 201
 check "publish card_id" "$(head -n1 <<<"$out" | json 'd["card_id"]')" "$id1"
 
-out=$(api -X POST "$base/v1/cards/lookup" -d '{"identities": ["alice@clinic-a", "bob@clinic-a"]}')
+out=$(api -X POST "$base/v2/cards/lookup" -d '{"identities": ["alice@clinic-a", "bob@clinic-a"]}')
 check "lookup status" "$(tail -n1 <<<"$out")" 200
 check "lookup card" "$(head -n1 <<<"$out" | json 'd["cards"]["alice@clinic-a"]')" "$card1"
 check "lookup missing" "$(head -n1 <<<"$out" | json '",".join(d["missing"])')" "bob@clinic-a"
 
-out=$(api -X POST "$base/v1/cards" -d "{\"card\": \"$card2\"}")
+out=$(api -X POST "$base/v2/cards" -d "{\"card\": \"$card2\"}")
 check "rotate status" "$(tail -n1 <<<"$out")" 201
 check "rotate card_id" "$(head -n1 <<<"$out" | json 'd["card_id"]')" "$id2"
 
-out=$(api "$base/v1/cards/alice%40clinic-a/history")
+out=$(api "$base/v2/cards/alice%40clinic-a/history")
 check "history status" "$(tail -n1 <<<"$out")" 200
 check "history" "$(head -n1 <<<"$out" | json '",".join(e["card_id"] for e in d["entries"])')" "$id1,$id2"
 check "history cards" "$(head -n1 <<<"$out" | json 'd["cards"][1]')" "$card2"

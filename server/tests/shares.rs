@@ -1,4 +1,4 @@
-//! The group-session share mailbox (PROTOCOL §7 `/v1/shares`, §9) end to end: a real
+//! The group-session share mailbox (PROTOCOL §7 `/v2/shares`, §9) end to end: a real
 //! server process on loopback, over SQLite and over PostgreSQL, with the same tests.
 #![allow(
     clippy::unwrap_used,
@@ -58,7 +58,7 @@ impl Member {
         let (status, body) = s
             .call(
                 "POST",
-                "/v1/cards",
+                "/v2/cards",
                 Some(&t),
                 Some(&json!({"card": self.card().to_text()})),
             )
@@ -104,7 +104,7 @@ async fn setup(backend: Backend) -> Option<(TestDb, App, Server)> {
 }
 
 async fn post(s: &Server, t: &str, entries: Vec<Value>) -> (u16, Value) {
-    s.call("POST", "/v1/shares", Some(t), Some(&body(entries)))
+    s.call("POST", "/v2/shares", Some(t), Some(&body(entries)))
         .await
 }
 
@@ -112,7 +112,7 @@ async fn session(s: &Server, t: &str, session_id: &str) -> Vec<String> {
     let (status, body) = s
         .call(
             "GET",
-            &format!("/v1/shares?session_id={session_id}"),
+            &format!("/v2/shares?session_id={session_id}"),
             Some(t),
             None,
         )
@@ -124,7 +124,7 @@ async fn session(s: &Server, t: &str, session_id: &str) -> Vec<String> {
 /// One page of the feed: (session_id, share, cursor) triples and `next`.
 async fn feed(s: &Server, t: &str, after: &str) -> (Vec<(String, String, String)>, String) {
     let (status, body) = s
-        .call("GET", &format!("/v1/shares?after={after}"), Some(t), None)
+        .call("GET", &format!("/v2/shares?after={after}"), Some(t), None)
         .await;
     assert_eq!(status, 200, "{body}");
     let shares = body["shares"]
@@ -213,7 +213,7 @@ async fn only_the_recipient_reads_a_share(backend: Backend) {
     let (status, _) = s
         .call(
             "POST",
-            "/v1/cards",
+            "/v2/cards",
             Some(&ta),
             Some(&json!({"card": rotated.card().to_text()})),
         )
@@ -224,7 +224,7 @@ async fn only_the_recipient_reads_a_share(backend: Backend) {
         post(&s, &ta, vec![entry("carol", S1, &from_old)]).await,
         (201, json!({"stored": 1}))
     );
-    assert_eq!(s.call("DELETE", "/v1/cards", Some(&ta), None).await.0, 200);
+    assert_eq!(s.call("DELETE", "/v2/cards", Some(&ta), None).await.0, 200);
     let from_revoked = Member {
         identity: "alice".into(),
         entry: rotated,
@@ -369,13 +369,13 @@ async fn shares_are_checked_before_storage(backend: Backend) {
     }
     // Not 1 to 1000 entries, or not the JSON this endpoint takes.
     assert_eq!(
-        s.refusal("POST", "/v1/shares", Some(&ta), Some(&body(vec![])))
+        s.refusal("POST", "/v2/shares", Some(&ta), Some(&body(vec![])))
             .await,
         (400, "InvalidArgument")
     );
     let many = vec![entry("bob", S1, &good); 1001];
     assert_eq!(
-        s.refusal("POST", "/v1/shares", Some(&ta), Some(&body(many)))
+        s.refusal("POST", "/v2/shares", Some(&ta), Some(&body(many)))
             .await,
         (400, "InvalidArgument")
     );
@@ -387,7 +387,7 @@ async fn shares_are_checked_before_storage(backend: Backend) {
         json!({"shares": [], "extra": 1}),
     ] {
         assert_eq!(
-            s.refusal("POST", "/v1/shares", Some(&ta), Some(&bad)).await,
+            s.refusal("POST", "/v2/shares", Some(&ta), Some(&bad)).await,
             (400, "Malformed"),
             "{bad}"
         );
@@ -419,7 +419,7 @@ async fn shares_are_checked_before_storage(backend: Backend) {
         "?after=0&limit=10",
     ] {
         assert_eq!(
-            s.refusal("GET", &format!("/v1/shares{query}"), Some(&tb), None)
+            s.refusal("GET", &format!("/v2/shares{query}"), Some(&tb), None)
                 .await,
             (400, "InvalidArgument"),
             "{query}"
@@ -428,7 +428,7 @@ async fn shares_are_checked_before_storage(backend: Backend) {
     let (page, next) = feed(&s, &tb, "9223372036854775807").await;
     assert_eq!((page.len(), next.as_str()), (0, "9223372036854775807"));
     assert_eq!(
-        s.refusal("DELETE", "/v1/shares", Some(&tb), None).await,
+        s.refusal("DELETE", "/v2/shares", Some(&tb), None).await,
         (405, "MethodNotAllowed")
     );
 }
@@ -456,13 +456,13 @@ async fn the_body_limit_is_1_mib_for_shares_only(backend: Backend) {
         "{}",
         fits.len()
     );
-    let (status, answer) = s.raw("POST", "/v1/shares", Some(&ta), json_ct, fits).await;
+    let (status, answer) = s.raw("POST", "/v2/shares", Some(&ta), json_ct, fits).await;
     assert_eq!((status, answer), (201, json!({"stored": 232})));
     assert_eq!(session(&s, &tb, S1).await.len(), 100);
 
     let over = request(270);
     assert!(over.len() > 1024 * 1024, "{}", over.len());
-    let (status, answer) = s.raw("POST", "/v1/shares", Some(&ta), json_ct, over).await;
+    let (status, answer) = s.raw("POST", "/v2/shares", Some(&ta), json_ct, over).await;
     assert_eq!(
         (status, error_code(status, &answer).as_str()),
         (413, "PayloadTooLarge")
@@ -474,7 +474,7 @@ async fn the_body_limit_is_1_mib_for_shares_only(backend: Backend) {
     // Every other route keeps its 64 KiB limit.
     let big = format!("{{\"identities\": [\"{}\"]}}", "a".repeat(70 * 1024)).into_bytes();
     let (status, answer) = s
-        .raw("POST", "/v1/cards/lookup", Some(&ta), json_ct, big)
+        .raw("POST", "/v2/cards/lookup", Some(&ta), json_ct, big)
         .await;
     assert_eq!(
         (status, error_code(status, &answer).as_str()),
@@ -685,7 +685,7 @@ async fn shares_survive_a_restart(backend: Backend) {
     let tb = app.token("bob");
     s.call(
         "POST",
-        "/v1/cards",
+        "/v2/cards",
         Some(&tb),
         Some(&json!({"card": bob.card().to_text()})),
     )
@@ -729,9 +729,9 @@ async fn shares_need_a_token(backend: Backend) {
     };
     for token in [None, Some("not-a-jwt"), Some(expired.as_str())] {
         for (method, path, b) in [
-            ("POST", "/v1/shares".to_owned(), Some(&request)),
-            ("GET", format!("/v1/shares?session_id={S1}"), None),
-            ("GET", "/v1/shares?after=0".to_owned(), None),
+            ("POST", "/v2/shares".to_owned(), Some(&request)),
+            ("GET", format!("/v2/shares?session_id={S1}"), None),
+            ("GET", "/v2/shares?after=0".to_owned(), None),
         ] {
             assert_eq!(
                 s.refusal(method, &path, token, b).await,
