@@ -98,8 +98,10 @@ async fn sqlite_mixed_load_without_errors() {
                 } else {
                     tally.publishes += 1;
                     match own.take() {
-                        Some((user, token, prev)) if n % 2 == 0 => {
-                            let card = user.new_card(Some(prev));
+                        Some((mut user, token, prev)) if n % 2 == 0 => {
+                            // Signed by the current card's key, as PROTOCOL §2 requires;
+                            // the user keeps the new keys for the next rotation.
+                            let card = user.rotate(prev);
                             let req = http
                                 .post(format!("{base}/v2/cards"))
                                 .bearer_auth(&token)
