@@ -289,3 +289,51 @@ pub(super) fn parse_cursor(cursor: &str) -> Result<i64, ApiError> {
             )
         })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::PairwiseHeader;
+    use chatseal::proto::{b64u_encode, CardId, Error};
+
+    fn text(magic: &[u8], tail: usize) -> String {
+        let mut bytes = magic.to_vec();
+        bytes.extend_from_slice(&[1; 16]);
+        bytes.extend_from_slice(&[2; 16]);
+        bytes.resize(bytes.len() + tail, 3);
+        format!("csp2.{}", b64u_encode(&bytes))
+    }
+
+    #[test]
+    fn the_header_is_read_and_every_cut_is_refused() {
+        let good = text(b"CSP2", 16 + 16);
+        assert_eq!(
+            PairwiseHeader::parse(&good),
+            Ok(PairwiseHeader {
+                sender_card_id: CardId([1; 16]),
+                recipient_card_id: CardId([2; 16]),
+            })
+        );
+        // Every shorter header is Malformed, every short body Integrity; nothing panics.
+        for tail in 0..32 {
+            let want = if tail < 16 { "Malformed" } else { "Integrity" };
+            let got = PairwiseHeader::parse(&text(b"CSP2", tail)).map_err(|e| e.code());
+            assert_eq!(got, Err(want), "tail {tail}");
+        }
+        for cut in 0..good.len() {
+            let _ = PairwiseHeader::parse(good.get(..cut).unwrap_or_default());
+        }
+        for bad in [
+            text(b"CSP1", 32).as_str(),
+            &good.replacen("csp2.", "csm2.", 1),
+            &good.replacen("csp2.", "CSP2.", 1),
+            &format!("{good}="),
+            "csp2.",
+            "",
+        ] {
+            assert!(
+                matches!(PairwiseHeader::parse(bad), Err(Error::Malformed(_))),
+                "{bad}"
+            );
+        }
+    }
+}
