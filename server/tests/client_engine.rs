@@ -394,7 +394,7 @@ async fn a_500_member_channel_through_the_real_directory() {
     let t = Instant::now();
     let stanzas_50 = send(&team[..50], text).await;
     let stanzas_time = t.elapsed();
-    assert!(stanzas_50.starts_with("csm1."));
+    assert!(stanzas_50.starts_with("csm2."));
     sender.set_group_threshold(10);
 
     // Someone leaves: the next message is a new session they cannot read.
