@@ -42,7 +42,7 @@ async fn demo_backend_issues_sessions_and_credentials() {
     let (status, _) = s
         .call(
             "POST",
-            "/v1/cards/lookup",
+            "/v2/cards/lookup",
             Some(&session),
             Some(&json!({"identities": []})),
         )
@@ -57,7 +57,7 @@ async fn demo_backend_issues_sessions_and_credentials() {
     let (status, _) = s
         .call(
             "POST",
-            "/v1/cards",
+            "/v2/cards",
             Some(&directory_token),
             Some(&json!({"card": card})),
         )

@@ -26,15 +26,15 @@ publish() {
     local sub=$1 card=$2 token
     token=$("$bin" token --key "$private" --kid "$kid" --sub "$sub")
     curl -sf -o /dev/null -H "authorization: Bearer $token" -H 'content-type: application/json' \
-        -d "{\"card\": \"$card\"}" "$base/v1/cards"
+        -d "{\"card\": \"$card\"}" "$base/v2/cards"
 }
 card() { python3 -c "import json; print(json.load(open('$root/tests/vectors/cards.json'))[$1]['card'])"; }
 publish alice@clinic-a "$(card 0)"
 publish bob@clinic-a "$(card 2)"
 export CHATSEAL_BENCH_TOKEN; CHATSEAL_BENCH_TOKEN=$("$bin" token --key "$private" --kid "$kid" --sub reader --ttl 3600)
 echo "warm-up 3 s, then ${duration} s with $connections connections, 1 wrk thread (2-core machine: wrk and the server share it)"
-wrk -t1 -c"$connections" -d3s -s "$here/lookup.lua" "$base/v1/cards/lookup" >/dev/null
-wrk -t1 -c"$connections" -d"${duration}s" --latency -s "$here/lookup.lua" "$base/v1/cards/lookup" | tee "$work/wrk.txt"
+wrk -t1 -c"$connections" -d3s -s "$here/lookup.lua" "$base/v2/cards/lookup" >/dev/null
+wrk -t1 -c"$connections" -d"${duration}s" --latency -s "$here/lookup.lua" "$base/v2/cards/lookup" | tee "$work/wrk.txt"
 rps=$(awk '/^Requests\/sec/ {print $2}' "$work/wrk.txt")
 p50=$(awk '$1=="50%" {print $2}' "$work/wrk.txt")
 p99=$(awk '$1=="99%" {print $2}' "$work/wrk.txt")

@@ -1,4 +1,4 @@
--- wrk script: POST /v1/cards/lookup for two identities with a directory token.
+-- wrk script: POST /v2/cards/lookup for two identities with a directory token.
 -- The token comes from the environment (CHATSEAL_BENCH_TOKEN), set by load.sh.
 wrk.method = "POST"
 wrk.body = '{"identities": ["alice@clinic-a", "bob@clinic-a"]}'

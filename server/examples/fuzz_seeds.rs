@@ -39,9 +39,9 @@ fn main() -> std::io::Result<()> {
     for (name, _) in chatseal::fuzzing::TARGETS {
         let mut seeds = chatseal::fuzzing::seeds(name);
         match name {
-            "card" => seeds.extend(texts("cards.json", "csc1.")),
-            "envelope" => seeds.extend(texts("messages.json", "csm1.")),
-            "group" => seeds.extend(texts("group_messages.json", "csg1.")),
+            "card" => seeds.extend(texts("cards.json", "csc2.")),
+            "envelope" => seeds.extend(texts("messages.json", "csm2.")),
+            "group" => seeds.extend(texts("group_messages.json", "csg2.")),
             "backup" => seeds.extend(texts("backups.json", "csb1.")),
             _ => {}
         }

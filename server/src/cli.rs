@@ -28,7 +28,7 @@ pub struct Common {
     /// Authenticated requests per second allowed for one identity (bursts of 4x); 0 = no limit.
     #[arg(long, default_value_t = 50)]
     pub rate_identity: u32,
-    /// Delete group-session shares (POST /v1/shares) this many days after they were
+    /// Delete group-session shares (POST /v2/shares) this many days after they were
     /// stored, checked hourly; 0 = keep them forever.
     #[arg(long, env = "CHATSEAL_SHARE_RETENTION_DAYS", default_value_t = 0)]
     pub share_retention_days: u32,

@@ -34,7 +34,8 @@ pub struct ErrorBody {
 pub struct ErrorDetail {
     /// Stable error name: `Malformed`, `BadSignature`, `InvalidArgument`, `Unauthorized`,
     /// `Forbidden`, `NotFound`, `Conflict`, `PayloadTooLarge`, `UnsupportedMediaType`,
-    /// `MethodNotAllowed`, `RateLimited`, `Internal`.
+    /// `MethodNotAllowed`, `RateLimited`, `Internal`; and PROTOCOL §2's own two for
+    /// `POST /v2/cards`, `bad_rotation` (400) and `not_current` (409).
     pub code: String,
     /// A sentence for the developer.
     pub message: String,

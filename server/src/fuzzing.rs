@@ -51,10 +51,10 @@ pub fn seeds() -> Vec<Vec<u8>> {
 
 /// The routes of [`json_bodies`], chosen by the input's first byte.
 pub const BODY_ROUTES: [(&str, &str); 4] = [
-    ("POST", "/v1/cards"),
-    ("POST", "/v1/cards/lookup"),
-    ("PUT", "/v1/backup"),
-    ("POST", "/v1/shares"),
+    ("POST", "/v2/cards"),
+    ("POST", "/v2/cards/lookup"),
+    ("PUT", "/v2/backup"),
+    ("POST", "/v2/shares"),
 ];
 
 /// The identity of the target's token: the sender of `chatseal::fuzzing`'s fixture, whose
@@ -168,7 +168,7 @@ fn route_of(n: usize) -> (&'static str, &'static str) {
     BODY_ROUTES
         .get(n % BODY_ROUTES.len())
         .copied()
-        .unwrap_or(("POST", "/v1/cards"))
+        .unwrap_or(("POST", "/v2/cards"))
 }
 
 /// Valid bodies for each route (the fixture's card, a lookup, a backup, the fixture's
@@ -181,6 +181,7 @@ pub fn body_seeds() -> Vec<Vec<u8>> {
         .and_then(|s| String::from_utf8(s).ok())
         .unwrap_or_else(|| "csb1.AAAA".to_owned());
     let session = hex_of(&f.session_id.0);
+    let share = pairwise_text(f.alice.card().id(), f.bob.current().card().id());
     let bodies = [
         (0, serde_json::json!({ "card": f.alice.card().to_text() })),
         (
@@ -194,7 +195,7 @@ pub fn body_seeds() -> Vec<Vec<u8>> {
         (2, serde_json::json!({ "backup": backup })),
         (
             3,
-            serde_json::json!({ "shares": [{ "to": "bob@fuzz", "session_id": session, "share": f.share }] }),
+            serde_json::json!({ "shares": [{ "to": "bob@fuzz", "session_id": session, "share": share }] }),
         ),
         (3, serde_json::json!({ "shares": [] })),
         (1, serde_json::json!({ "identities": [] , "extra": 1 })),
@@ -207,6 +208,21 @@ pub fn body_seeds() -> Vec<Vec<u8>> {
             out
         })
         .collect()
+}
+
+/// A §11 share text from `sender` to `recipient` as far as the directory can check it:
+/// the clear header, then a fixed 48-byte stand-in for the sealed body (the directory
+/// cannot open one; the core crate's fixture does not make §11 shares yet).
+pub fn pairwise_text(
+    sender: chatseal::proto::CardId,
+    recipient: chatseal::proto::CardId,
+) -> String {
+    let mut bytes = b"CSP2".to_vec();
+    bytes.extend_from_slice(&sender.0);
+    bytes.extend_from_slice(&recipient.0);
+    bytes.extend_from_slice(&[7; 16]);
+    bytes.extend_from_slice(&[9; 48]);
+    format!("csp2.{}", chatseal::proto::b64u_encode(&bytes))
 }
 
 fn hex_of(bytes: &[u8]) -> String {

@@ -62,37 +62,44 @@ pub enum Published {
     Created,
     /// The same card was already current (an idempotent retry).
     AlreadyCurrent,
-    /// Refused: a current card exists and the new one does not name it (`current` is
-    /// its id).
+    /// Refused (409 `Conflict`): the card starts a new chain (`prev_flag = 0`) while a
+    /// current card exists, and `replace` was not asked for (`current` is its id).
     NotChained {
         /// The id of the current card.
         current: String,
     },
-    /// Refused: this very card is in the history but is not current.
+    /// Refused (409 `not_current`): the card is a rotation whose `prev_card_id` is not
+    /// the identity's current card (an older card, another identity's card, or none,
+    /// when the identity has no current card). `current` is the current card's id.
+    NotCurrent {
+        /// The id of the current card, if there is one.
+        current: Option<String>,
+    },
+    /// Refused (400 `bad_rotation`): the card names the current card but does not link
+    /// to it (PROTOCOL §2: `created_at` older, or a `rotation_sig` that fails).
+    BadRotation(chatseal::proto::Error),
+    /// Refused: this very card (its `card_id`) is in the history but is not current, or
+    /// another card with this `card_id` is current.
     Republished,
 }
 
 /// A card to publish, already verified by `chatseal::proto`.
 #[derive(Debug, Clone)]
 pub struct NewCard<'a> {
-    /// The card's identity.
-    pub identity: &'a str,
-    /// Its id, hex.
-    pub card_id: &'a str,
-    /// The id of the card it rotates from, hex.
-    pub prev_card_id: Option<&'a str>,
-    /// The text form.
+    /// The decoded card (self-signature checked).
+    pub card: &'a chatseal::proto::Card,
+    /// The text form, as the client sent it.
     pub text: &'a str,
 }
 
-/// A group-session share to store (PROTOCOL §7 `POST /v1/shares`), already checked.
+/// A group-session share to store (PROTOCOL §7 `POST /v2/shares`), already checked.
 #[derive(Debug, Clone)]
 pub struct NewShare<'a> {
     /// The identity that may read it.
     pub recipient: &'a str,
     /// The session it is for, 32 lowercase hex digits.
     pub session_id: &'a str,
-    /// The `csm1.` text.
+    /// The `csp2.` text (PROTOCOL §11).
     pub share: &'a str,
     /// Lowercase hex SHA-256 of `share`.
     pub share_hash: String,
@@ -105,7 +112,7 @@ pub struct StoredShare {
     pub id: i64,
     /// The session it is for.
     pub session_id: String,
-    /// The `csm1.` text.
+    /// The `csp2.` text (PROTOCOL §11).
     pub share: String,
 }
 
@@ -212,24 +219,59 @@ impl Store {
         }
     }
 
-    /// Publishes `card` as the identity's current card, under PROTOCOL §7's rotation
-    /// rule (its `prev_card_id` must be the current card unless `replace`).
+    /// Publishes `card` as the identity's current card under PROTOCOL §2's rule: a
+    /// rotation (`prev_flag = 1`) must link to the current card; a new chain over a
+    /// current card needs `replace` and is recorded (`replaced`). The check and the
+    /// write are one transaction, and the write is conditional on the card that was
+    /// checked still being current, so of two concurrent rotations of one card exactly
+    /// one wins; the other gets [`Published::NotCurrent`].
     pub async fn publish(
         &self,
-        card: &NewCard<'_>,
+        new: &NewCard<'_>,
         replace: bool,
         now: i64,
     ) -> Result<Published, sqlx::Error> {
+        let card = new.card;
+        let identity = card.identity();
+        let card_id = card.id().to_string();
+        let prev_card_id = card.prev_card_id().map(|id| id.to_string());
         let _turn = self.write_turn().await;
         let mut tx = self.pool.begin().await?;
-        let current: Option<(String,)> =
-            sqlx::query_as("SELECT card_id FROM cards WHERE identity = $1 AND is_current = 1")
-                .bind(card.identity)
-                .fetch_optional(&mut *tx)
-                .await?;
-        let replaced = match &current {
-            Some((id,)) if id == card.card_id => return Ok(Published::AlreadyCurrent),
-            Some((id,)) if card.prev_card_id != Some(id.as_str()) => {
+        let current: Option<(String, String)> = sqlx::query_as(
+            "SELECT card_id, card FROM cards WHERE identity = $1 AND is_current = 1",
+        )
+        .bind(identity)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let replaced = match (&current, &prev_card_id) {
+            (Some((id, text)), _) if *id == card_id => {
+                // card_id names card_tbs only: the same id with other signatures is
+                // another card, not a retry.
+                return Ok(if text == new.text {
+                    Published::AlreadyCurrent
+                } else {
+                    Published::Republished
+                });
+            }
+            // A rotation: it must link to the current card, whatever `replace` says.
+            (None, Some(_)) => return Ok(Published::NotCurrent { current: None }),
+            (Some((id, _)), Some(prev)) if id != prev => {
+                return Ok(Published::NotCurrent {
+                    current: Some(id.clone()),
+                })
+            }
+            (Some((_, text)), Some(_)) => {
+                // The stored card was checked when it was published; a row that no
+                // longer parses (v1 text, say) cannot be linked to.
+                let linked = chatseal::proto::Card::parse(text).and_then(|p| card.links_to(&p));
+                if let Err(e) = linked {
+                    return Ok(Published::BadRotation(e));
+                }
+                false
+            }
+            // A new chain.
+            (None, None) => false,
+            (Some((id, _)), None) => {
                 if !replace {
                     return Ok(Published::NotChained {
                         current: id.clone(),
@@ -237,18 +279,18 @@ impl Store {
                 }
                 true
             }
-            _ => false,
         };
         let seen: Option<(i64,)> = sqlx::query_as("SELECT seq FROM cards WHERE card_id = $1")
-            .bind(card.card_id)
+            .bind(card_id.as_str())
             .fetch_optional(&mut *tx)
             .await?;
         if seen.is_some() {
             return Ok(Published::Republished);
         }
-        if let Some((current_id,)) = &current {
-            // Conditional on the card read above: if another server rotated in between
-            // (PostgreSQL, READ COMMITTED), nothing matches and this one loses.
+        if let Some((current_id, _)) = &current {
+            // Conditional on the card checked above: if another server rotated in between
+            // (PostgreSQL, READ COMMITTED: this waits for its commit, then matches
+            // nothing), this one loses.
             let done = sqlx::query(
                 "UPDATE cards SET is_current = 0 WHERE card_id = $1 AND is_current = 1",
             )
@@ -257,7 +299,7 @@ impl Store {
             .await?;
             if done.rows_affected() != 1 {
                 drop(tx);
-                return self.lost_race(card.identity).await;
+                return self.lost_race(identity, prev_card_id.is_some()).await;
             }
         }
         let result = sqlx::query(
@@ -265,10 +307,10 @@ impl Store {
              VALUES ($1, (SELECT COALESCE(MAX(seq), 0) + 1 FROM cards WHERE identity = $2), \
                      $3, $4, $5, $6, 1)",
         )
-        .bind(card.identity)
-        .bind(card.identity)
-        .bind(card.card_id)
-        .bind(card.text)
+        .bind(identity)
+        .bind(identity)
+        .bind(card_id.as_str())
+        .bind(new.text)
         .bind(now)
         .bind(i64::from(replaced))
         .execute(&mut *tx)
@@ -279,7 +321,7 @@ impl Store {
             // the loser answers as if it had seen the winner's card first.
             Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
                 drop(tx);
-                return self.lost_race(card.identity).await;
+                return self.lost_race(identity, prev_card_id.is_some()).await;
             }
             Err(e) => return Err(e),
         }
@@ -289,9 +331,15 @@ impl Store {
 
     /// Another publish for the same identity committed first: answer as if its card had
     /// been current all along.
-    async fn lost_race(&self, identity: &str) -> Result<Published, sqlx::Error> {
-        let current = self.current_card_id(identity).await?.unwrap_or_default();
-        Ok(Published::NotChained { current })
+    async fn lost_race(&self, identity: &str, rotation: bool) -> Result<Published, sqlx::Error> {
+        let current = self.current_card_id(identity).await?;
+        Ok(if rotation {
+            Published::NotCurrent { current }
+        } else {
+            Published::NotChained {
+                current: current.unwrap_or_default(),
+            }
+        })
     }
 
     async fn current_card_id(&self, identity: &str) -> Result<Option<String>, sqlx::Error> {

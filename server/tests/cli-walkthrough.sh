@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # What a deployment script does with nothing but the CLI and PROTOCOL §6–§7: start the
 # directory, mint a token, publish a card, look it up, rotate it, read its history.
+# The API is /v2 (PROTOCOL version 2).
 # Cards come from tests/vectors/cards.json (alice's first card and its rotation).
 # Usage: cli-walkthrough.sh PATH/TO/chatseal-server
 set -euo pipefail
@@ -35,20 +36,31 @@ id2=$(json 'd[1]["card_id"]' <"$root/tests/vectors/cards.json")
 api() { curl -s -w '\n%{http_code}' -H "authorization: Bearer $token" -H 'content-type: application/json' "$@"; }
 
 # 4. Publish, look up, rotate, read the history.
-out=$(api -X POST "$base/v1/cards" -d "{\"card\": \"$card1\"}")
+out=$(api -X POST "$base/v2/cards" -d "{\"card\": \"$card1\"}")
 check "publish status" "$(tail -n1 <<<"$out")" 201
 check "publish card_id" "$(head -n1 <<<"$out" | json 'd["card_id"]')" "$id1"
 
-out=$(api -X POST "$base/v1/cards/lookup" -d '{"identities": ["alice@clinic-a", "bob@clinic-a"]}')
+out=$(api -X POST "$base/v2/cards/lookup" -d '{"identities": ["alice@clinic-a", "bob@clinic-a"]}')
 check "lookup status" "$(tail -n1 <<<"$out")" 200
 check "lookup card" "$(head -n1 <<<"$out" | json 'd["cards"]["alice@clinic-a"]')" "$card1"
 check "lookup missing" "$(head -n1 <<<"$out" | json '",".join(d["missing"])')" "bob@clinic-a"
 
-out=$(api -X POST "$base/v1/cards" -d "{\"card\": \"$card2\"}")
+# The rotation is signed by the first card's key (PROTOCOL §2), so it links.
+out=$(api -X POST "$base/v2/cards" -d "{\"card\": \"$card2\"}")
 check "rotate status" "$(tail -n1 <<<"$out")" 201
 check "rotate card_id" "$(head -n1 <<<"$out" | json 'd["card_id"]')" "$id2"
+check "rotate epoch (no §12 log yet)" "$(head -n1 <<<"$out" | json 'd["epoch"]')" 0
+out=$(api -X POST "$base/v2/cards" -d "{\"card\": \"$card2\"}")
+check "retry status" "$(tail -n1 <<<"$out")" 200
 
-out=$(api "$base/v1/cards/alice%40clinic-a/history")
+# The first card cannot come back, even with ?replace=true; v1 paths are gone.
+out=$(api -X POST "$base/v2/cards?replace=true" -d "{\"card\": \"$card1\"}")
+check "republish status" "$(tail -n1 <<<"$out")" 409
+check "republish code" "$(head -n1 <<<"$out" | json 'd["error"]["code"]')" Conflict
+out=$(api -X POST "$base/v1/cards" -d "{\"card\": \"$card1\"}")
+check "v1 status" "$(tail -n1 <<<"$out")" 404
+
+out=$(api "$base/v2/cards/alice%40clinic-a/history")
 check "history status" "$(tail -n1 <<<"$out")" 200
 check "history" "$(head -n1 <<<"$out" | json '",".join(e["card_id"] for e in d["entries"])')" "$id1,$id2"
 check "history cards" "$(head -n1 <<<"$out" | json 'd["cards"][1]')" "$card2"

@@ -57,7 +57,7 @@ impl Directory for HttpDirectory {
         let (_, body) = self
             .call(
                 "POST",
-                "/v1/cards/lookup",
+                "/v2/cards/lookup",
                 Some(json!({"identities": identities})),
             )
             .await?;
@@ -69,7 +69,7 @@ impl Directory for HttpDirectory {
             .collect())
     }
     async fn history(&self, identity: &str) -> Result<Vec<String>, Error> {
-        let path = format!("/v1/cards/{}/history", identity.replace('@', "%40"));
+        let path = format!("/v2/cards/{}/history", identity.replace('@', "%40"));
         let (_, body) = self.call("GET", &path, None).await?;
         Ok(body["cards"]
             .as_array()
@@ -80,15 +80,15 @@ impl Directory for HttpDirectory {
     }
     async fn card_by_id(&self, id: &CardId) -> Result<Option<String>, Error> {
         let (status, body) = self
-            .call("GET", &format!("/v1/cards/by-id/{id}"), None)
+            .call("GET", &format!("/v2/cards/by-id/{id}"), None)
             .await?;
         Ok((status == 200).then(|| body["card"].as_str().unwrap().to_owned()))
     }
     async fn publish(&self, card: &str, replace: bool) -> Result<Publish, Error> {
         let path = if replace {
-            "/v1/cards?replace=true"
+            "/v2/cards?replace=true"
         } else {
-            "/v1/cards"
+            "/v2/cards"
         };
         let (status, body) = self.call("POST", path, Some(json!({"card": card}))).await?;
         match status {
@@ -98,19 +98,19 @@ impl Directory for HttpDirectory {
         }
     }
     async fn revoke(&self) -> Result<(), Error> {
-        self.call("DELETE", "/v1/cards", None).await.map(|_| ())
+        self.call("DELETE", "/v2/cards", None).await.map(|_| ())
     }
     async fn put_backup(&self, backup: &str) -> Result<(), Error> {
-        self.call("PUT", "/v1/backup", Some(json!({"backup": backup})))
+        self.call("PUT", "/v2/backup", Some(json!({"backup": backup})))
             .await
             .map(|_| ())
     }
     async fn get_backup(&self) -> Result<Option<String>, Error> {
-        let (status, body) = self.call("GET", "/v1/backup", None).await?;
+        let (status, body) = self.call("GET", "/v2/backup", None).await?;
         Ok((status == 200).then(|| body["backup"].as_str().unwrap().to_owned()))
     }
     async fn delete_backup(&self) -> Result<(), Error> {
-        self.call("DELETE", "/v1/backup", None).await.map(|_| ())
+        self.call("DELETE", "/v2/backup", None).await.map(|_| ())
     }
     async fn post_shares(&self, shares: &[ShareOut]) -> Result<(), Error> {
         let list: Vec<Value> = shares
@@ -120,7 +120,7 @@ impl Directory for HttpDirectory {
             })
             .collect();
         let (status, body) = self
-            .call("POST", "/v1/shares", Some(json!({ "shares": list })))
+            .call("POST", "/v2/shares", Some(json!({ "shares": list })))
             .await?;
         match status {
             200 | 201 => Ok(()),
@@ -129,7 +129,7 @@ impl Directory for HttpDirectory {
     }
     async fn session_shares(&self, session: &SessionId) -> Result<Vec<String>, Error> {
         let (status, body) = self
-            .call("GET", &format!("/v1/shares?session_id={session}"), None)
+            .call("GET", &format!("/v2/shares?session_id={session}"), None)
             .await?;
         assert_eq!(status, 200, "{body}");
         Ok(body["shares"]
@@ -141,7 +141,7 @@ impl Directory for HttpDirectory {
     }
     async fn shares_after(&self, cursor: &str) -> Result<(Vec<String>, String), Error> {
         let (status, body) = self
-            .call("GET", &format!("/v1/shares?after={cursor}"), None)
+            .call("GET", &format!("/v2/shares?after={cursor}"), None)
             .await?;
         assert_eq!(status, 200, "{body}");
         let shares = body["shares"]
@@ -308,6 +308,8 @@ async fn two_users_rotation_key_change_and_backup_through_the_real_directory() {
 /// real directory. Prints the message size and the times next to per-message stanzas
 /// for 50 members (run with `--nocapture` to see them).
 #[tokio::test(flavor = "current_thread")]
+#[ignore = "waits for the client engine's §11 (csp2.) shares: the v2 directory refuses the \
+            §3 shares the engine on this branch still makes (issue 22, client part)"]
 async fn a_500_member_channel_through_the_real_directory() {
     let db = TestDb::new(Backend::Sqlite).await.unwrap();
     let app = App::new();
@@ -392,7 +394,7 @@ async fn a_500_member_channel_through_the_real_directory() {
     let t = Instant::now();
     let stanzas_50 = send(&team[..50], text).await;
     let stanzas_time = t.elapsed();
-    assert!(stanzas_50.starts_with("csm1."));
+    assert!(stanzas_50.starts_with("csm2."));
     sender.set_group_threshold(10);
 
     // Someone leaves: the next message is a new session they cannot read.

@@ -30,7 +30,7 @@ async fn per_ip_rate_limit_answers_429_with_retry_after() {
     for n in 0..40 {
         let resp = s
             .http
-            .post(s.url("/v1/cards/lookup"))
+            .post(s.url("/v2/cards/lookup"))
             .bearer_auth(app.token(&format!("user{n}")))
             .json(&ask)
             .send()
@@ -67,7 +67,7 @@ async fn per_identity_rate_limit_spares_other_identities() {
         let mut v = Vec::new();
         for _ in 0..6 {
             v.push(
-                s.call("POST", "/v1/cards/lookup", Some(&alice), Some(&ask))
+                s.call("POST", "/v2/cards/lookup", Some(&alice), Some(&ask))
                     .await
                     .0,
             );
@@ -77,7 +77,7 @@ async fn per_identity_rate_limit_spares_other_identities() {
     assert_eq!(statuses, [200, 200, 200, 200, 429, 429]);
     let bob = app.token("bob");
     assert_eq!(
-        s.call("POST", "/v1/cards/lookup", Some(&bob), Some(&ask))
+        s.call("POST", "/v2/cards/lookup", Some(&bob), Some(&ask))
             .await
             .0,
         200
@@ -88,7 +88,7 @@ async fn per_identity_rate_limit_spares_other_identities() {
 async fn cors_is_off_unless_origins_are_given() {
     let preflight = |s: &Server, origin: &'static str| {
         s.http
-            .request(reqwest::Method::OPTIONS, s.url("/v1/cards/lookup"))
+            .request(reqwest::Method::OPTIONS, s.url("/v2/cards/lookup"))
             .header("origin", origin)
             .header("access-control-request-method", "POST")
             .header(
@@ -118,7 +118,7 @@ async fn logs_name_routes_but_never_tokens_cards_or_backups() {
     let t = app.token("alice");
     let card = alice.card(None).to_text();
     assert_eq!(
-        s.call("POST", "/v1/cards", Some(&t), Some(&json!({"card": card})))
+        s.call("POST", "/v2/cards", Some(&t), Some(&json!({"card": card})))
             .await
             .0,
         201
@@ -127,7 +127,7 @@ async fn logs_name_routes_but_never_tokens_cards_or_backups() {
     assert_eq!(
         s.call(
             "PUT",
-            "/v1/backup",
+            "/v2/backup",
             Some(&t),
             Some(&json!({"backup": backup}))
         )
@@ -135,11 +135,11 @@ async fn logs_name_routes_but_never_tokens_cards_or_backups() {
         .0,
         201
     );
-    s.call("GET", "/v1/cards/alice/history", Some(&t), None)
+    s.call("GET", "/v2/cards/alice/history", Some(&t), None)
         .await;
     s.call(
         "POST",
-        "/v1/cards/lookup",
+        "/v2/cards/lookup",
         Some("not-a-token"),
         Some(&json!({"identities": []})),
     )
@@ -147,7 +147,7 @@ async fn logs_name_routes_but_never_tokens_cards_or_backups() {
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     let logs = s.logs();
     assert!(
-        logs.contains("/v1/cards/{identity}/history"),
+        logs.contains("/v2/cards/{identity}/history"),
         "route templates are logged:\n{logs}"
     );
     for secret in [t.as_str(), card.as_str(), backup, "not-a-token", "alice"] {
@@ -175,19 +175,19 @@ async fn health_and_openapi_describe_the_api() {
         .map(String::as_str)
         .collect();
     for path in [
-        "/v1/cards",
-        "/v1/cards/lookup",
-        "/v1/cards/{identity}/history",
-        "/v1/cards/by-id/{card_id}",
-        "/v1/backup",
-        "/v1/shares",
+        "/v2/cards",
+        "/v2/cards/lookup",
+        "/v2/cards/{identity}/history",
+        "/v2/cards/by-id/{card_id}",
+        "/v2/backup",
+        "/v2/shares",
         "/healthz",
     ] {
         assert!(paths.contains(&path), "{path} missing from {paths:?}");
     }
-    let backup = &doc["paths"]["/v1/backup"];
+    let backup = &doc["paths"]["/v2/backup"];
     assert!(backup["get"].is_object() && backup["put"].is_object() && backup["delete"].is_object());
-    let shares = &doc["paths"]["/v1/shares"];
+    let shares = &doc["paths"]["/v2/shares"];
     assert!(shares["get"].is_object() && shares["post"].is_object());
     let query: Vec<(&str, &str)> = shares["get"]["parameters"]
         .as_array()
@@ -205,7 +205,7 @@ async fn sigterm_finishes_cleanly_and_keeps_the_data() {
     let t = app.token("alice");
     let card = User::new("alice").card(None).to_text();
     assert_eq!(
-        s.call("POST", "/v1/cards", Some(&t), Some(&json!({"card": card})))
+        s.call("POST", "/v2/cards", Some(&t), Some(&json!({"card": card})))
             .await
             .0,
         201
@@ -215,7 +215,7 @@ async fn sigterm_finishes_cleanly_and_keeps_the_data() {
     let (_, body) = s
         .call(
             "POST",
-            "/v1/cards/lookup",
+            "/v2/cards/lookup",
             Some(&t),
             Some(&json!({"identities": ["alice"]})),
         )
@@ -292,13 +292,13 @@ async fn keygen_token_and_serve_work_together() {
     .await;
     let ask = json!({"identities": ["alice"]});
     assert_eq!(
-        s.call("POST", "/v1/cards/lookup", Some(token.trim()), Some(&ask))
+        s.call("POST", "/v2/cards/lookup", Some(token.trim()), Some(&ask))
             .await
             .0,
         200
     );
     assert_eq!(
-        s.call("POST", "/v1/cards/lookup", Some(token2.trim()), Some(&ask))
+        s.call("POST", "/v2/cards/lookup", Some(token2.trim()), Some(&ask))
             .await
             .0,
         200

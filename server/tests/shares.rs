@@ -1,4 +1,4 @@
-//! The group-session share mailbox (PROTOCOL §7 `/v1/shares`, §9) end to end: a real
+//! The group-session share mailbox (PROTOCOL §7 `/v2/shares`, §9) end to end: a real
 //! server process on loopback, over SQLite and over PostgreSQL, with the same tests.
 #![allow(
     clippy::unwrap_used,
@@ -11,11 +11,11 @@ mod support;
 
 use std::time::Duration;
 
-use chatseal::proto::envelope::{encrypt, seal, Content};
-use chatseal::proto::{Card, ContentType, KeyringEntry};
+use chatseal::proto::{b64u_encode, Card, KeyringEntry, Rotation};
 use chatseal_server::auth::unix_now;
 use chatseal_server::store::{NewShare, Store};
 use rand_core::OsRng;
+use rand_core::RngCore;
 use serde_json::{json, Value};
 use support::{error_code, App, Backend, Server, TestDb};
 
@@ -58,7 +58,7 @@ impl Member {
         let (status, body) = s
             .call(
                 "POST",
-                "/v1/cards",
+                "/v2/cards",
                 Some(&t),
                 Some(&json!({"card": self.card().to_text()})),
             )
@@ -67,25 +67,25 @@ impl Member {
         t
     }
 
-    /// A share (a §3 message of content type 4 with `to` as the one recipient), with a
-    /// context of `context_len` bytes.
+    /// A share: a §11 pairwise text from this member's card to `to`. The directory
+    /// checks only its clear header (`CSP2`, sender and recipient card ids, msg_id); the
+    /// sealed body, content type 4 inside it, is random bytes here, as long as a body
+    /// with a context of `context_len` bytes, so that sizes stay near a real share's.
     fn share_to(&self, to: &Card, context_len: usize) -> String {
-        let context = "c".repeat(context_len);
-        let mut data = Vec::from(*b"CSS1");
-        data.extend_from_slice(&[7u8; 52]);
-        seal(
-            &mut OsRng,
-            &self.entry,
-            &[to],
-            &Content {
-                content_type: ContentType::SessionShare,
-                sent_at: unix_now() * 1000,
-                context: &context,
-                data: &data,
-            },
-        )
-        .unwrap()
+        pairwise(self.card(), to, context_len + 240)
     }
+}
+
+/// `"csp2." || b64u(pheader || body)` from `from` to `to`, with a random msg_id and a
+/// random `body_len`-byte body (PROTOCOL §11).
+fn pairwise(from: &Card, to: &Card, body_len: usize) -> String {
+    let mut bytes = b"CSP2".to_vec();
+    bytes.extend_from_slice(&from.id().0);
+    bytes.extend_from_slice(&to.id().0);
+    let mut rest = vec![0u8; 16 + body_len];
+    OsRng.fill_bytes(&mut rest);
+    bytes.extend_from_slice(&rest);
+    format!("csp2.{}", b64u_encode(&bytes))
 }
 
 fn entry(to: &str, session_id: &str, share: &str) -> Value {
@@ -104,7 +104,7 @@ async fn setup(backend: Backend) -> Option<(TestDb, App, Server)> {
 }
 
 async fn post(s: &Server, t: &str, entries: Vec<Value>) -> (u16, Value) {
-    s.call("POST", "/v1/shares", Some(t), Some(&body(entries)))
+    s.call("POST", "/v2/shares", Some(t), Some(&body(entries)))
         .await
 }
 
@@ -112,7 +112,7 @@ async fn session(s: &Server, t: &str, session_id: &str) -> Vec<String> {
     let (status, body) = s
         .call(
             "GET",
-            &format!("/v1/shares?session_id={session_id}"),
+            &format!("/v2/shares?session_id={session_id}"),
             Some(t),
             None,
         )
@@ -124,7 +124,7 @@ async fn session(s: &Server, t: &str, session_id: &str) -> Vec<String> {
 /// One page of the feed: (session_id, share, cursor) triples and `next`.
 async fn feed(s: &Server, t: &str, after: &str) -> (Vec<(String, String, String)>, String) {
     let (status, body) = s
-        .call("GET", &format!("/v1/shares?after={after}"), Some(t), None)
+        .call("GET", &format!("/v2/shares?after={after}"), Some(t), None)
         .await;
     assert_eq!(status, 200, "{body}");
     let shares = body["shares"]
@@ -208,12 +208,20 @@ async fn only_the_recipient_reads_a_share(backend: Backend) {
 
     // A share from an older card of the sender's (after a rotation) is still the
     // sender's; so is one from a revoked card.
-    let rotated =
-        KeyringEntry::generate(&mut OsRng, "alice", unix_now(), Some(alice.card().id())).unwrap();
+    let rotated = KeyringEntry::generate(
+        &mut OsRng,
+        "alice",
+        unix_now(),
+        Some(Rotation {
+            prev_card_id: alice.card().id(),
+            prev_keys: alice.entry.keys(),
+        }),
+    )
+    .unwrap();
     let (status, _) = s
         .call(
             "POST",
-            "/v1/cards",
+            "/v2/cards",
             Some(&ta),
             Some(&json!({"card": rotated.card().to_text()})),
         )
@@ -224,7 +232,7 @@ async fn only_the_recipient_reads_a_share(backend: Backend) {
         post(&s, &ta, vec![entry("carol", S1, &from_old)]).await,
         (201, json!({"stored": 1}))
     );
-    assert_eq!(s.call("DELETE", "/v1/cards", Some(&ta), None).await.0, 200);
+    assert_eq!(s.call("DELETE", "/v2/cards", Some(&ta), None).await.0, 200);
     let from_revoked = Member {
         identity: "alice".into(),
         entry: rotated,
@@ -275,37 +283,42 @@ async fn shares_are_checked_before_storage(backend: Backend) {
         assert!(!message.contains(share.as_str()));
     }
 
-    let two_stanzas = encrypt(
-        &mut OsRng,
-        &alice.entry,
-        &[bob.card()],
-        &Content {
-            content_type: ContentType::SessionShare,
-            sent_at: 1,
-            context: "",
-            data: b"CSS1",
-        },
-    )
-    .unwrap();
+    // Not a §11 text: a §3 message, a v1 share, a wrong magic, a header cut short, a
+    // body shorter than its 16-byte tag (`Integrity`, PROTOCOL's Notation).
+    let header = |magic: &[u8], len: usize| {
+        let mut bytes = magic.to_vec();
+        bytes.extend_from_slice(&alice.card().id().0);
+        bytes.extend_from_slice(&bob.card().id().0);
+        bytes.resize(bytes.len() + len, 3);
+        format!("csp2.{}", b64u_encode(&bytes))
+    };
+    let csm2 = good.replacen("csp2.", "csm2.", 1);
+    let csm1 = good.replacen("csp2.", "csm1.", 1);
+    let bad_magic = header(b"CSP1", 32);
+    let cut_short = header(b"CSP2", 15);
+    let no_tag = header(b"CSP2", 16 + 15);
+    let just_a_tag = header(b"CSP2", 16 + 16);
+    let padded = format!("{good}=");
     let card_text = alice.card().to_text();
     let long = alice.share_to(bob.card(), 3200);
     assert!(long.len() > 4096, "{}", long.len());
     let uppercase = S1.to_uppercase();
     let cases: Vec<(Value, &str, &str)> = vec![
-        (
-            entry("bob", S1, &two_stanzas),
-            "InvalidArgument",
-            "shares[1].share has 2",
-        ),
+        (entry("bob", S1, &csm2), "Malformed", "not a csp2. message"),
+        (entry("bob", S1, &csm1), "Malformed", "shares[1].share"),
+        (entry("bob", S1, &bad_magic), "Malformed", "bad magic"),
+        (entry("bob", S1, &cut_short), "Malformed", "too short"),
+        (entry("bob", S1, &no_tag), "Integrity", "shares[1].share"),
+        (entry("bob", S1, &padded), "Malformed", "shares[1].share"),
         (entry("bob", S1, ""), "Malformed", "shares[1].share"),
         (entry("bob", S1, "hello"), "Malformed", "shares[1].share"),
         (
-            entry("bob", S1, "csm1.AAAA"),
+            entry("bob", S1, "csp2.AAAA"),
             "Malformed",
             "shares[1].share",
         ),
         (
-            entry("bob", S1, "csm1.!!!!"),
+            entry("bob", S1, "csp2.!!!!"),
             "Malformed",
             "shares[1].share",
         ),
@@ -369,13 +382,13 @@ async fn shares_are_checked_before_storage(backend: Backend) {
     }
     // Not 1 to 1000 entries, or not the JSON this endpoint takes.
     assert_eq!(
-        s.refusal("POST", "/v1/shares", Some(&ta), Some(&body(vec![])))
+        s.refusal("POST", "/v2/shares", Some(&ta), Some(&body(vec![])))
             .await,
         (400, "InvalidArgument")
     );
     let many = vec![entry("bob", S1, &good); 1001];
     assert_eq!(
-        s.refusal("POST", "/v1/shares", Some(&ta), Some(&body(many)))
+        s.refusal("POST", "/v2/shares", Some(&ta), Some(&body(many)))
             .await,
         (400, "InvalidArgument")
     );
@@ -387,7 +400,7 @@ async fn shares_are_checked_before_storage(backend: Backend) {
         json!({"shares": [], "extra": 1}),
     ] {
         assert_eq!(
-            s.refusal("POST", "/v1/shares", Some(&ta), Some(&bad)).await,
+            s.refusal("POST", "/v2/shares", Some(&ta), Some(&bad)).await,
             (400, "Malformed"),
             "{bad}"
         );
@@ -398,6 +411,12 @@ async fn shares_are_checked_before_storage(backend: Backend) {
     let most = vec![entry("bob", S1, &good); 1000];
     assert_eq!(post(&s, &ta, most).await, (201, json!({"stored": 1})));
     assert_eq!(session(&s, &tb, S1).await, [good]);
+    // The shortest body there is, just its tag, is a share as far as the directory can
+    // tell.
+    assert_eq!(
+        post(&s, &ta, vec![entry("bob", S2, &just_a_tag)]).await,
+        (201, json!({"stored": 1}))
+    );
 
     // Bad queries.
     for query in [
@@ -419,7 +438,7 @@ async fn shares_are_checked_before_storage(backend: Backend) {
         "?after=0&limit=10",
     ] {
         assert_eq!(
-            s.refusal("GET", &format!("/v1/shares{query}"), Some(&tb), None)
+            s.refusal("GET", &format!("/v2/shares{query}"), Some(&tb), None)
                 .await,
             (400, "InvalidArgument"),
             "{query}"
@@ -428,7 +447,7 @@ async fn shares_are_checked_before_storage(backend: Backend) {
     let (page, next) = feed(&s, &tb, "9223372036854775807").await;
     assert_eq!((page.len(), next.as_str()), (0, "9223372036854775807"));
     assert_eq!(
-        s.refusal("DELETE", "/v1/shares", Some(&tb), None).await,
+        s.refusal("DELETE", "/v2/shares", Some(&tb), None).await,
         (405, "MethodNotAllowed")
     );
 }
@@ -456,13 +475,13 @@ async fn the_body_limit_is_1_mib_for_shares_only(backend: Backend) {
         "{}",
         fits.len()
     );
-    let (status, answer) = s.raw("POST", "/v1/shares", Some(&ta), json_ct, fits).await;
+    let (status, answer) = s.raw("POST", "/v2/shares", Some(&ta), json_ct, fits).await;
     assert_eq!((status, answer), (201, json!({"stored": 232})));
     assert_eq!(session(&s, &tb, S1).await.len(), 100);
 
     let over = request(270);
     assert!(over.len() > 1024 * 1024, "{}", over.len());
-    let (status, answer) = s.raw("POST", "/v1/shares", Some(&ta), json_ct, over).await;
+    let (status, answer) = s.raw("POST", "/v2/shares", Some(&ta), json_ct, over).await;
     assert_eq!(
         (status, error_code(status, &answer).as_str()),
         (413, "PayloadTooLarge")
@@ -474,7 +493,7 @@ async fn the_body_limit_is_1_mib_for_shares_only(backend: Backend) {
     // Every other route keeps its 64 KiB limit.
     let big = format!("{{\"identities\": [\"{}\"]}}", "a".repeat(70 * 1024)).into_bytes();
     let (status, answer) = s
-        .raw("POST", "/v1/cards/lookup", Some(&ta), json_ct, big)
+        .raw("POST", "/v2/cards/lookup", Some(&ta), json_ct, big)
         .await;
     assert_eq!(
         (status, error_code(status, &answer).as_str()),
@@ -685,7 +704,7 @@ async fn shares_survive_a_restart(backend: Backend) {
     let tb = app.token("bob");
     s.call(
         "POST",
-        "/v1/cards",
+        "/v2/cards",
         Some(&tb),
         Some(&json!({"card": bob.card().to_text()})),
     )
@@ -729,9 +748,9 @@ async fn shares_need_a_token(backend: Backend) {
     };
     for token in [None, Some("not-a-jwt"), Some(expired.as_str())] {
         for (method, path, b) in [
-            ("POST", "/v1/shares".to_owned(), Some(&request)),
-            ("GET", format!("/v1/shares?session_id={S1}"), None),
-            ("GET", "/v1/shares?after=0".to_owned(), None),
+            ("POST", "/v2/shares".to_owned(), Some(&request)),
+            ("GET", format!("/v2/shares?session_id={S1}"), None),
+            ("GET", "/v2/shares?after=0".to_owned(), None),
         ] {
             assert_eq!(
                 s.refusal(method, &path, token, b).await,

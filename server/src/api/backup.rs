@@ -1,8 +1,8 @@
-//! `/v1/backup`: the caller's opaque key backup (PROTOCOL §7).
+//! `/v2/backup`: the caller's opaque key backup (PROTOCOL §7).
 
 use super::*;
 
-/// `PUT /v1/backup` body and `GET /v1/backup` answer.
+/// `PUT /v2/backup` body and `GET /v2/backup` answer.
 #[derive(Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BackupBody {
@@ -11,7 +11,7 @@ pub struct BackupBody {
 }
 
 /// Stores the caller's key backup, replacing any earlier one.
-#[utoipa::path(put, path = "/v1/backup", tag = "backup",
+#[utoipa::path(put, path = "/v2/backup", tag = "backup",
     request_body = BackupBody,
     responses((status = 201, description = "created"), (status = 204, description = "replaced"),
               (status = 400, body = ErrorBody)),
@@ -44,7 +44,7 @@ pub(super) async fn put_backup(
 }
 
 /// The caller's key backup.
-#[utoipa::path(get, path = "/v1/backup", tag = "backup",
+#[utoipa::path(get, path = "/v2/backup", tag = "backup",
     responses((status = 200, body = BackupBody), (status = 404, body = ErrorBody)),
     security(("bearer" = [])))]
 pub(super) async fn get_backup(
@@ -58,7 +58,7 @@ pub(super) async fn get_backup(
 }
 
 /// Deletes the caller's key backup.
-#[utoipa::path(delete, path = "/v1/backup", tag = "backup",
+#[utoipa::path(delete, path = "/v2/backup", tag = "backup",
     responses((status = 204, description = "deleted"), (status = 404, body = ErrorBody)),
     security(("bearer" = [])))]
 pub(super) async fn delete_backup(

@@ -1,20 +1,22 @@
-//! `/v1/cards`: publish, lookup, history, by-id and revoke (PROTOCOL §7).
+//! `/v2/cards`: publish, lookup, history, by-id and revoke (PROTOCOL §7).
 
 use super::*;
 
-/// `POST /v1/cards` body.
+/// `POST /v2/cards` body.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PublishRequest {
-    /// The card, `csc1.` text.
+    /// The card, `csc2.` text.
     pub card: String,
 }
 
-/// `POST /v1/cards` query.
+/// `POST /v2/cards` query.
 #[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct PublishQuery {
-    /// Publish even though the card does not chain to the current one (lost key).
+    /// Start a new chain (a card with `prev_flag = 0`) over the current card, when its
+    /// key is lost; history records it (`replaced`). A rotation is judged by its link
+    /// whatever this says.
     #[serde(default)]
     pub replace: bool,
 }
@@ -24,17 +26,21 @@ pub struct PublishQuery {
 pub struct CardIdBody {
     /// The card id, lowercase hex.
     pub card_id: String,
+    /// The §12 log epoch that holds the card. Always 0: this directory does not keep
+    /// the §12 log yet (a later issue), so no epoch is published.
+    pub epoch: u64,
 }
 
 /// Publishes the caller's card.
-#[utoipa::path(post, path = "/v1/cards", tag = "cards",
+#[utoipa::path(post, path = "/v2/cards", tag = "cards",
     params(PublishQuery), request_body = PublishRequest,
     responses(
         (status = 201, description = "stored as the current card", body = CardIdBody),
         (status = 200, description = "this card was already current", body = CardIdBody),
         (status = 400, description = "not a valid card", body = ErrorBody),
         (status = 403, description = "the card is for another identity", body = ErrorBody),
-        (status = 409, description = "does not chain to the current card", body = ErrorBody)),
+        (status = 400, description = "`bad_rotation`: names the current card but does not link to it (PROTOCOL §2)", body = ErrorBody),
+        (status = 409, description = "`not_current`: a rotation from a card that is not current; `Conflict`: a new chain over a current card without ?replace=true, or a card published before", body = ErrorBody)),
     security(("bearer" = [])))]
 pub(super) async fn publish_card(
     State(state): State<AppState>,
@@ -52,11 +58,8 @@ pub(super) async fn publish_card(
         )));
     }
     let card_id = card.id().to_string();
-    let prev = card.prev_card_id().map(|id| id.to_string());
     let new = NewCard {
-        identity: card.identity(),
-        card_id: &card_id,
-        prev_card_id: prev.as_deref(),
+        card: &card,
         text: &body.card,
     };
     let now = unix_now() as i64;
@@ -65,20 +68,58 @@ pub(super) async fn publish_card(
         Published::AlreadyCurrent => StatusCode::OK,
         Published::NotChained { current } => {
             return Err(ApiError::conflict(format!(
-            "a current card ({current}) exists and the new card's prev_card_id does not name it; \
-                 rotate from it, or publish with ?replace=true if its key is lost"
-        )))
+                "a current card ({current}) exists and this card starts a new chain \
+                 (prev_flag = 0); rotate from the current card, or publish with \
+                 ?replace=true if its key is lost"
+            )))
+        }
+        Published::NotCurrent {
+            current: Some(current),
+        } => {
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "not_current",
+                format!(
+                    "the card rotates from {}, which is not this identity's current card \
+                     ({current}); fetch the current card and rotate from it (PROTOCOL §2)",
+                    card.prev_card_id()
+                        .map(|id| id.to_string())
+                        .unwrap_or_default()
+                ),
+            ))
+        }
+        Published::NotCurrent { current: None } => {
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "not_current",
+                "the card is a rotation, but this identity has no current card to rotate \
+                 from; publish a card that starts a new chain (prev_flag = 0)",
+            ))
+        }
+        Published::BadRotation(e) => {
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "bad_rotation",
+                format!(
+                    "the card names the current card but does not link to it (PROTOCOL §2: \
+                     created_at not older, rotation_sig by the current card's key): {e} ({})",
+                    e.code()
+                ),
+            ))
         }
         Published::Republished => {
             return Err(ApiError::conflict(
-                "this card was published before and is no longer current; make a new card",
+                "a card with this card_id was published before and is no longer current, \
+                 or differs from the current card only in its signatures; make a new card",
             ))
         }
     };
-    Ok((status, Json(CardIdBody { card_id })).into_response())
+    // `epoch` is §12's (the log epoch holding the card); this directory has no log yet,
+    // so it is always 0 until key transparency lands.
+    Ok((status, Json(CardIdBody { card_id, epoch: 0 })).into_response())
 }
 
-/// `POST /v1/cards/lookup` body.
+/// `POST /v2/cards/lookup` body.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LookupRequest {
@@ -86,7 +127,7 @@ pub struct LookupRequest {
     pub identities: Vec<String>,
 }
 
-/// `POST /v1/cards/lookup` answer.
+/// `POST /v2/cards/lookup` answer.
 #[derive(Serialize, ToSchema)]
 pub struct LookupResponse {
     /// The current card of each identity that has one.
@@ -96,7 +137,7 @@ pub struct LookupResponse {
 }
 
 /// The current cards of up to 100 identities.
-#[utoipa::path(post, path = "/v1/cards/lookup", tag = "cards",
+#[utoipa::path(post, path = "/v2/cards/lookup", tag = "cards",
     request_body = LookupRequest,
     responses((status = 200, body = LookupResponse), (status = 400, body = ErrorBody)),
     security(("bearer" = [])))]
@@ -134,7 +175,7 @@ pub struct HistoryItem {
     pub card_id: String,
     /// When the directory accepted it (unix seconds).
     pub published_at: i64,
-    /// Published with `?replace=true`: it does not chain to the card before it.
+    /// Published with `?replace=true`: a new chain over the card that was current.
     pub replaced: bool,
     /// When its identity revoked it, if it did.
     pub revoked_at: Option<i64>,
@@ -142,7 +183,7 @@ pub struct HistoryItem {
     pub current: bool,
 }
 
-/// `GET /v1/cards/{identity}/history` answer.
+/// `GET /v2/cards/{identity}/history` answer.
 #[derive(Serialize, ToSchema)]
 pub struct HistoryResponse {
     /// Every card the identity published, oldest first.
@@ -152,7 +193,7 @@ pub struct HistoryResponse {
 }
 
 /// Every card an identity has published, oldest first (revoked ones flagged).
-#[utoipa::path(get, path = "/v1/cards/{identity}/history", tag = "cards",
+#[utoipa::path(get, path = "/v2/cards/{identity}/history", tag = "cards",
     params(("identity" = String, Path, description = "the identity, percent-encoded")),
     responses((status = 200, body = HistoryResponse), (status = 400, body = ErrorBody)),
     security(("bearer" = [])))]
@@ -179,15 +220,15 @@ pub(super) async fn card_history(
     Ok(Json(HistoryResponse { cards, entries }))
 }
 
-/// `GET /v1/cards/by-id/{card_id}` answer, and the `{"card": text}` shape.
+/// `GET /v2/cards/by-id/{card_id}` answer, and the `{"card": text}` shape.
 #[derive(Serialize, ToSchema)]
 pub struct CardBody {
-    /// The card, `csc1.` text.
+    /// The card, `csc2.` text.
     pub card: String,
 }
 
 /// A card by its id, current or not.
-#[utoipa::path(get, path = "/v1/cards/by-id/{card_id}", tag = "cards",
+#[utoipa::path(get, path = "/v2/cards/by-id/{card_id}", tag = "cards",
     params(("card_id" = String, Path, description = "32 hex digits")),
     responses((status = 200, body = CardBody), (status = 404, body = ErrorBody)),
     security(("bearer" = [])))]
@@ -205,7 +246,7 @@ pub(super) async fn card_by_id(
     }
 }
 
-/// `DELETE /v1/cards` answer.
+/// `DELETE /v2/cards` answer.
 #[derive(Serialize, ToSchema)]
 pub struct RevokedBody {
     /// The id of the card revoked.
@@ -213,7 +254,7 @@ pub struct RevokedBody {
 }
 
 /// Revokes the caller's current card (its history keeps it, flagged).
-#[utoipa::path(delete, path = "/v1/cards", tag = "cards",
+#[utoipa::path(delete, path = "/v2/cards", tag = "cards",
     responses((status = 200, body = RevokedBody), (status = 404, body = ErrorBody)),
     security(("bearer" = [])))]
 pub(super) async fn revoke_card(

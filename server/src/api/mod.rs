@@ -19,7 +19,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use chatseal::proto::keys::validate_identity;
-use chatseal::proto::{b64u_decode, Card, CardId, Envelope};
+use chatseal::proto::{b64u_decode, Card, CardId};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -44,9 +44,9 @@ use shares::*;
 
 /// Request bodies over this are refused with 413 (PROTOCOL §7).
 pub const BODY_LIMIT: usize = 64 * 1024;
-/// The body limit of `POST /v1/shares` (PROTOCOL §7), instead of [`BODY_LIMIT`].
+/// The body limit of `POST /v2/shares` (PROTOCOL §7), instead of [`BODY_LIMIT`].
 pub const SHARES_BODY_LIMIT: usize = 1024 * 1024;
-/// The most shares one `POST /v1/shares` may store (one per member of a channel).
+/// The most shares one `POST /v2/shares` may store (one per member of a channel).
 pub const MAX_SHARES: usize = 1000;
 /// The longest share text accepted, in bytes.
 pub const MAX_SHARE_LEN: usize = 4096;
@@ -82,16 +82,16 @@ pub enum Cors {
 /// rate limits and request logs.
 pub fn router(state: AppState, cors: &Cors, extra: Option<Router<AppState>>) -> Router {
     let api = Router::new()
-        .route("/v1/cards", post(publish_card).delete(revoke_card))
-        .route("/v1/cards/lookup", post(lookup_cards))
-        .route("/v1/cards/{identity}/history", get(card_history))
-        .route("/v1/cards/by-id/{card_id}", get(card_by_id))
+        .route("/v2/cards", post(publish_card).delete(revoke_card))
+        .route("/v2/cards/lookup", post(lookup_cards))
+        .route("/v2/cards/{identity}/history", get(card_history))
+        .route("/v2/cards/by-id/{card_id}", get(card_by_id))
         .route(
-            "/v1/backup",
+            "/v2/backup",
             get(get_backup).put(put_backup).delete(delete_backup),
         )
         .route(
-            "/v1/shares",
+            "/v2/shares",
             post(post_shares)
                 .layer(DefaultBodyLimit::max(SHARES_BODY_LIMIT))
                 .get(get_shares),

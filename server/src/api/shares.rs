@@ -1,8 +1,8 @@
-//! `/v1/shares`: group-session shares stored for their recipients (PROTOCOL §7, §9).
+//! `/v2/shares`: group-session shares stored for their recipients (PROTOCOL §7, §9).
 
 use super::*;
 
-/// One share to store: `POST /v1/shares` body entry.
+/// One share to store: `POST /v2/shares` body entry.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ShareItem {
@@ -10,12 +10,12 @@ pub struct ShareItem {
     pub to: String,
     /// The group session it is for: 32 lowercase hex digits.
     pub session_id: String,
-    /// The share, `csm1.` text (PROTOCOL §3) with exactly one stanza, sent from a card
-    /// of the caller's identity; at most 4096 bytes.
+    /// The share, `csp2.` text (PROTOCOL §11, content type 4) sent from a card of the
+    /// caller's identity; at most 4096 bytes.
     pub share: String,
 }
 
-/// `POST /v1/shares` body.
+/// `POST /v2/shares` body.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SharesRequest {
@@ -23,7 +23,7 @@ pub struct SharesRequest {
     pub shares: Vec<ShareItem>,
 }
 
-/// `POST /v1/shares` answer.
+/// `POST /v2/shares` answer.
 #[derive(Serialize, ToSchema)]
 pub struct StoredBody {
     /// How many shares were new (a share already stored for its recipient is not
@@ -33,11 +33,11 @@ pub struct StoredBody {
 
 /// Stores group-session shares (PROTOCOL §7, §9) for their recipients, all or none.
 ///
-/// Each share must parse as a `csm1.` message with exactly one stanza whose sender
-/// card is one the caller's identity published (current, older or revoked); the server
-/// cannot read it. The same share for the same recipient is stored once. Refusals name
+/// Each share must be a `csp2.` pairwise message (PROTOCOL §11) whose header parses and
+/// whose sender card is one the caller's identity published (current, older or
+/// revoked); the server cannot read its body (content type 4 is inside it). The same share for the same recipient is stored once. Refusals name
 /// the entry (`shares[i]`) and never repeat the share text.
-#[utoipa::path(post, path = "/v1/shares", tag = "shares",
+#[utoipa::path(post, path = "/v2/shares", tag = "shares",
     request_body = SharesRequest,
     responses(
         (status = 201, description = "stored (or already there)", body = StoredBody),
@@ -69,21 +69,14 @@ pub(super) async fn post_shares(
                 item.share.len()
             )));
         }
-        let envelope = Envelope::parse(&item.share).map_err(|e| {
+        let header = PairwiseHeader::parse(&item.share).map_err(|e| {
             ApiError::new(
                 StatusCode::BAD_REQUEST,
                 e.code(),
-                format!("shares[{i}].share is not a csm1. message (PROTOCOL §3): {e}"),
+                format!("shares[{i}].share is not a csp2. message (PROTOCOL §11): {e}"),
             )
         })?;
-        let stanzas = envelope.header().stanzas.len();
-        if stanzas != 1 {
-            return Err(ApiError::invalid(format!(
-                "shares[{i}].share has {stanzas} recipient stanzas; a share has exactly one, \
-                 for the card of its recipient (PROTOCOL §9)"
-            )));
-        }
-        let card_id = envelope.sender_card_id();
+        let card_id = header.sender_card_id;
         if seen_cards.insert(card_id) {
             sender_cards.push((i, card_id.to_string()));
         }
@@ -118,6 +111,58 @@ pub(super) async fn post_shares(
     Ok((StatusCode::CREATED, Json(StoredBody { stored })).into_response())
 }
 
+/// The clear part of a §11 pairwise message: what the directory can check of a share
+/// without its keys (its body, content type 4 included, is sealed for the two cards).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PairwiseHeader {
+    /// The card that sent it.
+    pub sender_card_id: CardId,
+    /// The card it is for (the sender's own for the sender's own share).
+    pub recipient_card_id: CardId,
+}
+
+impl PairwiseHeader {
+    /// `"CSP2"` (PROTOCOL §11).
+    const MAGIC: &'static [u8; 4] = b"CSP2";
+    /// The text prefix.
+    const PREFIX: &'static str = "csp2.";
+    /// `pheader`: magic, sender and recipient card ids, msg_id.
+    const LEN: usize = 4 + 16 + 16 + 16;
+    /// The ChaCha20Poly1305 tag.
+    const TAG: usize = 16;
+
+    /// Parses `"csp2." || b64u(pheader || body)`, in §11's order: the text and the
+    /// header (`Malformed`), then a body shorter than its tag (`Integrity`, as the
+    /// Notation section says). Never panics.
+    pub fn parse(text: &str) -> Result<Self, chatseal::proto::Error> {
+        use chatseal::proto::Error;
+        let b64 = text
+            .strip_prefix(Self::PREFIX)
+            .ok_or(Error::Malformed("pairwise message: not csp2. text"))?;
+        let bytes = b64u_decode(b64)?;
+        if bytes.get(..4) != Some(&Self::MAGIC[..]) {
+            return Err(Error::Malformed("pairwise message: bad magic"));
+        }
+        let id = |at: usize| -> Result<CardId, Error> {
+            bytes
+                .get(at..at + 16)
+                .and_then(|b| b.try_into().ok())
+                .map(CardId)
+                .ok_or(Error::Malformed("pairwise message: header too short"))
+        };
+        let sender_card_id = id(4)?;
+        let recipient_card_id = id(20)?;
+        id(36)?; // msg_id
+        if bytes.len() - Self::LEN < Self::TAG {
+            return Err(Error::Integrity);
+        }
+        Ok(PairwiseHeader {
+            sender_card_id,
+            recipient_card_id,
+        })
+    }
+}
+
 pub(super) fn checked_session_id(session_id: &str, what: &str) -> Result<(), ApiError> {
     let hex = |b: u8| b.is_ascii_digit() || (b'a'..=b'f').contains(&b);
     if session_id.len() == 32 && session_id.bytes().all(hex) {
@@ -129,7 +174,7 @@ pub(super) fn checked_session_id(session_id: &str, what: &str) -> Result<(), Api
     }
 }
 
-/// `GET /v1/shares` query: exactly one of the two.
+/// `GET /v2/shares` query: exactly one of the two.
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
@@ -141,10 +186,10 @@ pub struct SharesQuery {
     pub after: Option<String>,
 }
 
-/// `GET /v1/shares?session_id=HEX` answer.
+/// `GET /v2/shares?session_id=HEX` answer.
 #[derive(Serialize, ToSchema)]
 pub struct SessionSharesBody {
-    /// The shares addressed to the caller for the session, `csm1.` text, oldest first,
+    /// The shares addressed to the caller for the session, `csp2.` text, oldest first,
     /// at most 100.
     pub shares: Vec<String>,
 }
@@ -154,13 +199,13 @@ pub struct SessionSharesBody {
 pub struct FeedShare {
     /// The session it is for.
     pub session_id: String,
-    /// The share, `csm1.` text.
+    /// The share, `csp2.` text.
     pub share: String,
     /// Its position: `after=` this continues behind it.
     pub cursor: String,
 }
 
-/// `GET /v1/shares?after=CURSOR` answer.
+/// `GET /v2/shares?after=CURSOR` answer.
 #[derive(Serialize, ToSchema)]
 pub struct ShareFeedBody {
     /// The shares addressed to the caller stored after the cursor, oldest first, at most
@@ -171,7 +216,7 @@ pub struct ShareFeedBody {
     pub next: String,
 }
 
-/// `GET /v1/shares` answer: the shape depends on the query.
+/// `GET /v2/shares` answer: the shape depends on the query.
 #[derive(Serialize, ToSchema)]
 #[serde(untagged)]
 pub enum SharesBody {
@@ -186,7 +231,7 @@ pub enum SharesBody {
 /// With `session_id`: `{"shares": [text, ..]}`. With `after`: `{"shares": [{"session_id",
 /// "share", "cursor"}, ..], "next"}`; cursors are opaque strings. Only the shares
 /// addressed to the token's identity are ever answered.
-#[utoipa::path(get, path = "/v1/shares", tag = "shares",
+#[utoipa::path(get, path = "/v2/shares", tag = "shares",
     params(SharesQuery),
     responses(
         (status = 200, description = "the shares addressed to the caller; the shape depends on the query", body = SharesBody),
@@ -243,4 +288,52 @@ pub(super) fn parse_cursor(cursor: &str) -> Result<i64, ApiError> {
                  or 0 (or nothing) for the beginning",
             )
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::PairwiseHeader;
+    use chatseal::proto::{b64u_encode, CardId, Error};
+
+    fn text(magic: &[u8], tail: usize) -> String {
+        let mut bytes = magic.to_vec();
+        bytes.extend_from_slice(&[1; 16]);
+        bytes.extend_from_slice(&[2; 16]);
+        bytes.resize(bytes.len() + tail, 3);
+        format!("csp2.{}", b64u_encode(&bytes))
+    }
+
+    #[test]
+    fn the_header_is_read_and_every_cut_is_refused() {
+        let good = text(b"CSP2", 16 + 16);
+        assert_eq!(
+            PairwiseHeader::parse(&good),
+            Ok(PairwiseHeader {
+                sender_card_id: CardId([1; 16]),
+                recipient_card_id: CardId([2; 16]),
+            })
+        );
+        // Every shorter header is Malformed, every short body Integrity; nothing panics.
+        for tail in 0..32 {
+            let want = if tail < 16 { "Malformed" } else { "Integrity" };
+            let got = PairwiseHeader::parse(&text(b"CSP2", tail)).map_err(|e| e.code());
+            assert_eq!(got, Err(want), "tail {tail}");
+        }
+        for cut in 0..good.len() {
+            let _ = PairwiseHeader::parse(good.get(..cut).unwrap_or_default());
+        }
+        for bad in [
+            text(b"CSP1", 32).as_str(),
+            &good.replacen("csp2.", "csm2.", 1),
+            &good.replacen("csp2.", "CSP2.", 1),
+            &format!("{good}="),
+            "csp2.",
+            "",
+        ] {
+            assert!(
+                matches!(PairwiseHeader::parse(bad), Err(Error::Malformed(_))),
+                "{bad}"
+            );
+        }
+    }
 }

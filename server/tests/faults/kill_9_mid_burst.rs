@@ -103,7 +103,7 @@ async fn acknowledged_writes_survive_kill_9_mid_burst(backend: Backend) {
                     log.pending_card = Some(text.clone());
                     let req = s
                         .http
-                        .post(s.url("/v1/cards"))
+                        .post(s.url("/v2/cards"))
                         .bearer_auth(&token)
                         .json(&json!({ "card": text }));
                     if !send_write(req, &in_flight, &refused).await {
@@ -116,7 +116,7 @@ async fn acknowledged_writes_survive_kill_9_mid_burst(backend: Backend) {
                     log.pending_backup = Some(backup.clone());
                     let req = s
                         .http
-                        .put(s.url("/v1/backup"))
+                        .put(s.url("/v2/backup"))
                         .bearer_auth(&token)
                         .json(&json!({ "backup": backup }));
                     if !send_write(req, &in_flight, &refused).await {
@@ -175,7 +175,7 @@ async fn acknowledged_writes_survive_kill_9_mid_burst(backend: Backend) {
         let (status, body) = s
             .call(
                 "POST",
-                "/v1/cards/lookup",
+                "/v2/cards/lookup",
                 Some(&reader),
                 Some(&json!({ "identities": ids })),
             )
@@ -205,7 +205,7 @@ async fn acknowledged_writes_survive_kill_9_mid_burst(backend: Backend) {
         let (status, body) = s
             .call(
                 "GET",
-                &format!("/v1/cards/{id}/history"),
+                &format!("/v2/cards/{id}/history"),
                 Some(&reader),
                 None,
             )
@@ -229,12 +229,12 @@ async fn acknowledged_writes_survive_kill_9_mid_burst(backend: Backend) {
         unacked_stored += stored.len() - acked.len();
         // The backup is the last acknowledged one, or the one in flight after it.
         let (status, body) = s
-            .call("GET", "/v1/backup", Some(&app.token(id)), None)
+            .call("GET", "/v2/backup", Some(&app.token(id)), None)
             .await;
         let got = match status {
             200 => Some(body["backup"].as_str().unwrap().to_owned()),
             404 => None,
-            _ => panic!("{id}: GET /v1/backup answered {status}: {body}"),
+            _ => panic!("{id}: GET /v2/backup answered {status}: {body}"),
         };
         let in_flight_stored = log.pending_backup.is_some() && got == log.pending_backup;
         assert!(

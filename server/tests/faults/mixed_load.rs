@@ -44,7 +44,7 @@ async fn sqlite_mixed_load_without_errors() {
             for identity in known.iter().skip(part).step_by(8) {
                 let card = User::new(identity).card(None).to_text();
                 let resp = http
-                    .post(format!("{base}/v1/cards"))
+                    .post(format!("{base}/v2/cards"))
                     .bearer_auth(app.token(identity))
                     .json(&json!({ "card": card }))
                     .send()
@@ -90,7 +90,7 @@ async fn sqlite_mixed_load_without_errors() {
                     let a = &known[rng.below(known.len())];
                     let b = &known[rng.below(known.len())];
                     let req = http
-                        .post(format!("{base}/v1/cards/lookup"))
+                        .post(format!("{base}/v2/cards/lookup"))
                         .bearer_auth(&reader)
                         .json(&json!({ "identities": [a, b] }));
                     tally.lookups += 1;
@@ -98,10 +98,12 @@ async fn sqlite_mixed_load_without_errors() {
                 } else {
                     tally.publishes += 1;
                     match own.take() {
-                        Some((user, token, prev)) if n % 2 == 0 => {
-                            let card = user.new_card(Some(prev));
+                        Some((mut user, token, prev)) if n % 2 == 0 => {
+                            // Signed by the current card's key, as PROTOCOL §2 requires;
+                            // the user keeps the new keys for the next rotation.
+                            let card = user.rotate(prev);
                             let req = http
-                                .post(format!("{base}/v1/cards"))
+                                .post(format!("{base}/v2/cards"))
                                 .bearer_auth(&token)
                                 .json(&json!({ "card": card.to_text() }));
                             (req, Some((user, token, card.id())))
@@ -111,7 +113,7 @@ async fn sqlite_mixed_load_without_errors() {
                             let token = app.token(&user.identity);
                             let card = user.card(None);
                             let req = http
-                                .post(format!("{base}/v1/cards"))
+                                .post(format!("{base}/v2/cards"))
                                 .bearer_auth(&token)
                                 .json(&json!({ "card": card.to_text() }));
                             (req, Some((user, token, card.id())))

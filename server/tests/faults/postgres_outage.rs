@@ -271,7 +271,7 @@ async fn postgres_outage_under_load() {
         let (status, body) = server
             .call(
                 "POST",
-                "/v1/cards",
+                "/v2/cards",
                 Some(&app.token(identity)),
                 Some(&json!({ "card": card })),
             )
@@ -305,7 +305,7 @@ async fn postgres_outage_under_load() {
                         let a = &seeded[rng.below(seeded.len())];
                         let b = &seeded[rng.below(seeded.len())];
                         let req = http
-                            .post(format!("{base}/v1/cards/lookup"))
+                            .post(format!("{base}/v2/cards/lookup"))
                             .bearer_auth(&reader)
                             .json(&json!({ "identities": [a, b] }));
                         ("lookup", req)
@@ -314,7 +314,7 @@ async fn postgres_outage_under_load() {
                         let identity = format!("o{w}-{n}");
                         let card = User::new(&identity).card(None).to_text();
                         let req = http
-                            .post(format!("{base}/v1/cards"))
+                            .post(format!("{base}/v2/cards"))
                             .bearer_auth(app.token(&identity))
                             .json(&json!({ "card": card }));
                         published = Some((identity, card));
@@ -322,7 +322,7 @@ async fn postgres_outage_under_load() {
                     }
                     8 => {
                         let req = http
-                            .put(format!("{base}/v1/backup"))
+                            .put(format!("{base}/v2/backup"))
                             .bearer_auth(&reader)
                             .json(&json!({ "backup": backup_text(&format!("{w}:{n}")) }));
                         ("backup", req)
@@ -519,7 +519,7 @@ async fn postgres_outage_under_load() {
         let (status, body) = server
             .call(
                 "POST",
-                "/v1/cards/lookup",
+                "/v2/cards/lookup",
                 Some(&reader),
                 Some(&json!({ "identities": ids })),
             )

@@ -94,7 +94,7 @@ async fn slow_clients_do_not_starve_others() {
     let alice = User::new("alice");
     let token = app.token("alice");
     let resp = keep_alive
-        .post(server.url("/v1/cards"))
+        .post(server.url("/v2/cards"))
         .bearer_auth(&token)
         .json(&json!({ "card": alice.card(None).to_text() }))
         .send()
@@ -121,13 +121,13 @@ async fn slow_clients_do_not_starve_others() {
         let req = match n % 3 {
             0 => client.get(server.url("/healthz")),
             1 => client
-                .post(server.url("/v1/cards/lookup"))
+                .post(server.url("/v2/cards/lookup"))
                 .bearer_auth(&token)
                 .json(&json!({ "identities": ["alice", "nobody"] })),
             _ => {
                 let user = User::new(&format!("normal{n}"));
                 client
-                    .post(server.url("/v1/cards"))
+                    .post(server.url("/v2/cards"))
                     .bearer_auth(app.token(&user.identity))
                     .json(&json!({ "card": user.card(None).to_text() }))
             }

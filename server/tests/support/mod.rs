@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::Duration;
 
-use chatseal::proto::{Card, CardId, IdentityKeys};
+use chatseal::proto::{Card, CardId, IdentityKeys, Rotation};
 use chatseal_server::auth::{unix_now, AppSecret, AUDIENCE};
 use rand_core::OsRng;
 use serde_json::{json, Value};
@@ -349,16 +349,47 @@ impl User {
         }
     }
 
-    /// A card of this user's keys; `prev` makes it a rotation.
+    /// A card of this user's keys; `prev` makes it a rotation from a card of these
+    /// keys (signed by them, PROTOCOL §2).
     pub fn card(&self, prev: Option<CardId>) -> Card {
-        Card::create(&self.keys, &self.identity, unix_now(), prev).unwrap()
+        rotated_card(&self.keys, &self.identity, prev.map(|id| (id, &self.keys)))
     }
 
-    /// A card of fresh keys for this identity (a rotation or a replacement).
+    /// A card of fresh keys for this identity: a rotation (from a card of this user's
+    /// keys, so `rotation_sig` is by them) or a new chain.
     pub fn new_card(&self, prev: Option<CardId>) -> Card {
         let keys = IdentityKeys::generate(&mut OsRng);
-        Card::create(&keys, &self.identity, unix_now(), prev).unwrap()
+        rotated_card(&keys, &self.identity, prev.map(|id| (id, &self.keys)))
     }
+
+    /// A rotation from `prev` by fresh keys, with `rotation_sig` by the fresh key too: it
+    /// names `prev` but does not link to it (400 `bad_rotation`).
+    pub fn forged_rotation(&self, prev: CardId) -> Card {
+        let keys = IdentityKeys::generate(&mut OsRng);
+        rotated_card(&keys, &self.identity, Some((prev, &keys)))
+    }
+
+    /// Rotates: a card of fresh keys linked to `prev` (a card of the current keys),
+    /// after which the fresh keys are this user's.
+    pub fn rotate(&mut self, prev: CardId) -> Card {
+        let keys = IdentityKeys::generate(&mut OsRng);
+        let card = rotated_card(&keys, &self.identity, Some((prev, &self.keys)));
+        self.keys = keys;
+        card
+    }
+}
+
+/// A card of `keys` for `identity`, now; `prev` (its id and keys) makes it a rotation.
+pub fn rotated_card(
+    keys: &IdentityKeys,
+    identity: &str,
+    prev: Option<(CardId, &IdentityKeys)>,
+) -> Card {
+    let rotation = prev.map(|(prev_card_id, prev_keys)| Rotation {
+        prev_card_id,
+        prev_keys,
+    });
+    Card::create(keys, identity, unix_now(), rotation).unwrap()
 }
 
 /// Declares each listed `async fn name(backend: Backend)` as two tests, `sqlite::name`
