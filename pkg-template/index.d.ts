@@ -35,7 +35,7 @@ export interface OpenOptions {
   /** The IndexedDB database name (default `"chatseal"`). */
   database?: string;
   /**
-   * Channels of more members than this (the sender included; default 10) are encrypted
+   * Channels with more other members than this (default 10) are encrypted
    * through a group session (PROTOCOL §9: one share per member through the directory,
    * then messages of constant size); a channel with one other member by pairwise messages
    * (§11, `csp2.`); the others per message (§3, `csm2.`).

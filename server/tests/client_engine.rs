@@ -308,8 +308,6 @@ async fn two_users_rotation_key_change_and_backup_through_the_real_directory() {
 /// real directory. Prints the message size and the times next to per-message stanzas
 /// for 50 members (run with `--nocapture` to see them).
 #[tokio::test(flavor = "current_thread")]
-#[ignore = "waits for the client engine's §11 (csp2.) shares: the v2 directory refuses the \
-            §3 shares the engine on this branch still makes (issue 22, client part)"]
 async fn a_500_member_channel_through_the_real_directory() {
     let db = TestDb::new(Backend::Sqlite).await.unwrap();
     let app = App::new();

@@ -510,7 +510,7 @@ describe("the demo", () => {
     assert.ok(groupRows.length >= 1, "the group's message is stored");
     for (const row of rows) {
       // One-to-one chats are pairwise messages (§11); the group of three, a group session (§9)
-      // (the demo's groupThreshold is 2, so no channel here is sent per message, §3).
+      // (the demo's groupThreshold is 1, so no channel here is sent per message, §3).
       const form = groupRows.includes(row) ? /^csg2\./ : /^csp2\./;
       assert.match(row.text, form, `stored text of ${row.id} in ${row.cid}`);
     }

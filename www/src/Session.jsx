@@ -38,10 +38,10 @@ export function Session({ identity, onSignOut }) {
         directoryUrl: window.location.origin,
         getToken: backend.chatsealToken,
         storage: "indexeddb",
-        // Channels of three or more go through group sessions (PROTOCOL §9) and one-to-one
-        // chats through pairwise messages (§11), so the demo shows both. Apps keep the
-        // default (10 members) or choose their own.
-        groupThreshold: 2,
+        // Channels with two or more other members go through group sessions (PROTOCOL §9)
+        // and one-to-one chats through pairwise messages (§11), so the demo shows both.
+        // Apps keep the default (10 other members) or choose their own.
+        groupThreshold: 1,
       });
       if (!alive) return;
       if (opened.hasLocalKey()) {

@@ -51,8 +51,8 @@ pub use store::{MemoryStore, Record, Store};
 /// How long a looked-up current card is reused before asking the directory again.
 pub const LOOKUP_TTL_MS: u64 = 5 * 60 * 1000;
 
-/// Channels of more members than this (the sender included) use group sessions (§9);
-/// smaller ones per-message stanzas (§3). [`Engine::set_group_threshold`] changes it.
+/// Channels with more other members than this use group sessions (§9); smaller ones
+/// per-message stanzas (§3), and one other member pairwise messages (§11). [`Engine::set_group_threshold`] changes it.
 pub const DEFAULT_GROUP_THRESHOLD: usize = 10;
 
 /// After the directory had no share for a session, messages of that session fail with
@@ -227,7 +227,7 @@ impl<D: Directory + Clone + 'static, S: Store> Engine<D, S> {
         Ok(())
     }
 
-    /// Sets the member count above which `encrypt` uses group sessions (default
+    /// Sets the count of other members above which `encrypt` uses group sessions (default
     /// [`DEFAULT_GROUP_THRESHOLD`]).
     pub fn set_group_threshold(&self, members: usize) {
         self.group_threshold.set(members);

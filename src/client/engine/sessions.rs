@@ -12,12 +12,12 @@ use crate::proto::{Card, ContentType};
 
 impl<D: Directory + Clone + 'static, S: Store> Engine<D, S> {
     /// True when a message to `to` in `context` goes through a group session: a
-    /// non-empty context, more members (this identity included) than the threshold,
-    /// and more than one other member (one other member gets a §11 pairwise message,
-    /// whatever the threshold).
+    /// non-empty context and more other members than the threshold (PROTOCOL §11: "§3 for
+    /// 2 to `groupThreshold` other members; §9 beyond"); one other member gets a §11
+    /// pairwise message, whatever the threshold.
     pub fn uses_group_session(&self, to: &[String], context: &str) -> bool {
         let others = self.others(to).len();
-        !context.is_empty() && others >= 2 && others + 1 > self.group_threshold.get()
+        !context.is_empty() && others >= 2 && others > self.group_threshold.get()
     }
 
     /// §9 sending: the session for `context` (started, rotated or shared to new members

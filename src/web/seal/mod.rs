@@ -256,8 +256,9 @@ impl ChatSeal {
     /// groupThreshold, requestTimeout })`: loads this device's keys for `identity`, if
     /// any. A directory request that takes longer than `requestTimeout` ms (default 30,000)
     /// is aborted (`Directory` error). Channels of
-    /// more than `groupThreshold` members (default 10, the sender included) are encrypted
-    /// through group sessions (PROTOCOL §9), smaller ones per message (§3). `storage` is `"indexeddb"` (the
+    /// more than `groupThreshold` other members (default 10) are encrypted through group
+    /// sessions (PROTOCOL §9), smaller ones per message (§3), and a channel with one other
+    /// member by pairwise messages (§11). `storage` is `"indexeddb"` (the
     /// default where IndexedDB exists: keys sealed under a non-extractable WebCrypto key
     /// in the database `database`, default `"chatseal"`) or `"memory"` (the default
     /// elsewhere, e.g. Node: keys gone with the page or process).
