@@ -693,7 +693,8 @@ fn send_to(
 fn above_the_threshold_messages_are_group_messages_shared_once() {
     let world = World::new();
     let (m, names) = team(&world, 12);
-    // 10 members: per-message stanzas; 11 or more: a group session.
+    // Up to 10 other members (the default threshold): per-message stanzas; 11 or more
+    // other members: a group session.
     let small = send_to(&m[0], "hi ten", &names[..10], "small");
     assert!(small.starts_with("csm2."));
     let first = send_to(&m[0], "hello team", &names, "team");
@@ -754,9 +755,9 @@ fn above_the_threshold_messages_are_group_messages_shared_once() {
 #[test]
 fn a_member_who_left_cannot_read_on_and_one_who_joined_reads_from_the_join() {
     let world = World::new();
-    let (m, names) = team(&world, 13);
+    let (m, names) = team(&world, 14);
     let all = names.clone();
-    let without_12: Vec<String> = names[..12].to_vec();
+    let without_12: Vec<String> = names.iter().filter(|n| *n != "m12").cloned().collect();
     let before_join = send_to(&m[0], "before m12 joined", &without_12, "ward");
     // m12 joins: told through update_members (the adapter's membership event).
     block_on(m[0].update_members(&mut OsRng, &all, "ward", NOW)).unwrap();
@@ -800,7 +801,7 @@ fn a_member_who_left_cannot_read_on_and_one_who_joined_reads_from_the_join() {
 #[test]
 fn sessions_rotate_after_1000_messages_7_days_and_a_card_rotation() {
     let world = World::new();
-    let (m, names) = team(&world, 11);
+    let (m, names) = team(&world, 12);
     let session = |text: &str| {
         chatseal::proto::group::GroupMessage::parse(text)
             .unwrap()
@@ -861,7 +862,7 @@ fn sessions_rotate_after_1000_messages_7_days_and_a_card_rotation() {
 #[test]
 fn concurrent_sends_never_share_an_index() {
     let world = World::new();
-    let (m, names) = team(&world, 11);
+    let (m, names) = team(&world, 12);
     world.dir.borrow_mut().slow_polls = 3;
     let sends: Vec<_> = (0..8)
         .map(|i| {
@@ -902,7 +903,7 @@ fn concurrent_sends_never_share_an_index() {
 #[test]
 fn a_restored_device_reads_the_whole_history_its_own_messages_included() {
     let world = World::new();
-    let (m, names) = team(&world, 11);
+    let (m, names) = team(&world, 12);
     block_on(m[0].backup(&mut OsRng, "pw", FAST)).unwrap();
     let mine = send_to(&m[0], "mine", &names, "c");
     let theirs = send_to(&m[3], "theirs", &names, "c");
@@ -932,7 +933,7 @@ fn a_restored_device_reads_the_whole_history_its_own_messages_included() {
 #[test]
 fn the_outbound_index_survives_a_reopen_so_no_index_is_used_twice() {
     let world = World::new();
-    let (_m, mut names) = team(&world, 11);
+    let (_m, mut names) = team(&world, 12);
     let (dev, store) = world.user("z");
     names.push("z".into());
     let a = send_to(&dev, "a", &names, "c");
@@ -956,7 +957,7 @@ fn the_outbound_index_survives_a_reopen_so_no_index_is_used_twice() {
 #[test]
 fn a_hostile_directory_that_withholds_or_forges_shares_yields_no_plaintext() {
     let world = World::new();
-    let (m, names) = team(&world, 11);
+    let (m, names) = team(&world, 12);
     let text = send_to(&m[0], "secret", &names, "c");
     // Withheld: NoSessionKey, and asked once however many messages wait.
     world.dir.borrow_mut().withhold_shares = true;
