@@ -47,6 +47,15 @@ WASM_OPT_FLAGS := $(shell sed -n 's/^wasm-opt *= *"\(.*\)"/\1/p' wasm-pack.toml)
 
 .PHONY: demo www-build e2e-test matrix-test test setup rust-setup py-setup browser-setup web-test wasm-bindgen-cli node-tools fmt-check clippy unit-tests cli-walkthrough doc-check independent wasm pkg node-test pkg-test types-test stream-test server relay bench bench-floor bench-server vectors bench-proto fuzz clean
 
+# The debug binaries that the scripts below drive. A target run alone builds the one it
+# needs. Under `make test`, `unit-tests` has just built both for `cargo test --workspace`,
+# with the features the whole workspace and its dev-dependencies ask for; `cargo build -p X`
+# resolves features for X alone, and compiled the server, the relay and a good part of
+# their dependencies a second and a third time (5 minutes in a clean run). So `make test`
+# asks for that same build, which is then already done.
+debug_bin = $(CARGO) build -p $(1)
+test: debug_bin = $(CARGO) build --workspace --bins --tests
+
 test: setup fmt-check clippy unit-tests cli-walkthrough doc-check independent pkg node-test pkg-test types-test stream-test matrix-test web-test e2e-test
 	@echo "make test: all checks passed"
 
@@ -79,7 +88,7 @@ unit-tests:
 
 # A script that knows only the CLI and PROTOCOL §6–§7 drives the server.
 cli-walkthrough:
-	$(CARGO) build -p chatseal-server
+	$(call debug_bin,chatseal-server)
 	server/tests/cli-walkthrough.sh target/debug/chatseal-server
 
 doc-check:
@@ -163,7 +172,7 @@ browser-setup:
 
 # ChatSeal in headless Chromium (wasm-bindgen-test) against a real `chatseal-relay`.
 web-test: rust-setup browser-setup wasm-bindgen-cli
-	$(CARGO) build -p chatseal-relay
+	$(call debug_bin,chatseal-relay)
 	tests/web-run.sh target/debug/chatseal-relay $(TOOLS)/cargo/bin/wasm-bindgen-test-runner
 
 # The low-level API from pkg/nodejs under Node (node:test), by require and import.
@@ -175,19 +184,19 @@ node-test: pkg
 # real `chatseal-relay` (directory and chat relay); includes the README's example, run
 # as written.
 stream-test: pkg
-	$(CARGO) build -p chatseal-relay
+	$(call debug_bin,chatseal-relay)
 	tests/js/stream/run.sh target/debug/chatseal-relay
 
 # chatseal/matrix with matrix-js-sdk 36.2.0 (Node 20) against a real Synapse homeserver on
 # loopback (matrix-synapse from PyPI, installed once into .tools/synapse) and a real directory.
 matrix-test: pkg
-	$(CARGO) build -p chatseal-relay
+	$(call debug_bin,chatseal-relay)
 	tests/js/matrix/run.sh target/debug/chatseal-relay
 
 # The npm package as users get it: `npm pack`, installed into fresh Node, Vite + React
 # apps (tests/pkg/fixtures), built, and checked in headless Chromium.
 pkg-test: pkg browser-setup
-	$(CARGO) build -p chatseal-relay
+	$(call debug_bin,chatseal-relay)
 	tests/pkg/run.sh target/debug/chatseal-relay
 
 # The types (tests/types, TypeScript 7 with the versions of stream-chat, stream-chat-react
@@ -208,7 +217,7 @@ types-test: pkg
 # restore against a real `chatseal-relay` serving www/dist; the database and every
 # frame on the wire are checked for plaintext. Screenshots in target/e2e/.
 e2e-test: www-build browser-setup
-	$(CARGO) build -p chatseal-relay
+	$(call debug_bin,chatseal-relay)
 	www/e2e/run.sh target/debug/chatseal-relay
 
 server:
@@ -242,7 +251,7 @@ www/dist/index.html: www/node_modules/.installed $(WWW_INPUTS)
 # libsodium-wrappers in headless Chromium and Node 20, the decrypt queue's longest task and
 # the download sizes; prints the ratio table (also target/bench/browser.md and .json).
 bench: pkg browser-setup
-	$(CARGO) build -p chatseal-relay
+	$(call debug_bin,chatseal-relay)
 	benches/browser/run.sh target/debug/chatseal-relay
 
 # The floor under the benchmark's per-message times and download (issue 7): PROTOCOL's
