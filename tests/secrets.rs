@@ -16,7 +16,7 @@ use chatseal::client::{Decrypted, Identity};
 use chatseal::proto::envelope::Content;
 use chatseal::proto::file::{self, FileEncryptor, FileKey};
 use chatseal::proto::group::{self, ChainKey, SessionId, Share};
-use chatseal::proto::{backup, ContentType, Keyring};
+use chatseal::proto::{backup, pairwise, ContentType, Keyring};
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
 
@@ -92,9 +92,10 @@ fn no_secret_in_debug_output_or_error_messages() {
     let mut bob = Identity::generate(&mut rng, "bob@clinic-a", 1_700_000_000).unwrap();
     let bob_first_card = bob.card().clone();
     bob.rotate(&mut rng, 1_700_000_100).unwrap();
+    let carol = Identity::generate(&mut rng, "carol@clinic-a", 1_700_000_000).unwrap();
 
     let mut secrets = Secrets::new();
-    for who in [&alice, &bob] {
+    for who in [&alice, &bob, &carol] {
         for entry in who.keyring().entries() {
             secrets.add("a signing seed", &entry.keys().sign_seed()[..]);
             secrets.add("an X25519 secret", &entry.keys().enc_sk()[..]);
@@ -121,11 +122,12 @@ fn no_secret_in_debug_output_or_error_messages() {
         secrets.debug("IdentityKeys", entry.keys());
     }
 
-    // A message, sealed and read; and every way reading it fails.
+    // A message to two others (an envelope), sealed and read; and every way reading it
+    // fails.
     let text = alice
         .encrypt(
             &mut rng,
-            &[bob.card()],
+            &[bob.card(), carol.card()],
             ContentType::Text,
             PLAINTEXT.as_bytes(),
             "room-1",
@@ -195,6 +197,68 @@ fn no_secret_in_debug_output_or_error_messages() {
         let altered = format!("csm2.{}", chatseal::proto::b64u_encode(&flipped));
         if let Err(e) = bob.decrypt(&altered, |_| Some(alice_card.clone()), None, None) {
             secrets.error("a flipped bit", &e);
+        }
+    }
+
+    // A one-to-one message (pairwise, §11): the message, the pair key, and every way
+    // reading it fails.
+    let pair_text = alice
+        .encrypt(
+            &mut rng,
+            &[bob.card()],
+            ContentType::Text,
+            PLAINTEXT.as_bytes(),
+            "room-1",
+            1_700_000_200_000,
+        )
+        .unwrap();
+    assert!(pair_text.starts_with(pairwise::TEXT_PREFIX));
+    let read = bob
+        .decrypt(
+            &pair_text,
+            |_| Some(alice_card.clone()),
+            None,
+            Some("room-1"),
+        )
+        .unwrap();
+    assert_eq!(read.text.as_deref(), Some(PLAINTEXT));
+    secrets.debug("Decrypted, pairwise", &read);
+    let pair_message = pairwise::Pairwise::parse(&pair_text).unwrap();
+    secrets.debug("Pairwise", &pair_message);
+    let pair_key = pairwise::PairKey::derive(bob.keyring().current().keys(), &alice_card).unwrap();
+    secrets.debug("PairKey", &pair_key);
+    let pair_failures = [
+        bob.decrypt(
+            &pair_text,
+            |_| Some(alice_card.clone()),
+            Some("mallory"),
+            None,
+        ),
+        bob.decrypt(
+            &pair_text,
+            |_| Some(alice_card.clone()),
+            None,
+            Some("room-2"),
+        ),
+        bob.decrypt(&pair_text, |_| None, None, None),
+        carol.decrypt(&pair_text, |_| Some(alice_card.clone()), None, None),
+        bob.decrypt(&pair_text, |_| Some(bob_first_card.clone()), None, None),
+        bob.decrypt(&pair_text[..pair_text.len() - 5], |_| None, None, None),
+    ];
+    for result in &pair_failures {
+        secrets.error("a pairwise failure", result.as_ref().err().unwrap());
+    }
+    let bytes = chatseal::proto::b64u_decode(&pair_text[pairwise::TEXT_PREFIX.len()..]).unwrap();
+    for i in (0..bytes.len() * 8).step_by(5) {
+        let mut flipped = bytes.clone();
+        flipped[i / 8] ^= 1 << (i % 8);
+        let altered = format!(
+            "{}{}",
+            pairwise::TEXT_PREFIX,
+            chatseal::proto::b64u_encode(&flipped)
+        );
+        if let Err(e) = bob.decrypt(&altered, |_| Some(alice_card.clone()), None, None) {
+            secrets.error("a flipped bit, pairwise", &e);
         }
     }
 
