@@ -62,14 +62,21 @@ async fn publish_lookup_rotate_history(backend: Backend) {
         (200, Some(c1.id().to_string().as_str()))
     );
 
-    // Any valid token may look up, duplicates are answered once, order of `missing` kept.
+    // Any valid token may look up; duplicates are answered once; an identity with no
+    // card is answered with null.
     let ask = json!({"identities": ["zed", "alice@clinic-a", "bob@clinic-a", "alice@clinic-a"]});
     let (status, body) = s
         .call("POST", "/v2/cards/lookup", Some(&bob_token), Some(&ask))
         .await;
     assert_eq!(status, 200);
-    assert_eq!(body["cards"], json!({"alice@clinic-a": c1.to_text()}));
-    assert_eq!(body["missing"], json!(["zed", "bob@clinic-a"]));
+    assert_eq!(
+        body,
+        json!({"results": {
+            "alice@clinic-a": {"card": c1.to_text()},
+            "bob@clinic-a": {"card": null},
+            "zed": {"card": null},
+        }})
+    );
 
     // A rotation names the current card and is signed by its key.
     let c2 = alice.new_card(Some(c1.id()));
@@ -136,7 +143,10 @@ async fn publish_lookup_rotate_history(backend: Backend) {
         .call("POST", "/v2/cards/lookup", Some(&t), Some(&ask))
         .await;
     assert_eq!(status, 200);
-    assert_eq!(body["cards"]["alice@clinic-a"], json!(c3.to_text()));
+    assert_eq!(
+        body["results"]["alice@clinic-a"]["card"],
+        json!(c3.to_text())
+    );
 
     // History: every card ever published, oldest first, the replacement flagged.
     let (status, body) = s
@@ -227,7 +237,7 @@ async fn publish_lookup_rotate_history(backend: Backend) {
         )
         .await;
     assert_eq!(
-        (status, body["missing"].as_array().unwrap().len()),
+        (status, body["results"].as_object().unwrap().len()),
         (200, 100)
     );
     let too_many: Vec<String> = (0..101).map(|i| format!("user{i}")).collect();
@@ -269,7 +279,7 @@ async fn revoke_keeps_history(backend: Backend) {
             Some(&json!({"identities": ["bob"]})),
         )
         .await;
-    assert_eq!(body, json!({"cards": {}, "missing": ["bob"]}));
+    assert_eq!(body, json!({"results": {"bob": {"card": null}}}));
     let (_, body) = s.call("GET", "/v2/cards/bob/history", Some(&t), None).await;
     assert_eq!(body["cards"], json!([c1.to_text()]));
     assert!(body["entries"][0]["revoked_at"].as_i64().unwrap() > 0);

@@ -220,7 +220,7 @@ async fn sigterm_finishes_cleanly_and_keeps_the_data() {
             Some(&json!({"identities": ["alice"]})),
         )
         .await;
-    assert_eq!(body["cards"]["alice"], json!(card));
+    assert_eq!(body["results"]["alice"]["card"], json!(card));
 }
 
 fn run(args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {

@@ -154,7 +154,7 @@ async fn a_hostile_directory_swapping_withholding_or_replaying_cards_is_caught()
         ),
         (
             200,
-            r#"{"card": "csc1.AAAA"}"#.to_owned(),
+            r#"{"card": "csc2.AAAA"}"#.to_owned(),
             "Directory",
             "invalid card",
         ),

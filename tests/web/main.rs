@@ -210,14 +210,14 @@ fn hostile(rules: &[JsValue]) -> js_sys::Array {
     hostile_fetch(&rules.iter().collect())
 }
 
-/// The lookup answer rewritten: `identity` → `card` (None: withheld).
+/// The lookup answer rewritten: `identity` → `card` (None: withheld, answered as null).
 fn swap_lookup(cards: &[(&str, Option<&str>)]) -> JsValue {
     let map = Object::new();
     for (identity, card) in cards {
         let value = card.map_or(JsValue::NULL, JsValue::from_str);
-        Reflect::set(&map, &JsValue::from_str(identity), &value).unwrap();
+        Reflect::set(&map, &JsValue::from_str(identity), &obj(&[("card", value)])).unwrap();
     }
-    rule("POST", "/v2/cards/lookup", &[("cards", map.into())])
+    rule("POST", "/v2/cards/lookup", &[("results", map.into())])
 }
 
 /// `GET /v2/cards/by-id/{id}` answered with `status` and `body`.
@@ -284,12 +284,16 @@ async fn card_of(seal: &ChatSeal, identity: &str) -> String {
         .unwrap()
 }
 
-/// The sender card id of a `csm1.` text.
+/// The sender card id of a `csp2.` or `csm2.` text.
 fn sender_card_id(text: &JsValue) -> String {
-    chatseal::proto::Envelope::parse(&text.as_string().unwrap())
-        .unwrap()
-        .sender_card_id()
-        .to_string()
+    let text = text.as_string().unwrap();
+    match chatseal::proto::pairwise::Pairwise::parse(&text) {
+        Ok(pairwise) => pairwise.header().sender_card_id.to_string(),
+        Err(_) => chatseal::proto::Envelope::parse(&text)
+            .unwrap()
+            .sender_card_id()
+            .to_string(),
+    }
 }
 
 /// Records the `keychanged` events of `seal` (keep the closure alive while listening).

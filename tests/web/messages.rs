@@ -12,7 +12,7 @@ async fn two_users_exchange_messages_through_the_real_directory() {
     let bob = open(&bob_id, &Object::new()).await;
     assert!(!alice.has_local_key());
     let card = wait(alice.register(JsValue::UNDEFINED)).await.unwrap();
-    assert!(card.as_string().unwrap().starts_with("csc1."));
+    assert!(card.as_string().unwrap().starts_with("csc2."));
     wait(bob.register(JsValue::UNDEFINED)).await.unwrap();
     assert!(alice.has_local_key());
 

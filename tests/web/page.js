@@ -165,7 +165,7 @@ export async function fileScenarios(alice, bob, aliceId, bobId) {
   const enc = await alice.encryptFile(new File([plain], "scan.png", { type: "image/png" }), { ...opts, onProgress: (p) => progress.push(p) });
   check(enc.blob instanceof Blob && enc.blob.type === "application/octet-stream", "the upload is an opaque Blob");
   check(enc.blob.size === 4 + plain.length + 16 * 4, "4 chunks: " + enc.blob.size);
-  check(enc.descriptor.startsWith("csm1."), "the descriptor is a message");
+  check(enc.descriptor.startsWith("csp2."), "the descriptor is a one-to-one message");
   check(enc.name === "scan.png" && enc.type === "image/png" && enc.size === plain.length && enc.url === "", "metadata");
   check(progress.length >= 1 && progress.at(-1).loaded === plain.length && progress.at(-1).total === plain.length, "progress " + JSON.stringify(progress));
   const cipher = new Uint8Array(await enc.blob.arrayBuffer());

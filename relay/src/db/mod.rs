@@ -40,7 +40,7 @@ const SCHEMA: &[&str] = &[
         PRIMARY KEY (cid, user_id)
     )",
     "CREATE INDEX IF NOT EXISTS relay_members_by_user ON relay_members (user_id)",
-    // `text` is exactly what the client sent: with chatseal, `csm1.` ciphertext.
+    // `text` is exactly what the client sent: with chatseal, `csp2.`, `csm2.` or `csg2.` ciphertext.
     "CREATE TABLE IF NOT EXISTS relay_messages (
         id                TEXT   NOT NULL PRIMARY KEY,
         cid               TEXT   NOT NULL,

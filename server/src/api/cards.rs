@@ -127,13 +127,19 @@ pub struct LookupRequest {
     pub identities: Vec<String>,
 }
 
-/// `POST /v2/cards/lookup` answer.
+/// `POST /v2/cards/lookup` answer (PROTOCOL §7): one result per identity asked for.
+/// The §12 `head` and per-result `proof` come with key transparency.
 #[derive(Serialize, ToSchema)]
 pub struct LookupResponse {
-    /// The current card of each identity that has one.
-    pub cards: BTreeMap<String, String>,
-    /// The identities asked for that have no current card, in the order asked.
-    pub missing: Vec<String>,
+    /// Each identity asked for → its result.
+    pub results: BTreeMap<String, LookupResult>,
+}
+
+/// One identity's lookup result.
+#[derive(Serialize, ToSchema)]
+pub struct LookupResult {
+    /// The identity's current card, `csc2.` text, or null when it has none.
+    pub card: Option<String>,
 }
 
 /// The current cards of up to 100 identities.
@@ -160,12 +166,16 @@ pub(super) async fn lookup_cards(
             wanted.push(identity);
         }
     }
-    let cards: BTreeMap<String, String> = state.store.lookup(&wanted).await?.into_iter().collect();
-    let missing = wanted
+    let mut cards: BTreeMap<String, String> =
+        state.store.lookup(&wanted).await?.into_iter().collect();
+    let results = wanted
         .into_iter()
-        .filter(|identity| !cards.contains_key(identity))
+        .map(|identity| {
+            let card = cards.remove(&identity);
+            (identity, LookupResult { card })
+        })
         .collect();
-    Ok(Json(LookupResponse { cards, missing }))
+    Ok(Json(LookupResponse { results }))
 }
 
 /// One card of a history, with what the directory knows about it.

@@ -181,8 +181,10 @@ async fn acknowledged_writes_survive_kill_9_mid_burst(backend: Backend) {
             )
             .await;
         assert_eq!(status, 200, "{body}");
-        for (identity, card) in body["cards"].as_object().unwrap() {
-            current.insert(identity.clone(), card.as_str().unwrap().to_owned());
+        for (identity, result) in body["results"].as_object().unwrap() {
+            if let Some(card) = result["card"].as_str() {
+                current.insert(identity.clone(), card.to_owned());
+            }
         }
     }
     let (mut acked_cards, mut acked_backups, mut unacked_stored, mut in_doubt) = (0, 0, 0, 0);

@@ -526,7 +526,7 @@ async fn postgres_outage_under_load() {
             .await;
         assert_eq!(status, 200, "{body}");
         for (identity, card) in chunk {
-            assert_eq!(body["cards"][identity], json!(card), "{identity}");
+            assert_eq!(body["results"][identity]["card"], json!(card), "{identity}");
         }
     }
 
