@@ -107,7 +107,7 @@ impl Directory for HttpDirectory {
     }
     async fn get_backup(&self) -> Result<Option<String>, Error> {
         let (status, body) = self.call("GET", "/v2/backup", None).await?;
-        Ok((status == 200).then(|| body["backup"].as_str().unwrap().to_owned()))
+        Ok((status == 200).then(|| body["backups"][0].as_str().unwrap().to_owned()))
     }
     async fn delete_backup(&self) -> Result<(), Error> {
         self.call("DELETE", "/v2/backup", None).await.map(|_| ())

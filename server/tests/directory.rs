@@ -325,9 +325,10 @@ async fn backups_are_per_identity(backend: Backend) {
         s.call("PUT", "/v2/backup", Some(&ta), Some(&v2)).await.0,
         204
     );
+    let listed = json!({"backups": [v2["backup"]]});
     assert_eq!(
         s.call("GET", "/v2/backup", Some(&ta), None).await,
-        (200, v2.clone())
+        (200, listed.clone())
     );
     // Bob sees only his own (none).
     assert_eq!(s.call("GET", "/v2/backup", Some(&tb), None).await.0, 404);
@@ -350,7 +351,7 @@ async fn backups_are_per_identity(backend: Backend) {
     }
     assert_eq!(
         s.call("GET", "/v2/backup", Some(&ta), None).await,
-        (200, v2)
+        (200, listed)
     );
     assert_eq!(s.call("DELETE", "/v2/backup", Some(&ta), None).await.0, 204);
     assert_eq!(s.call("GET", "/v2/backup", Some(&ta), None).await.0, 404);

@@ -210,14 +210,14 @@ fn hostile(rules: &[JsValue]) -> js_sys::Array {
     hostile_fetch(&rules.iter().collect())
 }
 
-/// The lookup answer rewritten: `identity` → `card` (None: withheld, answered as null).
+/// The lookup answer rewritten: `identity`'s result → `card` (None: withheld, null).
 fn swap_lookup(cards: &[(&str, Option<&str>)]) -> JsValue {
     let map = Object::new();
     for (identity, card) in cards {
         let value = card.map_or(JsValue::NULL, JsValue::from_str);
-        Reflect::set(&map, &JsValue::from_str(identity), &obj(&[("card", value)])).unwrap();
+        Reflect::set(&map, &JsValue::from_str(identity), &value).unwrap();
     }
-    rule("POST", "/v2/cards/lookup", &[("results", map.into())])
+    rule("POST", "/v2/cards/lookup", &[("cards", map.into())])
 }
 
 /// `GET /v2/cards/by-id/{id}` answered with `status` and `body`.

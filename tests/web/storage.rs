@@ -185,7 +185,9 @@ async fn group_sessions_across_two_tabs_on_a_database_from_version_1() {
     // A database as the previous release left it is upgraded in place.
     let db = unique("db");
     wait(make_v1_database(&db)).await.unwrap();
-    let names: Vec<String> = (0..12).map(|i| unique(&format!("m{i}"))).collect();
+    // 13 members: the sender and 12 others, above the default threshold of 10 others
+    // (PROTOCOL §11) even after one leaves.
+    let names: Vec<String> = (0..13).map(|i| unique(&format!("m{i}"))).collect();
     let tab_a = try_open(&names[0], &Object::new(), Some(&db))
         .await
         .unwrap();
@@ -263,7 +265,7 @@ async fn group_sessions_across_two_tabs_on_a_database_from_version_1() {
     assert_eq!(field(&reader.stats(), "shareRequests").as_f64(), Some(1.0));
     assert!(chatseal::client::is_encrypted(&texts[0]));
 
-    // m5 leaves (11 members stay, still above the threshold): told through
+    // m5 leaves (the sender and 11 others stay, still above the threshold): told through
     // updateMembers, the next message is one m5 cannot read.
     let without: Vec<&str> = refs.iter().copied().filter(|n| *n != names[5]).collect();
     wait(tab_b.update_members(obj(&[

@@ -2,12 +2,20 @@
 
 use super::*;
 
-/// `PUT /v2/backup` body and `GET /v2/backup` answer.
+/// `PUT /v2/backup` body.
 #[derive(Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BackupBody {
     /// The backup, `csb1.` text; stored as it is.
     pub backup: String,
+}
+
+/// `GET /v2/backup` answer (PROTOCOL §7): the caller's backups. Today one password
+/// backup (`csb1.`); passkey backups (`csw1.`, §4.1) join it with that issue.
+#[derive(Serialize, ToSchema)]
+pub struct BackupsBody {
+    /// The backups, texts stored as they came.
+    pub backups: Vec<String>,
 }
 
 /// Stores the caller's key backup, replacing any earlier one.
@@ -43,16 +51,18 @@ pub(super) async fn put_backup(
     })
 }
 
-/// The caller's key backup.
+/// The caller's key backups (404 when there is none).
 #[utoipa::path(get, path = "/v2/backup", tag = "backup",
-    responses((status = 200, body = BackupBody), (status = 404, body = ErrorBody)),
+    responses((status = 200, body = BackupsBody), (status = 404, body = ErrorBody)),
     security(("bearer" = [])))]
 pub(super) async fn get_backup(
     State(state): State<AppState>,
     auth: Auth,
-) -> Result<Json<BackupBody>, ApiError> {
+) -> Result<Json<BackupsBody>, ApiError> {
     match state.store.get_backup(&auth.identity).await? {
-        Some(backup) => Ok(Json(BackupBody { backup })),
+        Some(backup) => Ok(Json(BackupsBody {
+            backups: vec![backup],
+        })),
         None => Err(ApiError::not_found("this identity has no backup")),
     }
 }

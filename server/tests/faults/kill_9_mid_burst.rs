@@ -234,7 +234,7 @@ async fn acknowledged_writes_survive_kill_9_mid_burst(backend: Backend) {
             .call("GET", "/v2/backup", Some(&app.token(id)), None)
             .await;
         let got = match status {
-            200 => Some(body["backup"].as_str().unwrap().to_owned()),
+            200 => Some(body["backups"][0].as_str().unwrap().to_owned()),
             404 => None,
             _ => panic!("{id}: GET /v2/backup answered {status}: {body}"),
         };

@@ -15,13 +15,15 @@ describe("membership changes and group sessions", () => {
   beforeAll(async () => {
     relay = await startRelay();
     const channelId = uniqueId("ward");
-    // 13 people; the channel starts with the first 12 (above the default threshold of 10).
-    const ids = Array.from({ length: 13 }, (_, i) => uniqueId(`m${i}`));
-    const members = ids.slice(0, 12);
+    // 14 people; the channel starts with the first 13: alice and 12 others, above the
+    // default threshold of 10 other members (PROTOCOL §11), and still above it after one
+    // member leaves.
+    const ids = Array.from({ length: 14 }, (_, i) => uniqueId(`m${i}`));
+    const members = ids.slice(0, 13);
     people = [];
     for (const id of members) people.push(await user(relay, id, { channelId, members }));
-    // The 13th has keys and a stream connection, and a channel of their own until added.
-    people.push(await user(relay, ids[12], { channelId: uniqueId("own"), members: [ids[12]] }));
+    // The 14th has keys and a stream connection, and a channel of their own until added.
+    people.push(await user(relay, ids[13], { channelId: uniqueId("own"), members: [ids[13]] }));
     alice = people[0];
     cid = alice.channel.cid;
     const update = alice.seal.updateMembers.bind(alice.seal);
@@ -53,14 +55,14 @@ describe("membership changes and group sessions", () => {
 
   const readAs = (person, text) => person.seal.decrypt(text, { from: alice.id, context: cid });
 
-  test("a channel of 12 is sent as a group message that every member reads", async () => {
+  test("a channel of 13 is sent as a group message that every member reads", async () => {
     const text = await sendThroughComposer("handover at seven");
     expect(text.startsWith("csg2.")).toBe(true);
     // About 340 characters by PROTOCOL §9 with this cid (the head fields count 40 bytes);
-    // a §3 message to these 12 cards would be over 1,800.
+    // a §3 message to these 13 cards would be over 1,800.
     expect(text.length).toBeLessThan(400);
-    for (const p of people.slice(1, 12)) expect((await readAs(p, text)).text).toBe("handover at seven");
-    expect(alice.seal.stats().sharesSent).toBe(12);
+    for (const p of people.slice(1, 13)) expect((await readAs(p, text)).text).toBe("handover at seven");
+    expect(alice.seal.stats().sharesSent).toBe(13);
   });
 
   test("member.removed: the next message starts a session the removed member cannot read", async () => {
@@ -69,12 +71,12 @@ describe("membership changes and group sessions", () => {
     await alice.channel.removeMembers([gone.id]);
     await waitFor(() => expect(calls.some((c) => !c.to.includes(gone.id))).toBe(true));
     // stream-chat applied the event to the channel's members: the removed one, only.
-    await waitFor(() => expect(Object.keys(alice.channel.state.members)).toHaveLength(11));
+    await waitFor(() => expect(Object.keys(alice.channel.state.members)).toHaveLength(12));
     expect(alice.channel.state.members[alice.id]).toBeDefined();
     expect(people[1].channel.state.members[alice.id]).toBeDefined();
     const call = calls.find((c) => !c.to.includes(gone.id));
     expect(call.context).toBe(cid);
-    expect(call.to).toHaveLength(11);
+    expect(call.to).toHaveLength(12);
     const after = await sendThroughComposer("after m5 left");
     await expect(readAs(gone, after)).rejects.toMatchObject({ code: "NoSessionKey" });
     expect((await readAs(gone, before)).text).toBe("before m5 left");
@@ -82,14 +84,14 @@ describe("membership changes and group sessions", () => {
   });
 
   test("member.added: the newcomer reads from the join on, not before", async () => {
-    const newcomer = people[12];
-    const before = await sendThroughComposer("before m12 joined");
+    const newcomer = people[13];
+    const before = await sendThroughComposer("before m13 joined");
     const sent = alice.seal.stats().sharesSent;
     await alice.channel.addMembers([newcomer.id]);
     await waitFor(() => expect(calls.some((c) => c.to.includes(newcomer.id))).toBe(true));
     await waitFor(() => expect(alice.seal.stats().sharesSent).toBe(sent + 1));
-    const after = await sendThroughComposer("after m12 joined");
-    expect((await readAs(newcomer, after)).text).toBe("after m12 joined");
+    const after = await sendThroughComposer("after m13 joined");
+    expect((await readAs(newcomer, after)).text).toBe("after m13 joined");
     await expect(readAs(newcomer, before)).rejects.toMatchObject({ code: "NoSessionKey" });
   });
 });
