@@ -907,11 +907,17 @@ fn a_restored_device_reads_the_whole_history_its_own_messages_included() {
     block_on(m[0].backup(&mut OsRng, "pw", FAST)).unwrap();
     let mine = send_to(&m[0], "mine", &names, "c");
     let theirs = send_to(&m[3], "theirs", &names, "c");
+    // One-to-one (§11): the restored device reads its own side and the other's.
+    let mine_1to1 = send_to(&m[0], "just you", &names[3..4], "dm");
+    let theirs_1to1 = send_to(&m[3], "and you", &names[..1], "dm");
+    assert!(mine_1to1.starts_with("csp2.") && theirs_1to1.starts_with("csp2."));
     let store = MemoryStore::default();
     let fresh = world.device("m00", &store);
     block_on(fresh.restore("pw")).unwrap();
     assert_eq!(read(&fresh, &mine, "m00", "c").unwrap(), "mine");
     assert_eq!(read(&fresh, &theirs, "m03", "c").unwrap(), "theirs");
+    assert_eq!(read(&fresh, &mine_1to1, "m00", "dm").unwrap(), "just you");
+    assert_eq!(read(&fresh, &theirs_1to1, "m03", "dm").unwrap(), "and you");
     // Pulled in advance with the cursor: every session known before any message.
     let other = world.device("m00", &MemoryStore::default());
     block_on(other.restore("pw")).unwrap();
