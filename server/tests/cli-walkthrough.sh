@@ -42,8 +42,8 @@ check "publish card_id" "$(head -n1 <<<"$out" | json 'd["card_id"]')" "$id1"
 
 out=$(api -X POST "$base/v2/cards/lookup" -d '{"identities": ["alice@clinic-a", "bob@clinic-a"]}')
 check "lookup status" "$(tail -n1 <<<"$out")" 200
-check "lookup card" "$(head -n1 <<<"$out" | json 'd["cards"]["alice@clinic-a"]')" "$card1"
-check "lookup missing" "$(head -n1 <<<"$out" | json '",".join(d["missing"])')" "bob@clinic-a"
+check "lookup card" "$(head -n1 <<<"$out" | json 'd["results"]["alice@clinic-a"]["card"]')" "$card1"
+check "lookup no card" "$(head -n1 <<<"$out" | json 'str(d["results"]["bob@clinic-a"]["card"])')" "None"
 
 # The rotation is signed by the first card's key (PROTOCOL §2), so it links.
 out=$(api -X POST "$base/v2/cards" -d "{\"card\": \"$card2\"}")

@@ -230,13 +230,19 @@ mod tests {
         let kg = IdentityKeys::generate(&mut OsRng);
         let mid = card(&kf, "bob", 2, Some((&c1, &kf)));
         let top = card(&kg, "bob", 3, Some((&mid, &kf)));
-        assert_eq!(walk_in(std::slice::from_ref(&mid), &top, &c1), Ok(Chain::BadLink));
+        assert_eq!(
+            walk_in(std::slice::from_ref(&mid), &top, &c1),
+            Ok(Chain::BadLink)
+        );
         // A new chain, and a chain that never reaches the target.
         let fresh = card(&kf, "bob", 5, None);
         assert_eq!(walk_in(&all, &fresh, &c1), Ok(Chain::NewChain));
         let other = card(&kg, "bob", 1, None);
         let other2 = card(&kf, "bob", 2, Some((&other, &kg)));
-        assert_eq!(walk_in(std::slice::from_ref(&other), &other2, &c1), Ok(Chain::NewChain));
+        assert_eq!(
+            walk_in(std::slice::from_ref(&other), &other2, &c1),
+            Ok(Chain::NewChain)
+        );
         // Another identity's card in the middle.
         let m = card(&kf, "mallory", 2, Some((&c1, &k1)));
         assert_eq!(walk_in(&all, &m, &c1), Ok(Chain::BadLink));
