@@ -33,6 +33,13 @@ fn cards() {
         vectors.iter().any(|v| v.key.prev_card_id.is_some()),
         "a rotated card"
     );
+    // A rotation of a rotation: a rotated card names a card that is itself rotated.
+    assert!(
+        vectors.iter().any(|v| vectors.iter().any(|p| {
+            Some(&p.card_id) == v.key.prev_card_id.as_ref() && p.key.prev_card_id.is_some()
+        })),
+        "a rotation of a rotation"
+    );
     vectors.iter().for_each(check_card);
     // Every rotated card links (§2) to the card it names, whose seed made rotation_sig.
     for v in vectors.iter().filter(|v| v.key.prev_card_id.is_some()) {

@@ -141,10 +141,11 @@ impl Gen {
     }
 }
 
-/// The people of the vectors; alice rotates once.
+/// The people of the vectors; alice rotates twice (a rotation of a rotation).
 pub struct Cast {
     pub alice: Key,
     pub alice2: Key,
+    pub alice3: Key,
     pub bob: Key,
     pub zoe: Key,
     pub carol: Key,
@@ -161,9 +162,12 @@ pub fn cast() -> Cast {
     let nurses = (1..=49)
         .map(|i| g.key(&format!("nurse-{i:02}@clinic-a"), 1_767_500_000 + i, None))
         .collect();
+    // Drawn last, so that every other key (and vector) stays as it was.
+    let alice3 = g.key("alice@clinic-a", 1_798_761_600, Some(&alice2));
     Cast {
         alice,
         alice2,
+        alice3,
         bob,
         zoe,
         carol,
@@ -172,7 +176,7 @@ pub fn cast() -> Cast {
 }
 
 pub fn cards(c: &Cast) -> Vec<CardVector> {
-    [&c.alice, &c.alice2, &c.bob, &c.zoe]
+    [&c.alice, &c.alice2, &c.bob, &c.zoe, &c.alice3]
         .into_iter()
         .map(make_card)
         .collect()
