@@ -16,7 +16,7 @@ use chatseal::client::{Decrypted, Identity};
 use chatseal::proto::envelope::Content;
 use chatseal::proto::file::{self, FileEncryptor, FileKey};
 use chatseal::proto::group::{self, ChainKey, SessionId, Share};
-use chatseal::proto::{backup, pairwise, ContentType, Keyring};
+use chatseal::proto::{backup, pairwise, Card, ContentType, Keyring};
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
 
@@ -82,6 +82,56 @@ impl Secrets {
     fn error(&self, label: &str, error: &(impl std::fmt::Debug + std::fmt::Display)) {
         self.check(label, &error.to_string());
         self.debug(label, error);
+    }
+
+    /// Every way reading `text` (`sender`'s message to `reader`) fails, and a bit flipped
+    /// in turn through the whole text: whatever the error, it names no secret.
+    /// `outsider` is no recipient; `old_card` is the reader's card before a rotation.
+    fn failures(
+        &self,
+        text: &str,
+        reader: &Identity,
+        outsider: &Identity,
+        sender: &Card,
+        old_card: &Card,
+    ) {
+        let sender_card = |_: &_| Some(sender.clone());
+        let failures = [
+            (
+                "wrong sender",
+                reader.decrypt(text, sender_card, Some("mallory"), None),
+            ),
+            (
+                "wrong context",
+                reader.decrypt(text, sender_card, None, Some("room-2")),
+            ),
+            ("unknown sender", reader.decrypt(text, |_| None, None, None)),
+            (
+                "not a recipient",
+                outsider.decrypt(text, sender_card, None, None),
+            ),
+            (
+                "another card",
+                reader.decrypt(text, |_| Some(old_card.clone()), None, None),
+            ),
+            (
+                "truncated",
+                reader.decrypt(&text[..text.len() - 5], |_| None, None, None),
+            ),
+        ];
+        for (label, result) in &failures {
+            self.error(label, result.as_ref().err().unwrap());
+        }
+        let (prefix, body) = text.split_at(5);
+        let bytes = chatseal::proto::b64u_decode(body).unwrap();
+        for i in (0..bytes.len() * 8).step_by(5) {
+            let mut flipped = bytes.clone();
+            flipped[i / 8] ^= 1 << (i % 8);
+            let altered = format!("{prefix}{}", chatseal::proto::b64u_encode(&flipped));
+            if let Err(e) = reader.decrypt(&altered, sender_card, None, None) {
+                self.error("a flipped bit", &e);
+            }
+        }
     }
 }
 
@@ -161,44 +211,8 @@ fn no_secret_in_debug_output_or_error_messages() {
     };
     secrets.debug("Content", &content);
 
-    let failures = [
-        (
-            "wrong sender",
-            bob.decrypt(&text, |_| Some(alice_card.clone()), Some("mallory"), None),
-        ),
-        (
-            "wrong context",
-            bob.decrypt(&text, |_| Some(alice_card.clone()), None, Some("room-2")),
-        ),
-        ("unknown sender", bob.decrypt(&text, |_| None, None, None)),
-        (
-            "not a recipient",
-            Identity::generate(&mut rng, "eve", 1)
-                .unwrap()
-                .decrypt(&text, |_| None, None, None),
-        ),
-        (
-            "another card",
-            bob.decrypt(&text, |_| Some(bob_first_card.clone()), None, None),
-        ),
-        (
-            "truncated",
-            bob.decrypt(&text[..text.len() - 5], |_| None, None, None),
-        ),
-    ];
-    for (label, result) in &failures {
-        secrets.error(label, result.as_ref().err().unwrap());
-    }
-    // Every bit of the ciphertext flipped in turn: whatever the error, it names no secret.
-    let bytes = chatseal::proto::b64u_decode(&text["csm2.".len()..]).unwrap();
-    for i in (0..bytes.len() * 8).step_by(7) {
-        let mut flipped = bytes.clone();
-        flipped[i / 8] ^= 1 << (i % 8);
-        let altered = format!("csm2.{}", chatseal::proto::b64u_encode(&flipped));
-        if let Err(e) = bob.decrypt(&altered, |_| Some(alice_card.clone()), None, None) {
-            secrets.error("a flipped bit", &e);
-        }
-    }
+    let eve = Identity::generate(&mut rng, "eve", 1).unwrap();
+    secrets.failures(&text, &bob, &eve, &alice_card, &bob_first_card);
 
     // A one-to-one message (pairwise, §11): the message, the pair key, and every way
     // reading it fails.
@@ -227,40 +241,7 @@ fn no_secret_in_debug_output_or_error_messages() {
     secrets.debug("Pairwise", &pair_message);
     let pair_key = pairwise::PairKey::derive(bob.keyring().current().keys(), &alice_card).unwrap();
     secrets.debug("PairKey", &pair_key);
-    let pair_failures = [
-        bob.decrypt(
-            &pair_text,
-            |_| Some(alice_card.clone()),
-            Some("mallory"),
-            None,
-        ),
-        bob.decrypt(
-            &pair_text,
-            |_| Some(alice_card.clone()),
-            None,
-            Some("room-2"),
-        ),
-        bob.decrypt(&pair_text, |_| None, None, None),
-        carol.decrypt(&pair_text, |_| Some(alice_card.clone()), None, None),
-        bob.decrypt(&pair_text, |_| Some(bob_first_card.clone()), None, None),
-        bob.decrypt(&pair_text[..pair_text.len() - 5], |_| None, None, None),
-    ];
-    for result in &pair_failures {
-        secrets.error("a pairwise failure", result.as_ref().err().unwrap());
-    }
-    let bytes = chatseal::proto::b64u_decode(&pair_text[pairwise::TEXT_PREFIX.len()..]).unwrap();
-    for i in (0..bytes.len() * 8).step_by(5) {
-        let mut flipped = bytes.clone();
-        flipped[i / 8] ^= 1 << (i % 8);
-        let altered = format!(
-            "{}{}",
-            pairwise::TEXT_PREFIX,
-            chatseal::proto::b64u_encode(&flipped)
-        );
-        if let Err(e) = bob.decrypt(&altered, |_| Some(alice_card.clone()), None, None) {
-            secrets.error("a flipped bit, pairwise", &e);
-        }
-    }
+    secrets.failures(&pair_text, &bob, &eve, &alice_card, &bob_first_card);
 
     // A backup, its parse, and a wrong password.
     let params = backup::Params {
