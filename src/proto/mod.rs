@@ -2,6 +2,7 @@
 //!
 //! One module per object of the spec, each with its encoder next to its decoder:
 //! [`card`] (§2), [`envelope`] (§3), [`backup`] (§4) with the [`keyring`] it seals,
+//! [`passkey`] backups (§4.1),
 //! [`safety`] (§5), [`group`] sessions (§9), [`file`](mod@file) attachments (§10), [`pairwise`]
 //! messages (§11);
 //! [`keys`] holds §1. Nothing here touches a browser, a clock or a global RNG: time is
@@ -32,6 +33,9 @@ pub mod keyring;
 
 // §4 Key backup, part 2: the password-sealed backup (`CSB1`).
 pub mod backup;
+
+// §4.1 Passkey backup (`CSW1`).
+pub mod passkey;
 
 // §5 Safety number.
 pub mod safety;
