@@ -17,7 +17,8 @@ const MAGIC: &[u8; 4] = b"CSB1";
 /// The text prefix of a backup.
 pub const TEXT_PREFIX: &str = "csb1.";
 const HEADER_LEN: usize = 4 + 12 + 16 + 24;
-const TAG_LEN: usize = 16;
+/// The Poly1305 tag after a backup's ciphertext (§4, §4.1).
+pub(super) const TAG_LEN: usize = 16;
 
 /// Argon2id cost parameters, stored in the backup so that they can grow over time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -97,12 +98,7 @@ pub fn seal_bytes(
     out.extend_from_slice(&salt);
     out.extend_from_slice(&nonce);
     let key = derive_key(password, &salt, params)?;
-    let mut ct = Zeroizing::new(keyring.to_vec());
-    let tag = XChaCha20Poly1305::new(key.as_ref().into())
-        .encrypt_in_place_detached(&XNonce::from(nonce), &out, ct.as_mut_slice())
-        .map_err(|_| Error::InvalidArgument("keyring too long"))?;
-    out.extend_from_slice(&ct);
-    out.extend_from_slice(&tag);
+    seal_keyring(&key, nonce, keyring, &mut out)?;
     Ok(to_text(TEXT_PREFIX, &out))
 }
 
@@ -157,27 +153,8 @@ impl Sealed {
     /// Derives the key from `password` and opens the keyring (`Integrity`, then
     /// `Malformed` for a keyring that does not decode).
     pub fn open(&self, password: &str) -> Result<Keyring, Error> {
-        let aad = self
-            .bytes
-            .get(..HEADER_LEN)
-            .ok_or(Error::Malformed("backup"))?;
-        let body = self
-            .bytes
-            .get(HEADER_LEN..)
-            .ok_or(Error::Malformed("backup"))?;
-        let ct_len = body.len().checked_sub(TAG_LEN).ok_or(Error::Integrity)?;
-        let (ct, tag) = body.split_at(ct_len);
-        let mut ct = Zeroizing::new(ct.to_vec());
         let key = derive_key(password, &self.salt, self.params)?;
-        XChaCha20Poly1305::new(key.as_ref().into())
-            .decrypt_in_place_detached(
-                &XNonce::from(self.nonce),
-                aad,
-                ct.as_mut_slice(),
-                Tag::from_slice(tag),
-            )
-            .map_err(|_| Error::Integrity)?;
-        Keyring::decode(&ct)
+        open_keyring(&key, &self.nonce, &self.bytes, HEADER_LEN)
     }
 }
 
@@ -188,6 +165,49 @@ impl std::fmt::Debug for Sealed {
             .field("len", &self.bytes.len())
             .finish_non_exhaustive()
     }
+}
+
+/// Appends `XChaCha20Poly1305-Seal(key, nonce, aad = every byte of out so far, keyring)`
+/// to `out`: the ciphertext of a password (§4) or passkey (§4.1) backup.
+pub(super) fn seal_keyring(
+    key: &[u8; 32],
+    nonce: [u8; 24],
+    keyring: &[u8],
+    out: &mut Vec<u8>,
+) -> Result<(), Error> {
+    let mut ct = Zeroizing::new(keyring.to_vec());
+    let tag = XChaCha20Poly1305::new(key.into())
+        .encrypt_in_place_detached(&XNonce::from(nonce), out, ct.as_mut_slice())
+        .map_err(|_| Error::InvalidArgument("keyring too long"))?;
+    out.extend_from_slice(&ct);
+    out.extend_from_slice(&tag);
+    Ok(())
+}
+
+/// Opens what [`seal_keyring`] appended: the first `header_len` bytes of `bytes` are the
+/// associated data, the rest ciphertext and tag. `Integrity` when it does not open, then
+/// the keyring's own decoding errors.
+pub(super) fn open_keyring(
+    key: &[u8; 32],
+    nonce: &[u8; 24],
+    bytes: &[u8],
+    header_len: usize,
+) -> Result<Keyring, Error> {
+    let (aad, body) = bytes
+        .split_at_checked(header_len)
+        .ok_or(Error::Malformed("backup"))?;
+    let ct_len = body.len().checked_sub(TAG_LEN).ok_or(Error::Integrity)?;
+    let (ct, tag) = body.split_at(ct_len);
+    let mut ct = Zeroizing::new(ct.to_vec());
+    XChaCha20Poly1305::new(key.into())
+        .decrypt_in_place_detached(
+            &XNonce::from(*nonce),
+            aad,
+            ct.as_mut_slice(),
+            Tag::from_slice(tag),
+        )
+        .map_err(|_| Error::Integrity)?;
+    Keyring::decode(&ct)
 }
 
 /// §4's NFC form of a password.

@@ -5,13 +5,12 @@
 //! the authenticator for exactly that PRF output ([`Sealed::credential_id`],
 //! [`Sealed::prf_salt`]) before anything is decrypted.
 
-use chacha20poly1305::aead::{AeadInPlace as _, KeyInit as _};
-use chacha20poly1305::{Tag, XChaCha20Poly1305, XNonce};
 use hkdf::Hkdf;
 use rand_core::CryptoRngCore;
 use sha2::Sha256;
 use zeroize::Zeroizing;
 
+use super::backup::{open_keyring, seal_keyring, TAG_LEN};
 use super::keyring::Keyring;
 use super::wire::{from_text, put_vec16, to_text, Reader};
 use super::Error;
@@ -20,7 +19,6 @@ const MAGIC: &[u8; 4] = b"CSW1";
 /// The text prefix of a passkey backup.
 pub const TEXT_PREFIX: &str = "csw1.";
 const HKDF_SALT: &[u8] = b"chatseal/v2/passkey";
-const TAG_LEN: usize = 16;
 
 /// Seals `keyring` for the credential `credential_id`, whose PRF output for `prf_salt` is
 /// `prf_output`. `prf_salt` must be the salt the PRF was evaluated with: pick it with
@@ -77,12 +75,7 @@ pub fn seal_bytes(
     out.extend_from_slice(&prf_salt);
     out.extend_from_slice(&nonce);
     let key = derive_key(prf_output, credential_id);
-    let mut ct = Zeroizing::new(keyring.to_vec());
-    let tag = XChaCha20Poly1305::new(key.as_ref().into())
-        .encrypt_in_place_detached(&XNonce::from(nonce), &out, ct.as_mut_slice())
-        .map_err(|_| Error::InvalidArgument("keyring too long"))?;
-    out.extend_from_slice(&ct);
-    out.extend_from_slice(&tag);
+    seal_keyring(&key, nonce, keyring, &mut out)?;
     Ok(to_text(TEXT_PREFIX, &out))
 }
 
@@ -142,20 +135,8 @@ impl Sealed {
     /// Derives the key from the PRF output and opens the keyring (`Integrity`, then
     /// `Malformed` or §2's error for a keyring that does not decode).
     pub fn open(&self, prf_output: &[u8; 32]) -> Result<Keyring, Error> {
-        let (aad, body) = self.bytes.split_at(self.header_len);
-        let ct_len = body.len().checked_sub(TAG_LEN).ok_or(Error::Integrity)?;
-        let (ct, tag) = body.split_at(ct_len);
-        let mut ct = Zeroizing::new(ct.to_vec());
         let key = derive_key(prf_output, &self.credential_id);
-        XChaCha20Poly1305::new(key.as_ref().into())
-            .decrypt_in_place_detached(
-                &XNonce::from(self.nonce),
-                aad,
-                ct.as_mut_slice(),
-                Tag::from_slice(tag),
-            )
-            .map_err(|_| Error::Integrity)?;
-        Keyring::decode(&ct)
+        open_keyring(&key, &self.nonce, &self.bytes, self.header_len)
     }
 }
 
