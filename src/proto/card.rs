@@ -291,7 +291,7 @@ fn card_id(tbs: &[u8]) -> CardId {
 /// §2: a low-order point is one with which X25519 gives the all-zero output. The
 /// scalar is clamped (a multiple of the cofactor 8), so that output is zero exactly for
 /// the points of small order, on the curve and on its twist.
-fn is_low_order(enc_pk: &[u8; 32]) -> bool {
+pub(crate) fn is_low_order(enc_pk: &[u8; 32]) -> bool {
     x25519_dalek::x25519([0x5a; 32], *enc_pk) == [0u8; 32]
 }
 

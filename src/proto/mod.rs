@@ -4,15 +4,15 @@
 //! [`card`] (§2), [`envelope`] (§3), [`backup`] (§4) with the [`keyring`] it seals,
 //! [`passkey`] backups (§4.1),
 //! [`safety`] (§5), [`group`] sessions (§9), [`file`](mod@file) attachments (§10), [`pairwise`]
-//! messages (§11);
+//! messages (§11), [`link`]ing a new device (§13);
 //! [`keys`] holds §1. Nothing here touches a browser, a clock or a global RNG: time is
 //! passed in, randomness is injected (`rand_core::CryptoRngCore`), so that a seeded
 //! generator reproduces every byte.
 //!
 //! No decoder panics, on any input; every failure is an [`Error`] named as in the spec.
 
-// In the order of PROTOCOL.md (version 2, the version this code implements; §12–§13
-// are not here yet).
+// In the order of PROTOCOL.md (version 2, the version this code implements; §12 is
+// not here yet).
 // Notation: integers, `vec16`/`vec32`, the `prefix.b64u` text form.
 pub(crate) mod wire;
 
@@ -48,6 +48,9 @@ pub mod file;
 
 // §11 Pairwise messages (one other person).
 pub mod pairwise;
+
+// §13 Linking a new device.
+pub mod link;
 
 // The failure names every section uses (not a section of its own).
 mod error;
