@@ -33,9 +33,10 @@ pub struct ErrorBody {
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct ErrorDetail {
     /// Stable error name: `Malformed`, `BadSignature`, `InvalidArgument`, `Unauthorized`,
-    /// `Forbidden`, `NotFound`, `Conflict`, `PayloadTooLarge`, `UnsupportedMediaType`,
-    /// `MethodNotAllowed`, `RateLimited`, `Internal`; and PROTOCOL §2's own two for
-    /// `POST /v2/cards`, `bad_rotation` (400) and `not_current` (409).
+    /// `Forbidden`, `NotFound`, `Conflict`, `TooManyBackups`, `TooManyLinks`,
+    /// `PayloadTooLarge`, `UnsupportedMediaType`, `MethodNotAllowed`, `RateLimited`,
+    /// `Internal`; and PROTOCOL §2's own two for `POST /v2/cards`, `bad_rotation` (400)
+    /// and `not_current` (409).
     pub code: String,
     /// A sentence for the developer.
     pub message: String,
@@ -75,6 +76,16 @@ impl ApiError {
     /// 409 `Conflict`.
     pub fn conflict(message: impl Into<String>) -> Self {
         Self::new(StatusCode::CONFLICT, "Conflict", message)
+    }
+
+    /// 409 `TooManyBackups`: the identity keeps the most passkey backups allowed.
+    pub fn too_many_backups(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::CONFLICT, "TooManyBackups", message)
+    }
+
+    /// 409 `TooManyLinks`: the identity has the most device-link offers waiting allowed.
+    pub fn too_many_links(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::CONFLICT, "TooManyLinks", message)
     }
 
     /// 413 `PayloadTooLarge`.

@@ -1,9 +1,10 @@
 //! What the server's fuzz targets in `fuzz/` run, also replayed over
 //! `tests/fuzz-regressions/<target>/` by `server/tests/fuzz_regressions.rs`:
 //! - `jwt`: §6 token verification must refuse any input with an error, never panic;
-//! - `json_bodies`: every §7 route that takes a JSON body, through the real router on a
-//!   real (SQLite) store with a valid token, must answer any body with a 2xx or a 4xx:
-//!   never a panic, never a 5xx.
+//! - `json_bodies`: every §7 route that takes a JSON body (cards, lookups, password and
+//!   passkey backups, device-link offers, shares), through the real router on a real
+//!   (SQLite) store with a valid token, must answer any body with a 2xx or a 4xx: never
+//!   a panic, never a 5xx.
 #![doc(hidden)]
 
 use std::sync::OnceLock;
@@ -50,12 +51,16 @@ pub fn seeds() -> Vec<Vec<u8>> {
 }
 
 /// The routes of [`json_bodies`], chosen by the input's first byte.
-pub const BODY_ROUTES: [(&str, &str); 4] = [
+pub const BODY_ROUTES: [(&str, &str); 5] = [
     ("POST", "/v2/cards"),
     ("POST", "/v2/cards/lookup"),
     ("PUT", "/v2/backup"),
     ("POST", "/v2/shares"),
+    ("POST", LINK_PATH),
 ];
+
+/// The device-link route of [`BODY_ROUTES`], under a fixed link id (§13).
+const LINK_PATH: &str = "/v2/link/00112233445566778899aabbccddeeff";
 
 /// The identity of the target's token: the sender of `chatseal::fuzzing`'s fixture, whose
 /// card is published when the target starts (so that its shares can be stored).
@@ -171,8 +176,8 @@ fn route_of(n: usize) -> (&'static str, &'static str) {
         .unwrap_or(("POST", "/v2/cards"))
 }
 
-/// Valid bodies for each route (the fixture's card, a lookup, a backup, the fixture's
-/// share), and a few near misses.
+/// Valid bodies for each route (the fixture's card, a lookup, a password and a passkey
+/// backup, the fixture's share, a device-link offer), and a few near misses.
 pub fn body_seeds() -> Vec<Vec<u8>> {
     let f = chatseal::fuzzing::fixture();
     let backup = chatseal::fuzzing::seeds("backup")
@@ -199,6 +204,13 @@ pub fn body_seeds() -> Vec<Vec<u8>> {
         ),
         (3, serde_json::json!({ "shares": [] })),
         (1, serde_json::json!({ "identities": [] , "extra": 1 })),
+        (2, serde_json::json!({ "backup": passkey_backup_text() })),
+        (
+            4,
+            serde_json::json!({ "offer": format!("csl1.{}", chatseal::proto::b64u_encode(&[5; 80])) }),
+        ),
+        // Too short for an HPKE enc and a tag.
+        (4, serde_json::json!({ "offer": "csl1.AAAA" })),
     ];
     bodies
         .into_iter()
@@ -208,6 +220,19 @@ pub fn body_seeds() -> Vec<Vec<u8>> {
             out
         })
         .collect()
+}
+
+/// A §4.1 passkey backup text of a fixed credential, as far as the directory can check
+/// it (the sealed keyring is a stand-in: the directory cannot open one).
+fn passkey_backup_text() -> String {
+    chatseal::proto::passkey::seal_bytes(
+        b"CSK2\0\0",
+        b"fuzz-credential",
+        [1; 32],
+        &[2; 32],
+        [3; 24],
+    )
+    .unwrap_or_else(|_| "csw1.AAAA".to_owned())
 }
 
 /// A §11 share text from `sender` to `recipient` as far as the directory can check it:
@@ -251,14 +276,17 @@ mod tests {
         let statuses: Vec<u16> = body_seeds().iter().map(|s| call(s)).collect();
         // The fixture's card is already current (200), bob's is another identity's (403),
         // the lookup and backup succeed, the share is stored (201), 0 shares and an unknown
-        // field are refused.
-        assert_eq!(statuses, [200, 403, 200, 201, 201, 400, 400]);
+        // field are refused; the passkey backup and the offer are stored, a short offer
+        // is refused.
+        assert_eq!(statuses, [200, 403, 200, 201, 201, 400, 400, 201, 201, 400]);
         for bad in [
             &b"\x00"[..],
             b"\x01{",
             b"\x02null",
             b"\x03{\"shares\":[{}]}",
             b"\x00\xff\xfe",
+            b"\x04{\"offer\":1}",
+            b"\x02{\"backup\":\"csw1.AAAA\"}",
         ] {
             let status = call(bad);
             assert!((400..500).contains(&status), "{bad:?}: {status}");

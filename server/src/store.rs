@@ -116,6 +116,28 @@ pub struct StoredShare {
     pub share: String,
 }
 
+/// What storing a passkey backup did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PasskeyPut {
+    /// Stored as the identity's backup for a credential it had none for.
+    Created,
+    /// Replaced the identity's earlier backup for this credential.
+    Replaced,
+    /// Refused: the identity already keeps [`MAX_PASSKEY_BACKUPS`] passkey backups.
+    TooMany,
+}
+
+/// What storing a device-link offer did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkPut {
+    /// Stored, to be read once.
+    Created,
+    /// Refused: an unexpired offer (of any identity) already has this link id.
+    Taken,
+    /// Refused: the identity already has [`MAX_PENDING_LINKS`] unexpired offers waiting.
+    TooMany,
+}
+
 /// How long a request waits for a database connection before it is answered 500
 /// `Internal`. While PostgreSQL is unreachable, a request keeps trying to connect for
 /// this long (a refused connection is retried with backoff): an outage shorter than this
@@ -124,6 +146,12 @@ pub const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The most shares one read answers with.
 pub const SHARES_PAGE: i64 = 100;
+/// The most passkey backups one identity may keep (PROTOCOL §4.1: one per credential).
+pub const MAX_PASSKEY_BACKUPS: i64 = 16;
+/// How long a device-link offer is kept, in seconds (PROTOCOL §7, §13: 5 minutes).
+pub const LINK_TTL: i64 = 300;
+/// The most unexpired offers one identity may have waiting to be read.
+pub const MAX_PENDING_LINKS: i64 = 8;
 /// Rows per INSERT statement when storing shares (7 parameters each; SQLite allows
 /// 32,766 parameters a statement, PostgreSQL 65,535).
 const SHARES_PER_INSERT: usize = 100;
@@ -464,6 +492,165 @@ impl Store {
             .execute(&self.pool)
             .await?;
         Ok(done.rows_affected() > 0)
+    }
+
+    /// The identity's passkey backups (PROTOCOL §4.1), by `created_at`, then credential id.
+    pub async fn passkey_backups(&self, identity: &str) -> Result<Vec<String>, sqlx::Error> {
+        let rows: Vec<(String,)> = sqlx::query_as(
+            "SELECT backup FROM passkey_backups WHERE identity = $1 \
+             ORDER BY created_at, credential_id",
+        )
+        .bind(identity)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.into_iter().map(|(b,)| b).collect())
+    }
+
+    /// Stores (replaces) the identity's passkey backup for `credential_id`, unless that
+    /// would make more than [`MAX_PASSKEY_BACKUPS`]. A replacement keeps its `created_at`,
+    /// hence its place in [`Store::passkey_backups`].
+    pub async fn put_passkey_backup(
+        &self,
+        identity: &str,
+        credential_id: &[u8],
+        backup: &str,
+        now: i64,
+    ) -> Result<PasskeyPut, sqlx::Error> {
+        let _turn = self.write_turn().await;
+        let mut tx = self.pool.begin().await?;
+        let replaced = sqlx::query(
+            "UPDATE passkey_backups SET backup = $1, updated_at = $2 \
+             WHERE identity = $3 AND credential_id = $4",
+        )
+        .bind(backup)
+        .bind(now)
+        .bind(identity)
+        .bind(credential_id)
+        .execute(&mut *tx)
+        .await?;
+        if replaced.rows_affected() > 0 {
+            tx.commit().await?;
+            return Ok(PasskeyPut::Replaced);
+        }
+        let (count,): (i64,) =
+            sqlx::query_as("SELECT COUNT(*) FROM passkey_backups WHERE identity = $1")
+                .bind(identity)
+                .fetch_one(&mut *tx)
+                .await?;
+        if count >= MAX_PASSKEY_BACKUPS {
+            return Ok(PasskeyPut::TooMany);
+        }
+        // Another server (PostgreSQL) may have stored this credential's first backup in
+        // between: then this one replaces it.
+        sqlx::query(
+            "INSERT INTO passkey_backups (identity, credential_id, backup, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (identity, credential_id) \
+             DO UPDATE SET backup = excluded.backup, updated_at = excluded.updated_at",
+        )
+        .bind(identity)
+        .bind(credential_id)
+        .bind(backup)
+        .bind(now)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(PasskeyPut::Created)
+    }
+
+    /// Deletes the identity's passkey backup for `credential_id`; true when there was one.
+    pub async fn delete_passkey_backup(
+        &self,
+        identity: &str,
+        credential_id: &[u8],
+    ) -> Result<bool, sqlx::Error> {
+        let _turn = self.write_turn().await;
+        let done =
+            sqlx::query("DELETE FROM passkey_backups WHERE identity = $1 AND credential_id = $2")
+                .bind(identity)
+                .bind(credential_id)
+                .execute(&self.pool)
+                .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    /// Stores a device-link offer (PROTOCOL §13) under `link_id` for `identity`, first
+    /// deleting every offer older than [`LINK_TTL`] at `now`.
+    pub async fn put_link(
+        &self,
+        link_id: &[u8],
+        identity: &str,
+        offer: &str,
+        now: i64,
+    ) -> Result<LinkPut, sqlx::Error> {
+        let cutoff = now.saturating_sub(LINK_TTL);
+        let _turn = self.write_turn().await;
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("DELETE FROM links WHERE created_at < $1")
+            .bind(cutoff)
+            .execute(&mut *tx)
+            .await?;
+        let taken: Option<(i64,)> =
+            sqlx::query_as("SELECT created_at FROM links WHERE link_id = $1")
+                .bind(link_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        let outcome = if taken.is_some() {
+            LinkPut::Taken
+        } else {
+            let (pending,): (i64,) = sqlx::query_as(
+                "SELECT COUNT(*) FROM links WHERE identity = $1 AND created_at >= $2",
+            )
+            .bind(identity)
+            .bind(cutoff)
+            .fetch_one(&mut *tx)
+            .await?;
+            if pending >= MAX_PENDING_LINKS {
+                LinkPut::TooMany
+            } else {
+                // DO NOTHING: another server (PostgreSQL) may have taken the id in between.
+                let done = sqlx::query(
+                    "INSERT INTO links (link_id, identity, offer, created_at) \
+                     VALUES ($1, $2, $3, $4) ON CONFLICT (link_id) DO NOTHING",
+                )
+                .bind(link_id)
+                .bind(identity)
+                .bind(offer)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+                if done.rows_affected() == 1 {
+                    LinkPut::Created
+                } else {
+                    LinkPut::Taken
+                }
+            }
+        };
+        // Also when refused: the purge above stands.
+        tx.commit().await?;
+        Ok(outcome)
+    }
+
+    /// Reads and deletes, in one statement, the offer under `link_id` if `identity`
+    /// stored it at most [`LINK_TTL`] before `now`: an offer is read at most once, and a
+    /// read by another identity, or too late, takes nothing.
+    pub async fn take_link(
+        &self,
+        link_id: &[u8],
+        identity: &str,
+        now: i64,
+    ) -> Result<Option<String>, sqlx::Error> {
+        let _turn = self.write_turn().await;
+        let row: Option<(String,)> = sqlx::query_as(
+            "DELETE FROM links WHERE link_id = $1 AND identity = $2 AND created_at >= $3 \
+             RETURNING offer",
+        )
+        .bind(link_id)
+        .bind(identity)
+        .bind(now.saturating_sub(LINK_TTL))
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(|(offer,)| offer))
     }
 
     /// Stores `shares` from `sender` in one transaction; the same share for the same

@@ -1,6 +1,7 @@
 //! The directory's HTTP API (PROTOCOL §7): the router, its middleware (CORS, rate
 //! limits, request logs), the operations routes and the OpenAPI document. The handlers
-//! live by resource in `cards`, `backup` and `shares`; the extractors in `extract`.
+//! live by resource in `cards`, `backup`, `link` and `shares`; the extractors in
+//! `extract`.
 
 use std::collections::{BTreeMap, HashSet};
 use std::net::SocketAddr;
@@ -34,12 +35,14 @@ use crate::store::{NewCard, NewShare, Published, Store};
 mod backup;
 mod cards;
 mod extract;
+mod link;
 mod shares;
 
 use backup::*;
 use cards::*;
 use extract::{checked_identity, path_error, query_error};
 pub use extract::{ApiJson, Auth};
+use link::*;
 use shares::*;
 
 /// Request bodies over this are refused with 413 (PROTOCOL §7).
@@ -90,6 +93,7 @@ pub fn router(state: AppState, cors: &Cors, extra: Option<Router<AppState>>) -> 
             "/v2/backup",
             get(get_backup).put(put_backup).delete(delete_backup),
         )
+        .route("/v2/link/{link_id}", post(post_link).get(get_link))
         .route(
             "/v2/shares",
             post(post_shares)
@@ -210,9 +214,9 @@ impl utoipa::Modify for BearerScheme {
 /// The OpenAPI document of the directory, generated from the handlers above.
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "chatseal directory", description = "PROTOCOL §6–§7: cards with history, opaque key backups, group-session shares."),
+    info(title = "chatseal directory", description = "PROTOCOL §6–§7: cards with history, opaque key backups (password and passkey), device-link offers, group-session shares."),
     paths(publish_card, lookup_cards, card_history, card_by_id, revoke_card, put_backup,
-          get_backup, delete_backup, post_shares, get_shares, healthz),
+          get_backup, delete_backup, post_link, get_link, post_shares, get_shares, healthz),
     components(schemas(ErrorBody)),
     modifiers(&BearerScheme)
 )]
