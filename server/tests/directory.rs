@@ -10,7 +10,7 @@
 mod support;
 
 use serde_json::{json, Value};
-use support::{error_code, App, Backend, Server, TestDb, User};
+use support::{error_code, setup, App, Backend, Server, User};
 
 on_both_databases!(
     publish_lookup_rotate_history,
@@ -23,13 +23,6 @@ on_both_databases!(
     rotations_must_link_to_the_current_card,
     a_replacement_is_a_new_chain_recorded_in_history,
 );
-
-async fn setup(backend: Backend) -> Option<(TestDb, App, Server)> {
-    let db = TestDb::new(backend).await?;
-    let app = App::new();
-    let server = Server::start(&db.url, &app, &[]).await;
-    Some((db, app, server))
-}
 
 fn publish_body(card: &chatseal::proto::Card) -> Value {
     json!({ "card": card.to_text() })

@@ -13,7 +13,7 @@ use chatseal::proto::b64u_encode;
 use chatseal_server::auth::unix_now;
 use chatseal_server::store::{LinkPut, Store, LINK_TTL};
 use serde_json::{json, Value};
-use support::{App, Backend, Server, TestDb};
+use support::{setup, Backend, Server};
 
 on_both_databases!(
     an_offer_is_read_once_by_its_identity,
@@ -21,13 +21,6 @@ on_both_databases!(
     an_identity_has_at_most_8_offers_waiting,
     offers_expire_after_5_minutes,
 );
-
-async fn setup(backend: Backend) -> Option<(TestDb, App, Server)> {
-    let db = TestDb::new(backend).await?;
-    let app = App::new();
-    let server = Server::start(&db.url, &app, &[]).await;
-    Some((db, app, server))
-}
 
 /// The path of link id `n` (16 bytes, lowercase hex).
 fn link(n: u8) -> String {

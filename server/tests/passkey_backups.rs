@@ -13,7 +13,7 @@ use chatseal::proto::b64u_encode;
 use chatseal_server::auth::unix_now;
 use chatseal_server::store::{PasskeyPut, Store};
 use serde_json::{json, Value};
-use support::{App, Backend, Server, TestDb};
+use support::{setup, Backend, Server};
 
 on_both_databases!(
     passkey_backups_sit_beside_the_password_backup,
@@ -21,13 +21,6 @@ on_both_databases!(
     an_identity_keeps_at_most_16_passkey_backups,
     passkey_backups_are_checked_before_storage,
 );
-
-async fn setup(backend: Backend) -> Option<(TestDb, App, Server)> {
-    let db = TestDb::new(backend).await?;
-    let app = App::new();
-    let server = Server::start(&db.url, &app, &[]).await;
-    Some((db, app, server))
-}
 
 /// A `csw1.` text for `credential_id`; `fill` makes texts of one credential differ.
 fn passkey(credential_id: &[u8], fill: u8) -> String {

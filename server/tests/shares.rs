@@ -17,7 +17,7 @@ use chatseal_server::store::{NewShare, Store};
 use rand_core::OsRng;
 use rand_core::RngCore;
 use serde_json::{json, Value};
-use support::{error_code, App, Backend, Server, TestDb};
+use support::{error_code, setup, App, Backend, Server};
 
 on_both_databases!(
     only_the_recipient_reads_a_share,
@@ -94,13 +94,6 @@ fn entry(to: &str, session_id: &str, share: &str) -> Value {
 
 fn body(entries: Vec<Value>) -> Value {
     json!({ "shares": entries })
-}
-
-async fn setup(backend: Backend) -> Option<(TestDb, App, Server)> {
-    let db = TestDb::new(backend).await?;
-    let app = App::new();
-    let server = Server::start(&db.url, &app, &[]).await;
-    Some((db, app, server))
 }
 
 async fn post(s: &Server, t: &str, entries: Vec<Value>) -> (u16, Value) {

@@ -392,6 +392,15 @@ pub fn rotated_card(
     Card::create(keys, identity, unix_now(), rotation).unwrap()
 }
 
+/// A fresh database of `backend` and a server started on it with the default options
+/// (`None` when that back end is not configured here, as [`TestDb::new`] says).
+pub async fn setup(backend: Backend) -> Option<(TestDb, App, Server)> {
+    let db = TestDb::new(backend).await?;
+    let app = App::new();
+    let server = Server::start(&db.url, &app, &[]).await;
+    Some((db, app, server))
+}
+
 /// Declares each listed `async fn name(backend: Backend)` as two tests, `sqlite::name`
 /// and `postgres::name`: the same suite against both databases.
 #[macro_export]
