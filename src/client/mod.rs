@@ -12,8 +12,8 @@ pub mod trust;
 
 pub use cards::CardCache;
 pub use engine::{
-    Clock, Directory, Engine, KeyChange, KeyChangeListener, Looked, MemoryStore, Publish, Record,
-    ShareOut, Stats, Store,
+    Clock, Directory, Engine, KeyChange, KeyChangeListener, Link, Looked, MemoryStore,
+    PasskeyBackup, PendingLink, Publish, Record, ShareOut, Stats, Store, LINK_TTL_MS,
 };
 pub use error::Error;
 pub use identity::{Decrypted, Identity};

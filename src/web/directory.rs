@@ -421,22 +421,53 @@ impl Directory for FetchDirectory {
         expect(status, &[200, 201, 204], "backup", &json)
     }
 
-    async fn get_backup(&self) -> Result<Option<String>, Error> {
+    async fn backups(&self) -> Result<Vec<String>, Error> {
         let (status, json) = self.call("GET", "/v2/backup", None).await?;
+        if status == 404 {
+            return Ok(Vec::new());
+        }
+        expect(status, &[200], "backups", &json)?;
+        // §7: {"backups": [text, ..]}, the password backup first, then one per passkey.
+        Ok(strings(&get(&json, "backups")))
+    }
+
+    async fn delete_backup(&self, credential: Option<&[u8]>) -> Result<(), Error> {
+        let path = match credential {
+            None => "/v2/backup".to_owned(),
+            Some(id) => format!("/v2/backup?credential={}", crate::proto::b64u_encode(id)),
+        };
+        let (status, json) = self.call("DELETE", &path, None).await?;
+        expect(status, &[204, 404], "delete backup", &json)
+    }
+
+    async fn post_link(&self, link_id: &[u8; 16], offer: &str) -> Result<(), Error> {
+        let body = Object::new();
+        set(&body, "offer", &JsValue::from_str(offer));
+        let path = format!("/v2/link/{}", hex::encode(link_id));
+        let (status, json) = self.call("POST", &path, Some(&body)).await?;
+        // 409 `Conflict`: an offer is already waiting under this id (409 `TooManyLinks`
+        // is a plain directory refusal).
+        if status == 409
+            && get(&get(&json, "error"), "code").as_string().as_deref() == Some("Conflict")
+        {
+            return Err(Error::LinkUsed);
+        }
+        expect(status, &[200, 201], "device link offer", &json)
+    }
+
+    async fn take_link(&self, link_id: &[u8; 16]) -> Result<Option<String>, Error> {
+        let path = format!("/v2/link/{}", hex::encode(link_id));
+        let (status, json) = self.call("GET", &path, None).await?;
         if status == 404 {
             return Ok(None);
         }
-        expect(status, &[200], "backup", &json)?;
-        // §7: {"backups": [text, ..]}, one password backup and one per passkey; the
-        // engine restores from the password one.
-        Ok(strings(&get(&json, "backups"))
-            .into_iter()
-            .find(|text| text.starts_with(crate::proto::backup::TEXT_PREFIX)))
-    }
-
-    async fn delete_backup(&self) -> Result<(), Error> {
-        let (status, json) = self.call("DELETE", "/v2/backup", None).await?;
-        expect(status, &[204, 404], "delete backup", &json)
+        expect(status, &[200], "device link offer", &json)?;
+        match get(&json, "offer").as_string() {
+            Some(text) => Ok(Some(text)),
+            None => Err(Error::Directory(
+                "device link offer: the directory's answer has no \"offer\" text".into(),
+            )),
+        }
     }
 
     async fn post_shares(&self, shares: &[ShareOut]) -> Result<(), Error> {

@@ -1,6 +1,6 @@
 //! The client engine against an in-memory directory that follows PROTOCOL §7 and an
 //! in-memory store: registration, exchange, rotation, key changes, group sessions,
-//! backups, caching. This file holds the harness (the directory, the world of devices)
+//! backups, device links, caching. This file holds the harness (the directory, the world of devices)
 //! and the helpers the modules share.
 #![cfg(not(target_arch = "wasm32"))]
 #![allow(
@@ -16,7 +16,7 @@ use std::rc::Rc;
 
 use chatseal::client::{Directory, Engine, Error, MemoryStore, Publish, ShareOut};
 use chatseal::proto::group::SessionId;
-use chatseal::proto::{backup, Card, CardId, ContentType};
+use chatseal::proto::{backup, passkey, Card, CardId, ContentType};
 use pollster::block_on;
 use rand_core::OsRng;
 
@@ -37,7 +37,10 @@ const NOW: u64 = 1_800_000_000_000;
 #[derive(Default)]
 struct DirState {
     history: HashMap<String, Vec<(String, bool)>>, // identity → [(card text, current)]
-    backups: HashMap<String, String>,
+    /// identity → its backups.
+    backups: HashMap<String, Backups>,
+    /// link id → (the identity whose token posted it, the offer): each read once.
+    links: HashMap<[u8; 16], (String, String)>,
     requests: u64,
     /// Lookups wait this many polls before answering (to overlap concurrent calls).
     slow_polls: u32,
@@ -53,6 +56,14 @@ struct DirState {
     hide_by_id: Vec<CardId>,
     /// `by-id` fails as a network failure would.
     offline_by_id: bool,
+}
+
+/// One identity's backups, as the directory keeps them (§7): one password backup and
+/// one passkey backup per credential, in the order first stored.
+#[derive(Default)]
+struct Backups {
+    password: Option<String>,
+    passkeys: Vec<(Vec<u8>, String)>,
 }
 
 /// One caller's view of a shared in-memory directory.
@@ -145,18 +156,56 @@ impl Directory for MemDirectory {
         Ok(())
     }
     async fn put_backup(&self, backup: &str) -> Result<(), Error> {
-        self.state
-            .borrow_mut()
-            .backups
-            .insert(self.me.clone(), backup.to_owned());
+        let mut s = self.state.borrow_mut();
+        let mine = s.backups.entry(self.me.clone()).or_default();
+        if backup.starts_with(passkey::TEXT_PREFIX) {
+            let credential = passkey::Sealed::parse(backup)?.credential_id().to_vec();
+            match mine.passkeys.iter_mut().find(|(c, _)| *c == credential) {
+                Some(slot) => slot.1 = backup.to_owned(),
+                None => mine.passkeys.push((credential, backup.to_owned())),
+            }
+        } else {
+            assert!(backup.starts_with(backup::TEXT_PREFIX), "not a backup");
+            mine.password = Some(backup.to_owned());
+        }
         Ok(())
     }
-    async fn get_backup(&self) -> Result<Option<String>, Error> {
-        Ok(self.state.borrow().backups.get(&self.me).cloned())
+    async fn backups(&self) -> Result<Vec<String>, Error> {
+        let s = self.state.borrow();
+        Ok(s.backups
+            .get(&self.me)
+            .map(|b| {
+                let passkeys = b.passkeys.iter().map(|(_, t)| t.clone());
+                b.password.iter().cloned().chain(passkeys).collect()
+            })
+            .unwrap_or_default())
     }
-    async fn delete_backup(&self) -> Result<(), Error> {
-        self.state.borrow_mut().backups.remove(&self.me);
+    async fn delete_backup(&self, credential: Option<&[u8]>) -> Result<(), Error> {
+        let mut s = self.state.borrow_mut();
+        if let Some(mine) = s.backups.get_mut(&self.me) {
+            match credential {
+                None => mine.password = None,
+                Some(id) => mine.passkeys.retain(|(c, _)| c != id),
+            }
+        }
         Ok(())
+    }
+    async fn post_link(&self, link_id: &[u8; 16], offer: &str) -> Result<(), Error> {
+        let mut s = self.state.borrow_mut();
+        if s.links.contains_key(link_id) {
+            return Err(Error::LinkUsed);
+        }
+        s.links
+            .insert(*link_id, (self.me.clone(), offer.to_owned()));
+        Ok(())
+    }
+    async fn take_link(&self, link_id: &[u8; 16]) -> Result<Option<String>, Error> {
+        let mut s = self.state.borrow_mut();
+        let mine = s.links.get(link_id).is_some_and(|(who, _)| *who == self.me);
+        if !mine {
+            return Ok(None);
+        }
+        Ok(s.links.remove(link_id).map(|(_, offer)| offer))
     }
     async fn post_shares(&self, shares: &[ShareOut]) -> Result<(), Error> {
         assert!(shares.len() <= 1000);

@@ -45,9 +45,8 @@ fn backup_wipe_restore_on_a_fresh_device() {
                 .device("alice", &MemoryStore::default())
                 .restore("battery staple")
         )
-        .unwrap_err()
-        .code(),
-        "Directory"
+        .unwrap_err(),
+        Error::NoBackup
     );
 }
 

@@ -1,25 +1,21 @@
-//! This identity's own keys: registered, rotated, backed up and restored, revoked and
-//! wiped.
+//! This identity's own keys: registered, rotated, adopted (from a backup or another
+//! device), revoked and wiped.
 
 use rand_core::CryptoRngCore;
 
 use super::{Directory, Engine, Publish, Store};
 use crate::client::groups::Sessions;
 use crate::client::{CardCache, Error, Identity};
-use crate::proto::{self, backup, Card};
+use crate::proto::keyring::Keyring;
+use crate::proto::{self, Card};
 
 impl<D: Directory + Clone + 'static, S: Store> Engine<D, S> {
     /// Creates keys (or uses this device's) and publishes the card. Fails with
     /// `AlreadyRegistered` when the directory has a card this device has no keys for.
     pub async fn register(&self, rng: &mut impl CryptoRngCore, now_ms: u64) -> Result<Card, Error> {
-        let existing = self
-            .directory
-            .lookup(std::slice::from_ref(&self.identity))
-            .await?;
-        self.state.borrow_mut().stats.lookups += 1;
+        let existing = self.directory_own_card().await?;
         let local = self.own_card().ok();
-        if let Some((_, text)) = existing.first() {
-            let card = self.verified(text)?;
+        if let Some(card) = existing {
             return match local {
                 Some(own) if own.id() == card.id() => Ok(own),
                 _ => Err(Error::AlreadyRegistered),
@@ -55,57 +51,23 @@ impl<D: Directory + Clone + 'static, S: Store> Engine<D, S> {
         }
     }
 
-    /// Seals every key generation under `password` and stores it at the directory.
-    pub async fn backup(
-        &self,
-        rng: &mut impl CryptoRngCore,
-        password: &str,
-        params: backup::Params,
-    ) -> Result<(), Error> {
-        let text = {
-            let state = self.state.borrow();
-            let keys = state.keys.as_ref().ok_or(Error::NoLocalKey)?;
-            keys.backup(rng, password, params)?
-        };
-        self.directory.put_backup(&text).await
-    }
-
-    /// Restores the keys from the directory's backup with `password` and stores them.
-    pub async fn restore(&self, password: &str) -> Result<Card, Error> {
-        let text = self.directory.get_backup().await?.ok_or_else(|| {
-            Error::Directory("this identity has no backup at the directory".into())
-        })?;
-        let keys = Identity::restore(&text, password)?;
-        if keys.identity() != self.identity {
+    /// Makes `keyring` this device's keys and stores them: the one way keys arrive from
+    /// elsewhere (a password or passkey backup, a device link). `InvalidArgument` when a
+    /// card in it is another identity's; nothing is changed then.
+    pub async fn adopt(&self, keyring: Keyring) -> Result<Card, Error> {
+        if keyring
+            .entries()
+            .any(|entry| entry.card().identity() != self.identity)
+        {
             return Err(Error::Proto(proto::Error::InvalidArgument(
-                "the backup is another identity's",
+                "the keys are another identity's",
             )));
         }
+        let keys = Identity::from_keyring(keyring);
         let card = keys.card().clone();
         self.state.borrow_mut().keys = Some(keys);
         self.save_keys().await?;
         Ok(card)
-    }
-
-    /// Re-seals the directory's backup under a new password.
-    pub async fn change_password(
-        &self,
-        rng: &mut impl CryptoRngCore,
-        old: &str,
-        new: &str,
-        params: backup::Params,
-    ) -> Result<(), Error> {
-        let text = self.directory.get_backup().await?.ok_or_else(|| {
-            Error::Directory("this identity has no backup at the directory".into())
-        })?;
-        let keys = Identity::restore(&text, old)?;
-        let sealed = keys.backup(rng, new, params)?;
-        self.directory.put_backup(&sealed).await
-    }
-
-    /// Deletes the directory's backup.
-    pub async fn delete_backup(&self) -> Result<(), Error> {
-        self.directory.delete_backup().await
     }
 
     /// Revokes the card at the directory and forgets the keys here.

@@ -29,6 +29,21 @@ impl<D: Directory + Clone + 'static, S: Store> Engine<D, S> {
         Ok(card)
     }
 
+    /// This identity's current card, asked of the directory (the cache is neither read
+    /// nor filled) and verified; `None` when it has none.
+    pub(super) async fn directory_own_card(&self) -> Result<Option<Card>, Error> {
+        let answer = self
+            .directory
+            .lookup(std::slice::from_ref(&self.identity))
+            .await?;
+        self.state.borrow_mut().stats.lookups += 1;
+        answer
+            .iter()
+            .find(|(identity, _)| *identity == self.identity)
+            .map(|(_, text)| self.verified(text))
+            .transpose()
+    }
+
     /// Current cards of `identities`, from memory when fresh, else one directory request
     /// for all the others. Each card is checked against the pinned one (trust on first
     /// use; rotations followed only through verified links, §2). An identity without a card is an

@@ -12,15 +12,21 @@
 //! - `lookup`: the card cache — current cards from the directory, sender cards by id;
 //! - `key_changes`: trust on first use, verified rotations followed, key changes
 //!   reported;
-//! - `account`: this identity's own keys — register, rotate, backup, restore, unregister;
+//! - `account`: this identity's own keys — register, rotate, adopt, unregister, wipe;
+//! - `backups`: the password backup (§4) and passkey backups (§4.1) at the directory —
+//!   made, listed, restored, re-sealed, deleted;
+//! - `linking`: §13 device links — the new device's QR and poll, the old device's
+//!   offer, the code confirmed before the keys are used;
 //! - `sessions`: sending through group sessions (§9) and sharing them;
 //! - `shares`: receiving group sessions — shares fetched, checked and kept;
 //! - `pairwise`: §11 messages — the pair keys kept in memory, the other card resolved;
 //! - `flights`: one directory request shared by every caller that waits for it.
 
 mod account;
+mod backups;
 mod flights;
 mod key_changes;
+mod linking;
 mod lookup;
 mod pairwise;
 mod sessions;
@@ -44,7 +50,9 @@ use crate::proto::{self, safety, Card, CardId, ContentType};
 use flights::{CardFlight, FlightFuture, ShareFlight};
 use store::{load_keys, load_pins, load_sessions};
 
+pub use backups::PasskeyBackup;
 pub use key_changes::{KeyChange, KeyChangeListener};
+pub use linking::{Link, PendingLink, LINK_TTL_MS};
 pub use lookup::Looked;
 pub use store::{MemoryStore, Record, Store};
 
@@ -109,12 +117,22 @@ pub trait Directory {
     async fn publish(&self, card: &str, replace: bool) -> Result<Publish, Error>;
     /// Revokes the caller's current card.
     async fn revoke(&self) -> Result<(), Error>;
-    /// Stores the caller's backup.
+    /// Stores one of the caller's backups: the password backup (`csb1.`, §4) or the
+    /// passkey backup (`csw1.`, §4.1) of the credential it names, replacing the one of
+    /// the same kind.
     async fn put_backup(&self, backup: &str) -> Result<(), Error>;
-    /// The caller's backup.
-    async fn get_backup(&self) -> Result<Option<String>, Error>;
-    /// Deletes the caller's backup.
-    async fn delete_backup(&self) -> Result<(), Error>;
+    /// Every backup of the caller, as the directory returns them (the password backup
+    /// first); empty when there is none.
+    async fn backups(&self) -> Result<Vec<String>, Error>;
+    /// Deletes the caller's password backup (`None`) or the passkey backup of
+    /// `credential`; deleting one that does not exist is not an error.
+    async fn delete_backup(&self, credential: Option<&[u8]>) -> Result<(), Error>;
+    /// Stores a device-link offer (§13) under `link_id`: `LinkUsed` when one is already
+    /// waiting there.
+    async fn post_link(&self, link_id: &[u8; 16], offer: &str) -> Result<(), Error>;
+    /// Takes the offer waiting under `link_id` (it is gone afterwards); `None` when there
+    /// is none (not yet, already taken, or expired).
+    async fn take_link(&self, link_id: &[u8; 16]) -> Result<Option<String>, Error>;
     /// Stores group-session shares (at most [`MAX_SHARES_PER_POST`]), each readable only
     /// by its recipient.
     async fn post_shares(&self, shares: &[ShareOut]) -> Result<(), Error>;
