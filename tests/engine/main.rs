@@ -21,6 +21,7 @@ use pollster::block_on;
 use rand_core::OsRng;
 
 // One module per feature; the harness and the helpers they share are below.
+mod devices;
 mod groups;
 mod identity;
 mod key_changes;
