@@ -11,9 +11,9 @@ mod support;
 
 use std::time::Instant;
 
-use chatseal::client::{Directory, Engine, Error, MemoryStore, Publish, ShareOut};
+use chatseal::client::{Directory, Engine, Error, MemoryStore, PasskeyBackup, Publish, ShareOut};
 use chatseal::proto::group::{GroupMessage, SessionId};
-use chatseal::proto::{CardId, ContentType};
+use chatseal::proto::{b64u_encode, passkey, CardId, ContentType};
 use rand_core::OsRng;
 use serde_json::{json, Value};
 use support::{App, Backend, Server, TestDb};
@@ -105,12 +105,49 @@ impl Directory for HttpDirectory {
             .await
             .map(|_| ())
     }
-    async fn get_backup(&self) -> Result<Option<String>, Error> {
+    async fn backups(&self) -> Result<Vec<String>, Error> {
         let (status, body) = self.call("GET", "/v2/backup", None).await?;
-        Ok((status == 200).then(|| body["backups"][0].as_str().unwrap().to_owned()))
+        match status {
+            200 => Ok(body["backups"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|b| b.as_str().unwrap().to_owned())
+                .collect()),
+            404 => Ok(Vec::new()),
+            _ => Err(Error::Directory(format!("{status} {body}"))),
+        }
     }
-    async fn delete_backup(&self) -> Result<(), Error> {
-        self.call("DELETE", "/v2/backup", None).await.map(|_| ())
+    async fn delete_backup(&self, credential: Option<&[u8]>) -> Result<(), Error> {
+        let path = match credential {
+            None => "/v2/backup".to_owned(),
+            Some(id) => format!("/v2/backup?credential={}", b64u_encode(id)),
+        };
+        let (status, body) = self.call("DELETE", &path, None).await?;
+        match status {
+            204 | 404 => Ok(()),
+            _ => Err(Error::Directory(format!("{status} {body}"))),
+        }
+    }
+    async fn post_link(&self, link_id: &[u8; 16], offer: &str) -> Result<(), Error> {
+        let path = format!("/v2/link/{}", hex::encode(link_id));
+        let (status, body) = self
+            .call("POST", &path, Some(json!({ "offer": offer })))
+            .await?;
+        match status {
+            201 => Ok(()),
+            409 if body["error"]["code"] == "Conflict" => Err(Error::LinkUsed),
+            _ => Err(Error::Directory(format!("{status} {body}"))),
+        }
+    }
+    async fn take_link(&self, link_id: &[u8; 16]) -> Result<Option<String>, Error> {
+        let path = format!("/v2/link/{}", hex::encode(link_id));
+        let (status, body) = self.call("GET", &path, None).await?;
+        match status {
+            200 => Ok(Some(body["offer"].as_str().unwrap().to_owned())),
+            404 => Ok(None),
+            _ => Err(Error::Directory(format!("{status} {body}"))),
+        }
     }
     async fn post_shares(&self, shares: &[ShareOut]) -> Result<(), Error> {
         let list: Vec<Value> = shares
@@ -497,4 +534,201 @@ async fn a_500_member_channel_through_the_real_directory() {
         stanzas_time.as_secs_f64() * 1e3,
         registered.as_secs_f64(),
     );
+}
+
+/// PROTOCOL §4.1 through the real directory: a passkey backup next to the password
+/// backup, a wrong PRF output refused, the right one restoring a new device that reads
+/// the history, then the passkey backup removed on its own.
+#[tokio::test]
+async fn a_passkey_backup_restores_a_new_device_through_the_real_directory() {
+    let db = TestDb::new(Backend::Sqlite).await.unwrap();
+    let app = App::new();
+    let server = Server::start(&db.url, &app, &[]).await;
+    let device = |identity: &'static str| {
+        let dir = HttpDirectory {
+            base: server.base.clone(),
+            token: app.token(identity),
+            http: reqwest::Client::new(),
+        };
+        Engine::open(identity, dir, MemoryStore::default())
+    };
+    let alice = device("alice@clinic-a").await.unwrap();
+    let bob = device("bob@clinic-a").await.unwrap();
+    alice.register(&mut OsRng, now_ms()).await.unwrap();
+    bob.register(&mut OsRng, now_ms()).await.unwrap();
+    let old = bob
+        .encrypt(
+            &mut OsRng,
+            ContentType::Text,
+            b"history",
+            &["alice@clinic-a".to_owned()],
+            "dm",
+            now_ms(),
+        )
+        .await
+        .unwrap();
+    let fast = chatseal::proto::backup::Params {
+        m_kib: 19456,
+        t: 2,
+        p: 1,
+    };
+    alice.backup(&mut OsRng, "pw", fast).await.unwrap();
+    let salt = passkey::new_prf_salt(&mut OsRng);
+    alice
+        .backup_with_passkey(&mut OsRng, b"credential-1", salt, &[7; 32])
+        .await
+        .unwrap();
+    assert_eq!(
+        alice.passkey_backups().await.unwrap(),
+        [PasskeyBackup {
+            credential_id: b"credential-1".to_vec(),
+            prf_salt: salt
+        }]
+    );
+
+    let fresh = device("alice@clinic-a").await.unwrap();
+    assert_eq!(
+        fresh
+            .restore_with_passkey(b"credential-1", &[8; 32])
+            .await
+            .unwrap_err()
+            .code(),
+        "Integrity"
+    );
+    assert!(!fresh.has_local_key());
+    assert_eq!(
+        fresh
+            .restore_with_passkey(b"credential-2", &[7; 32])
+            .await
+            .unwrap_err(),
+        Error::NoBackup
+    );
+    let card = fresh
+        .restore_with_passkey(b"credential-1", &[7; 32])
+        .await
+        .unwrap();
+    assert_eq!(card, alice.own_card().unwrap());
+    let got = fresh
+        .decrypt(&old, Some("bob@clinic-a"), Some("dm"))
+        .await
+        .unwrap();
+    assert_eq!(got.text.as_deref(), Some("history"));
+
+    fresh.delete_passkey_backup(b"credential-1").await.unwrap();
+    assert!(fresh.passkey_backups().await.unwrap().is_empty());
+    let third = device("alice@clinic-a").await.unwrap();
+    assert_eq!(
+        third
+            .restore_with_passkey(b"credential-1", &[7; 32])
+            .await
+            .unwrap_err(),
+        Error::NoBackup
+    );
+    assert_eq!(
+        third.restore("pw").await.unwrap(),
+        card,
+        "the password backup stays"
+    );
+}
+
+/// PROTOCOL §13 through the real directory, across two engines of one identity: the QR,
+/// the offer, the same code on both screens, nothing stored before the confirmation, a
+/// replayed offer refused, and a stale one rejected.
+#[tokio::test]
+async fn a_device_link_through_the_real_directory() {
+    let db = TestDb::new(Backend::Sqlite).await.unwrap();
+    let app = App::new();
+    let server = Server::start(&db.url, &app, &[]).await;
+    let device = |identity: &'static str, store: &MemoryStore| {
+        let dir = HttpDirectory {
+            base: server.base.clone(),
+            token: app.token(identity),
+            http: reqwest::Client::new(),
+        };
+        Engine::open(identity, dir, store.clone())
+    };
+    let alice = device("alice@clinic-a", &MemoryStore::default())
+        .await
+        .unwrap();
+    let bob = device("bob@clinic-a", &MemoryStore::default())
+        .await
+        .unwrap();
+    alice.register(&mut OsRng, now_ms()).await.unwrap();
+    bob.register(&mut OsRng, now_ms()).await.unwrap();
+    let old = bob
+        .encrypt(
+            &mut OsRng,
+            ContentType::Text,
+            b"history",
+            &["alice@clinic-a".to_owned()],
+            "dm",
+            now_ms(),
+        )
+        .await
+        .unwrap();
+
+    let store = MemoryStore::default();
+    let new = device("alice@clinic-a", &store).await.unwrap();
+    let link = new.start_link(&mut OsRng, now_ms());
+    assert!(new.poll_link(&link, now_ms()).await.unwrap().is_none());
+    let code = alice.accept_link(&mut OsRng, &link.qr()).await.unwrap();
+    assert_eq!(
+        alice.accept_link(&mut OsRng, &link.qr()).await.unwrap_err(),
+        Error::LinkUsed
+    );
+    assert!(
+        bob.poll_link(&link, now_ms()).await.unwrap().is_none(),
+        "another identity's token reads nothing"
+    );
+    let pending = new.poll_link(&link, now_ms()).await.unwrap().unwrap();
+    assert_eq!(pending.code(), code);
+    assert!(new.poll_link(&link, now_ms()).await.unwrap().is_none());
+    assert!(!new.has_local_key());
+    assert!(!device("alice@clinic-a", &store)
+        .await
+        .unwrap()
+        .has_local_key());
+    let card = new.confirm_link(pending).await.unwrap();
+    assert_eq!(card, alice.own_card().unwrap());
+    assert!(device("alice@clinic-a", &store)
+        .await
+        .unwrap()
+        .has_local_key());
+    let got = new
+        .decrypt(&old, Some("bob@clinic-a"), Some("dm"))
+        .await
+        .unwrap();
+    assert_eq!(got.text.as_deref(), Some("history"));
+    let reply = new
+        .encrypt(
+            &mut OsRng,
+            ContentType::Text,
+            b"from the new device",
+            &["bob@clinic-a".to_owned()],
+            "dm",
+            now_ms(),
+        )
+        .await
+        .unwrap();
+    let got = bob
+        .decrypt(&reply, Some("alice@clinic-a"), Some("dm"))
+        .await
+        .unwrap();
+    assert_eq!(
+        (got.text.as_deref(), got.key_changed),
+        (Some("from the new device"), false)
+    );
+
+    // The old device rotates after sealing an offer: the offer is stale.
+    let third = device("alice@clinic-a", &MemoryStore::default())
+        .await
+        .unwrap();
+    let link = third.start_link(&mut OsRng, now_ms());
+    alice.accept_link(&mut OsRng, &link.qr()).await.unwrap();
+    alice.rotate(&mut OsRng, now_ms()).await.unwrap();
+    assert_eq!(
+        third.poll_link(&link, now_ms()).await.unwrap_err(),
+        Error::LinkRejected
+    );
+    assert!(!third.has_local_key());
 }
