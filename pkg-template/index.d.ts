@@ -15,7 +15,13 @@ export type ErrorCode =
   | "AlreadyRegistered"
   | "Unauthorized"
   | "Directory"
-  | "Storage";
+  | "Storage"
+  | "NoBackup"
+  | "PasskeyUnsupported"
+  | "PasskeyCancelled"
+  | "LinkExpired"
+  | "LinkUsed"
+  | "LinkRejected";
 
 /** Every failure chatseal reports (wrong argument types are `TypeError`s, aborts are `AbortError`s). */
 export declare class ChatSealError extends Error {

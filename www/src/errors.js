@@ -6,6 +6,12 @@ const CHATSEAL = {
   Storage: "This browser's key storage (IndexedDB) failed. Private windows and full disks can cause this.",
   NoLocalKey: "This browser has no keys for you yet.",
   AlreadyRegistered: "The directory already has keys for you, made in another browser.",
+  NoBackup: "The key directory has no backup of that kind for you.",
+  PasskeyUnsupported: "This browser or security key cannot protect a backup with a passkey.",
+  PasskeyCancelled: "The passkey prompt was closed before it finished.",
+  LinkExpired: "No keys arrived from your other device within 5 minutes.",
+  LinkUsed: "That QR code was already used; show a new one on the new device.",
+  LinkRejected: "The keys sent are not your current keys; link from a device that is up to date.",
   Integrity: "That does not open it: the password is wrong, or the backup was changed.",
   Malformed: "The data is damaged.",
   InvalidArgument: "Something the app passed was not valid.",
@@ -47,5 +53,5 @@ export function isNoCard(error) {
 
 /** True when `restore` failed because there is no backup to restore. */
 export function isNoBackup(error) {
-  return error?.code === "Directory" && /no backup/i.test(error?.message ?? "");
+  return error?.code === "NoBackup";
 }
