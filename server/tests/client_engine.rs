@@ -536,6 +536,42 @@ async fn a_500_member_channel_through_the_real_directory() {
     );
 }
 
+type HttpEngine = Engine<HttpDirectory, MemoryStore>;
+
+/// An engine of `identity` on `store`, talking to `server` with a token of `app`.
+async fn device(server: &Server, app: &App, identity: &str, store: &MemoryStore) -> HttpEngine {
+    let dir = HttpDirectory {
+        base: server.base.clone(),
+        token: app.token(identity),
+        http: reqwest::Client::new(),
+    };
+    Engine::open(identity, dir, store.clone()).await.unwrap()
+}
+
+/// Alice and Bob registered, and a message from Bob to Alice in context `"dm"`.
+async fn alice_and_bob(server: &Server, app: &App) -> (HttpEngine, HttpEngine, String) {
+    let alice = device(server, app, "alice@clinic-a", &MemoryStore::default()).await;
+    let bob = device(server, app, "bob@clinic-a", &MemoryStore::default()).await;
+    alice.register(&mut OsRng, now_ms()).await.unwrap();
+    bob.register(&mut OsRng, now_ms()).await.unwrap();
+    let old = dm(&bob, "alice@clinic-a", "history").await;
+    (alice, bob, old)
+}
+
+/// `text` from `from` to `to` in context `"dm"`.
+async fn dm(from: &HttpEngine, to: &str, text: &str) -> String {
+    from.encrypt(
+        &mut OsRng,
+        ContentType::Text,
+        text.as_bytes(),
+        &[to.to_owned()],
+        "dm",
+        now_ms(),
+    )
+    .await
+    .unwrap()
+}
+
 /// PROTOCOL §4.1 through the real directory: a passkey backup next to the password
 /// backup, a wrong PRF output refused, the right one restoring a new device that reads
 /// the history, then the passkey backup removed on its own.
@@ -544,29 +580,7 @@ async fn a_passkey_backup_restores_a_new_device_through_the_real_directory() {
     let db = TestDb::new(Backend::Sqlite).await.unwrap();
     let app = App::new();
     let server = Server::start(&db.url, &app, &[]).await;
-    let device = |identity: &'static str| {
-        let dir = HttpDirectory {
-            base: server.base.clone(),
-            token: app.token(identity),
-            http: reqwest::Client::new(),
-        };
-        Engine::open(identity, dir, MemoryStore::default())
-    };
-    let alice = device("alice@clinic-a").await.unwrap();
-    let bob = device("bob@clinic-a").await.unwrap();
-    alice.register(&mut OsRng, now_ms()).await.unwrap();
-    bob.register(&mut OsRng, now_ms()).await.unwrap();
-    let old = bob
-        .encrypt(
-            &mut OsRng,
-            ContentType::Text,
-            b"history",
-            &["alice@clinic-a".to_owned()],
-            "dm",
-            now_ms(),
-        )
-        .await
-        .unwrap();
+    let (alice, _bob, old) = alice_and_bob(&server, &app).await;
     let fast = chatseal::proto::backup::Params {
         m_kib: 19456,
         t: 2,
@@ -586,7 +600,7 @@ async fn a_passkey_backup_restores_a_new_device_through_the_real_directory() {
         }]
     );
 
-    let fresh = device("alice@clinic-a").await.unwrap();
+    let fresh = device(&server, &app, "alice@clinic-a", &MemoryStore::default()).await;
     assert_eq!(
         fresh
             .restore_with_passkey(b"credential-1", &[8; 32])
@@ -616,7 +630,7 @@ async fn a_passkey_backup_restores_a_new_device_through_the_real_directory() {
 
     fresh.delete_passkey_backup(b"credential-1").await.unwrap();
     assert!(fresh.passkey_backups().await.unwrap().is_empty());
-    let third = device("alice@clinic-a").await.unwrap();
+    let third = device(&server, &app, "alice@clinic-a", &MemoryStore::default()).await;
     assert_eq!(
         third
             .restore_with_passkey(b"credential-1", &[7; 32])
@@ -639,36 +653,9 @@ async fn a_device_link_through_the_real_directory() {
     let db = TestDb::new(Backend::Sqlite).await.unwrap();
     let app = App::new();
     let server = Server::start(&db.url, &app, &[]).await;
-    let device = |identity: &'static str, store: &MemoryStore| {
-        let dir = HttpDirectory {
-            base: server.base.clone(),
-            token: app.token(identity),
-            http: reqwest::Client::new(),
-        };
-        Engine::open(identity, dir, store.clone())
-    };
-    let alice = device("alice@clinic-a", &MemoryStore::default())
-        .await
-        .unwrap();
-    let bob = device("bob@clinic-a", &MemoryStore::default())
-        .await
-        .unwrap();
-    alice.register(&mut OsRng, now_ms()).await.unwrap();
-    bob.register(&mut OsRng, now_ms()).await.unwrap();
-    let old = bob
-        .encrypt(
-            &mut OsRng,
-            ContentType::Text,
-            b"history",
-            &["alice@clinic-a".to_owned()],
-            "dm",
-            now_ms(),
-        )
-        .await
-        .unwrap();
-
+    let (alice, bob, old) = alice_and_bob(&server, &app).await;
     let store = MemoryStore::default();
-    let new = device("alice@clinic-a", &store).await.unwrap();
+    let new = device(&server, &app, "alice@clinic-a", &store).await;
     let link = new.start_link(&mut OsRng, now_ms());
     assert!(new.poll_link(&link, now_ms()).await.unwrap().is_none());
     let code = alice.accept_link(&mut OsRng, &link.qr()).await.unwrap();
@@ -684,32 +671,20 @@ async fn a_device_link_through_the_real_directory() {
     assert_eq!(pending.code(), code);
     assert!(new.poll_link(&link, now_ms()).await.unwrap().is_none());
     assert!(!new.has_local_key());
-    assert!(!device("alice@clinic-a", &store)
+    assert!(!device(&server, &app, "alice@clinic-a", &store)
         .await
-        .unwrap()
         .has_local_key());
     let card = new.confirm_link(pending).await.unwrap();
     assert_eq!(card, alice.own_card().unwrap());
-    assert!(device("alice@clinic-a", &store)
+    assert!(device(&server, &app, "alice@clinic-a", &store)
         .await
-        .unwrap()
         .has_local_key());
     let got = new
         .decrypt(&old, Some("bob@clinic-a"), Some("dm"))
         .await
         .unwrap();
     assert_eq!(got.text.as_deref(), Some("history"));
-    let reply = new
-        .encrypt(
-            &mut OsRng,
-            ContentType::Text,
-            b"from the new device",
-            &["bob@clinic-a".to_owned()],
-            "dm",
-            now_ms(),
-        )
-        .await
-        .unwrap();
+    let reply = dm(&new, "bob@clinic-a", "from the new device").await;
     let got = bob
         .decrypt(&reply, Some("alice@clinic-a"), Some("dm"))
         .await
@@ -720,9 +695,7 @@ async fn a_device_link_through_the_real_directory() {
     );
 
     // The old device rotates after sealing an offer: the offer is stale.
-    let third = device("alice@clinic-a", &MemoryStore::default())
-        .await
-        .unwrap();
+    let third = device(&server, &app, "alice@clinic-a", &MemoryStore::default()).await;
     let link = third.start_link(&mut OsRng, now_ms());
     alice.accept_link(&mut OsRng, &link.qr()).await.unwrap();
     alice.rotate(&mut OsRng, now_ms()).await.unwrap();

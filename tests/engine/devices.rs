@@ -15,6 +15,16 @@ fn bare(world: &World, identity: &str) -> (Engine<MemDirectory, MemoryStore>, Me
     (world.device(identity, &store), store)
 }
 
+/// A link started on `new` (at `NOW`) whose QR `old` accepted: its offer is waiting.
+fn offered(
+    new: &Engine<MemDirectory, MemoryStore>,
+    old: &Engine<MemDirectory, MemoryStore>,
+) -> Link {
+    let link = new.start_link(&mut OsRng, NOW);
+    block_on(old.accept_link(&mut OsRng, &link.qr())).unwrap();
+    link
+}
+
 /// True when a device opened on `store` finds keys there.
 fn stored(world: &World, identity: &str, store: &MemoryStore) -> bool {
     world.device(identity, store).has_local_key()
@@ -220,8 +230,7 @@ fn a_replayed_late_or_bad_link_is_refused() {
     let (new, store) = bare(&world, "alice");
 
     // The same QR accepted twice: the second offer is refused.
-    let link = new.start_link(&mut OsRng, NOW);
-    block_on(alice.accept_link(&mut OsRng, &link.qr())).unwrap();
+    let link = offered(&new, &alice);
     assert_eq!(
         block_on(alice.accept_link(&mut OsRng, &link.qr())).unwrap_err(),
         Error::LinkUsed
@@ -270,8 +279,7 @@ fn an_altered_offer_is_integrity_and_stores_nothing() {
     let (new, store) = bare(&world, "alice");
 
     // A flipped character.
-    let link = new.start_link(&mut OsRng, NOW);
-    block_on(alice.accept_link(&mut OsRng, &link.qr())).unwrap();
+    let link = offered(&new, &alice);
     swap_offer(&world, &link, "alice", |text| {
         let mut bytes = text.as_bytes().to_vec();
         let i = bytes.len() / 2;
@@ -284,10 +292,8 @@ fn an_altered_offer_is_integrity_and_stores_nothing() {
     );
 
     // A genuine offer for another link (another key).
-    let link = new.start_link(&mut OsRng, NOW);
-    let elsewhere = new.start_link(&mut OsRng, NOW);
-    block_on(alice.accept_link(&mut OsRng, &link.qr())).unwrap();
-    block_on(alice.accept_link(&mut OsRng, &elsewhere.qr())).unwrap();
+    let link = offered(&new, &alice);
+    let elsewhere = offered(&new, &alice);
     let moved = world
         .dir
         .borrow_mut()
@@ -301,8 +307,7 @@ fn an_altered_offer_is_integrity_and_stores_nothing() {
         "Integrity"
     );
     // Not an offer at all.
-    let link = new.start_link(&mut OsRng, NOW);
-    block_on(alice.accept_link(&mut OsRng, &link.qr())).unwrap();
+    let link = offered(&new, &alice);
     swap_offer(&world, &link, "alice", |_| "csl2.AAAA".into());
     assert_eq!(
         block_on(new.poll_link(&link, NOW)).unwrap_err().code(),
@@ -320,8 +325,7 @@ fn keys_that_are_not_the_current_card_are_rejected() {
     let (new, store) = bare(&world, "alice");
 
     // The old device rotated after it sealed the offer: the offer is stale.
-    let link = new.start_link(&mut OsRng, NOW);
-    block_on(alice.accept_link(&mut OsRng, &link.qr())).unwrap();
+    let link = offered(&new, &alice);
     block_on(alice.rotate(&mut OsRng, NOW + 1000)).unwrap();
     assert_eq!(
         block_on(new.poll_link(&link, NOW)).unwrap_err(),
@@ -331,22 +335,19 @@ fn keys_that_are_not_the_current_card_are_rejected() {
     // A device left behind by a rotation elsewhere offers its old keys.
     let (behind, _) = bare(&world, "alice");
     let pending = {
-        let link = behind.start_link(&mut OsRng, NOW);
-        block_on(alice.accept_link(&mut OsRng, &link.qr())).unwrap();
+        let link = offered(&behind, &alice);
         block_on(behind.poll_link(&link, NOW)).unwrap().unwrap()
     };
     block_on(behind.confirm_link(pending)).unwrap();
     block_on(alice.rotate(&mut OsRng, NOW + 2000)).unwrap();
-    let link = new.start_link(&mut OsRng, NOW);
-    block_on(behind.accept_link(&mut OsRng, &link.qr())).unwrap();
+    let link = offered(&new, &behind);
     assert_eq!(
         block_on(new.poll_link(&link, NOW)).unwrap_err(),
         Error::LinkRejected
     );
 
     // Another identity's keys, handed over by a hostile directory.
-    let link = new.start_link(&mut OsRng, NOW);
-    block_on(bob.accept_link(&mut OsRng, &link.qr())).unwrap();
+    let link = offered(&new, &bob);
     assert!(
         block_on(new.poll_link(&link, NOW)).unwrap().is_none(),
         "bob's offer is not alice's to read"
