@@ -275,7 +275,7 @@ bench-floor: pkg browser-setup
 # (`-s none`): both crates forbid unsafe code, and AddressSanitizer cut the executions a
 # second several times over for what it could find in safe Rust.
 FUZZ_SECONDS ?= 300
-FUZZ_TARGETS := card envelope group backup sessions jwt json_bodies
+FUZZ_TARGETS := card envelope group backup sessions jwt json_bodies pairwise passkey link
 CARGO_FUZZ := $(TOOLS)/cargo/bin/cargo-fuzz
 fuzz:
 	rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly --profile minimal

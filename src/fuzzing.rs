@@ -13,8 +13,9 @@ use rand_core::{RngCore, SeedableRng};
 use crate::client::groups::Sessions;
 use crate::proto::envelope::{self, Content, ContentType, Envelope};
 use crate::proto::group::{self, ChainKey, GroupMessage, SessionId, Share};
+use crate::proto::link::{self, LinkQr, LinkRequest};
 use crate::proto::pairwise::{self, Pairwise};
-use crate::proto::{backup, Card, CardId, IdentityKeys, Keyring, KeyringEntry};
+use crate::proto::{backup, passkey, Card, CardId, IdentityKeys, Keyring, KeyringEntry};
 
 /// The context every fixed message is bound to.
 pub const CONTEXT: &str = "fuzz:channel";
@@ -177,6 +178,32 @@ pub fn backup(data: &[u8]) {
     let _ = Keyring::decode(data);
 }
 
+/// The PRF output the fixed passkey backups are sealed under.
+const PRF_OUTPUT: [u8; 32] = [12; 32];
+
+/// §4.1: a passkey backup parsed, then opened with the fixed PRF output (its key
+/// derivation is one HKDF, so unlike §4's Argon2 it is fuzzed through).
+pub fn passkey(data: &[u8]) {
+    if let Some(t) = text(data) {
+        let _ = passkey::Sealed::parse(t);
+        let _ = passkey::open(t, &PRF_OUTPUT);
+    }
+}
+
+/// The new device's fixed link request.
+fn link_request() -> LinkRequest {
+    LinkRequest::from_parts([13; 16], [14; 32])
+}
+
+/// §13: the input as a QR payload (the old device's side) and as an offer opened by the
+/// fixed request (the new device's).
+pub fn link(data: &[u8]) {
+    if let Some(t) = text(data) {
+        let _ = LinkQr::parse(t);
+        let _ = link_request().open(t);
+    }
+}
+
 /// The client's stored group sessions (sealed at rest, but decoded after unsealing).
 pub fn sessions(data: &[u8]) {
     let _ = Sessions::decode_outbound(data);
@@ -184,7 +211,7 @@ pub fn sessions(data: &[u8]) {
 }
 
 /// Valid starting inputs for `target` (`card`, `envelope`, `pairwise`, `group`,
-/// `backup`, `sessions`), from the fixed keys and a seeded RNG.
+/// `backup`, `passkey`, `link`, `sessions`), from the fixed keys and a seeded RNG.
 pub fn seeds(target: &str) -> Vec<Vec<u8>> {
     let f = fixture();
     let mut rng = rand_chacha::ChaCha20Rng::from_seed([8; 32]);
@@ -264,6 +291,22 @@ pub fn seeds(target: &str) -> Vec<Vec<u8>> {
             .unwrap_or_default();
             vec![encoded, sealed.into_bytes()]
         }
+        "passkey" => {
+            let keyring = Keyring::new(entry(1, 2, "alice@fuzz"));
+            let sealed =
+                passkey::seal_with(&keyring, b"fuzz-credential", [15; 32], &PRF_OUTPUT, [9; 24])
+                    .unwrap_or_default();
+            vec![sealed.into_bytes()]
+        }
+        "link" => {
+            let keyring = Keyring::new(entry(1, 2, "alice@fuzz"));
+            let qr = link_request().qr();
+            let offer = LinkQr::parse(&qr)
+                .and_then(|q| link::seal_offer(&mut rng, &q, &keyring))
+                .map(|(offer, _code)| offer)
+                .unwrap_or_default();
+            vec![qr.into_bytes(), offer.into_bytes()]
+        }
         "sessions" => {
             let mut sessions = Sessions {
                 cursor: "17".into(),
@@ -290,12 +333,14 @@ pub fn seeds(target: &str) -> Vec<Vec<u8>> {
 pub type Target = fn(&[u8]);
 
 /// Every target, by name.
-pub const TARGETS: [(&str, Target); 6] = [
+pub const TARGETS: [(&str, Target); 8] = [
     ("card", card),
     ("envelope", envelope),
     ("pairwise", pairwise),
     ("group", group),
     ("backup", backup),
+    ("passkey", passkey),
+    ("link", link),
     ("sessions", sessions),
 ];
 
@@ -320,6 +365,13 @@ mod tests {
         let got = group::decrypt(&t, &f.bob, &[&f.share], resolve, None, Some(CONTEXT));
         assert_eq!(got.map(|m| m.data), Ok(b"fixed".to_vec()));
         assert!(seeds("backup").len() == 2 && seeds("sessions").len() == 2);
+        let t = String::from_utf8(seeds("passkey")[0].clone()).unwrap_or_default();
+        assert!(passkey::open(&t, &PRF_OUTPUT).is_ok());
+        let link_seeds = seeds("link");
+        let qr = String::from_utf8(link_seeds[0].clone()).unwrap_or_default();
+        assert!(LinkQr::parse(&qr).is_ok());
+        let offer = String::from_utf8(link_seeds[1].clone()).unwrap_or_default();
+        assert!(link_request().open(&offer).is_ok());
         for (name, run) in TARGETS {
             for seed in seeds(name) {
                 run(&seed);

@@ -152,6 +152,37 @@ fn backups() {
 }
 
 #[test]
+fn passkey_backups() {
+    let vectors: Vec<PasskeyVector> = load("passkey_backups.json");
+    assert!(vectors.len() >= 2);
+    assert!(
+        vectors.iter().any(|v| v.keyring.len() == 1),
+        "one generation"
+    );
+    assert!(
+        vectors.iter().any(|v| v.keyring.len() >= 3),
+        "two rotations"
+    );
+    assert!(
+        vectors.iter().any(|v| v.credential_id.len() / 2 > 255),
+        "a long credential id"
+    );
+    vectors.iter().for_each(check_passkey_backup);
+}
+
+#[test]
+fn links() {
+    let vectors: Vec<LinkVector> = load("links.json");
+    assert!(vectors.len() >= 2);
+    assert!(
+        vectors.iter().any(|v| v.keyring.len() == 1),
+        "one generation"
+    );
+    assert!(vectors.iter().any(|v| v.keyring.len() >= 2), "a rotation");
+    vectors.iter().for_each(check_link);
+}
+
+#[test]
 fn safety_numbers() {
     let vectors: Vec<SafetyVector> = load("safety_numbers.json");
     assert!(vectors.len() >= 3);
@@ -176,6 +207,15 @@ fn invalid_inputs_fail_with_their_named_error() {
             .or_default() += 1;
     }
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    // §4.1's passkey backups: layout, AEAD and keyring errors.
+    for error in ["Malformed", "Integrity", "BadSignature"] {
+        assert!(
+            vectors
+                .iter()
+                .any(|v| matches!(v.with, Needs::Passkey { .. }) && v.error == error),
+            "passkey {error}"
+        );
+    }
     // Every error name of §2–§4, §9, §10 and §11 is exercised, and §2's link rule.
     assert!(vectors
         .iter()
@@ -211,6 +251,9 @@ fn invalid_inputs_fail_with_their_named_error() {
         ("file", "Integrity"),
         ("file", "Malformed"),
         ("descriptor", "Malformed"),
+        ("link", "Malformed"),
+        ("link", "Integrity"),
+        ("link", "BadSignature"),
     ] {
         assert!(
             by_error.contains_key(&(kind.into(), error.into())),

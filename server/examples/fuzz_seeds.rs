@@ -43,6 +43,12 @@ fn main() -> std::io::Result<()> {
             "envelope" => seeds.extend(texts("messages.json", "csm2.")),
             "group" => seeds.extend(texts("group_messages.json", "csg2.")),
             "backup" => seeds.extend(texts("backups.json", "csb1.")),
+            "pairwise" => seeds.extend(texts("pairwise.json", "csp2.")),
+            "passkey" => seeds.extend(texts("passkey_backups.json", "csw1.")),
+            "link" => {
+                seeds.extend(texts("links.json", "chatseal:link:"));
+                seeds.extend(texts("links.json", "csl1."));
+            }
             _ => {}
         }
         write(name, seeds)?;

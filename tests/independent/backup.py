@@ -32,11 +32,28 @@ def decode_backup(text, password):
         fail("Malformed", "§4 t out of bounds", str(t))
     if not 1 <= p <= 4:
         fail("Malformed", "§4 p out of bounds", str(p))
-    key = argon2id(password, salt, m_kib, t, p)
-    try:
-        pt = nacl.bindings.crypto_aead_xchacha20poly1305_ietf_decrypt(ct, aad, nonce, key)
-    except (nacl.exceptions.CryptoError, ValueError, TypeError):
+    pt = xchacha_open(argon2id(password, salt, m_kib, t, p), nonce, aad, ct)
+    if pt is None:
         fail("Integrity", "§4 backup does not open (wrong password or tampered)")
+    out = decode_keyring(pt)
+    return {"m_kib": m_kib, "t": t, "p": p, "salt": salt, "nonce": nonce, "entries": out}
+
+
+def xchacha_seal(key, nonce, aad, pt):
+    return nacl.bindings.crypto_aead_xchacha20poly1305_ietf_encrypt(pt, aad, nonce, key)
+
+
+def xchacha_open(key, nonce, aad, ct):
+    """XChaCha20Poly1305-Open, or None when it fails (a ciphertext shorter than its tag too)."""
+    try:
+        return nacl.bindings.crypto_aead_xchacha20poly1305_ietf_decrypt(ct, aad, nonce, key)
+    except (nacl.exceptions.CryptoError, ValueError, TypeError):
+        return None
+
+
+def decode_keyring(pt):
+    """§4's keyring (also the plaintext of §4.1's passkey backups and §13's offers):
+    [{"card", "sign_sk", "enc_sk"}], newest card first."""
     kr = Reader(pt, "keyring")
     kmagic = kr.take(4)
     if kmagic == b"CSK1":
@@ -61,15 +78,19 @@ def decode_backup(text, password):
         if card["enc_pk"] != x25519_public(enc_sk):
             fail("Malformed", "§4 keyring card does not match enc_sk")
         out.append({"card": card, "sign_sk": sign_sk, "enc_sk": enc_sk})
-    return {"m_kib": m_kib, "t": t, "p": p, "salt": salt, "nonce": nonce, "entries": out}
+    return out
 
 
-def build_backup(password, m_kib, t, p, salt, nonce, keys, keyring_magic=KEYRING_MAGIC):
+def build_keyring(keys, keyring_magic=KEYRING_MAGIC):
     keyring = keyring_magic + u16(len(keys))
     for k in keys:
         c = card_from_key(k)
         keyring += u32(len(c)) + c + bytes.fromhex(k["sign_seed"]) + bytes.fromhex(k["enc_sk"])
+    return keyring
+
+
+def build_backup(password, m_kib, t, p, salt, nonce, keys, keyring_magic=KEYRING_MAGIC):
+    keyring = build_keyring(keys, keyring_magic)
     head = b"CSB1" + u32(m_kib) + u32(t) + u32(p) + salt + nonce
-    key = argon2id(password, salt, m_kib, t, p)
-    ct = nacl.bindings.crypto_aead_xchacha20poly1305_ietf_encrypt(keyring, head, nonce, key)
+    ct = xchacha_seal(argon2id(password, salt, m_kib, t, p), nonce, head, keyring)
     return "csb1." + b64u_encode(head + ct)

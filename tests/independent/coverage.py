@@ -7,6 +7,11 @@ _TEXT = ("text: wrong prefix", "length runs past the end")
 _PAYLOAD = ("§3 unknown content_type", "§3 context not UTF-8", "§3 padding over 255 bytes",
             "§3 non-zero padding")
 
+# §4's keyring, inside every format that carries one (§4, §4.1, §13).
+_KEYRING = ("§4 keyring bad magic", "v1 magic", "§4 keyring count 0", "trailing bytes",
+            "§4 keyring card does not match sign_sk", "§4 keyring card does not match enc_sk",
+            "§2 card signature fails verify_strict")
+
 EXPECTED_RULES = [
     ("card", "b64u: padding '='"), ("card", "b64u: character outside the alphabet"),
     ("card", "b64u: non-zero trailing bits"), ("card", "text: wrong prefix"), ("card", "v1 magic"),
@@ -38,6 +43,16 @@ EXPECTED_RULES = [
     ("backup", "§4 backup does not open (wrong password or tampered)"), ("backup", "§4 keyring bad magic"),
     ("backup", "v1 magic"), ("backup", "§4 keyring count 0"), ("backup", "trailing bytes"),
     ("backup", "§4 keyring card does not match sign_sk"), ("backup", "§4 keyring card does not match enc_sk"),
+    # §4.1: the "backup" cases that carry a prf_output, filed as "passkey".
+    ("passkey", "text: wrong prefix"), ("passkey", "b64u: padding '='"), ("passkey", "§4.1 bad magic"),
+    ("passkey", "length runs past the end"), ("passkey", "§4.1 ciphertext shorter than its 16-byte tag"),
+    ("passkey", "§4.1 passkey backup does not open (wrong PRF output or tampered)"),
+    ] + [("passkey", r) for r in _KEYRING] + [
+    ("link", "text: wrong prefix"), ("link", "b64u: character outside the alphabet"),
+    ("link", "§13 offer shorter than its 32-byte enc"), ("link", "§13 ciphertext shorter than its 16-byte tag"),
+    ("link", "§13 enc of low order (DH output all zero)"),
+    ("link", "§13 offer does not open (another key or link_id, or tampered)"),
+    ] + [("link", r) for r in _KEYRING] + [
     ("group", "v1 magic"), ("group", "§9 bad magic"),
     ("group", "§9 no accepted share for the session"), ("group", "§9 index below the share's"),
     ("group", "§9 jump of more than 100000 steps"), ("group", "§9 body open failed"),
@@ -57,9 +72,12 @@ EXPECTED_RULES = [
     ("file", "§10 empty final chunk after a full one (non-canonical chunking)"),
     ("file", "§10 size differs"),
 ]
-# Not listed: §11's all-zero pair_secret (Integrity). A directory card built from a key
-# object has enc_pk = X25519(enc_sk, 9), never low order, so no invalid case can express
-# it; the self-test exercises it with a hand-made card.
+# Not listed: §13's QR rules (a "link" case carries an offer, not a QR; links.json
+# parses every QR, the self-test refuses a bad one), and the check that an offer's
+# newest card is the identity's current card (it needs the directory). Nor §11's
+# all-zero pair_secret (Integrity): a directory card built from a key object has
+# enc_pk = X25519(enc_sk, 9), never low order, so no invalid case can express it; the
+# self-test exercises it with a hand-made card.
 
 # The reasons §9 gives a receiver to refuse a share; the group cases of invalid.json
 # should make each one decide some case.

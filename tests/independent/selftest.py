@@ -12,6 +12,8 @@ from envelope import *  # noqa: F401,F403 (the layers)
 from backup import *  # noqa: F401,F403 (the layers)
 from pairwise import *  # noqa: F401,F403 (the layers)
 from groups import *  # noqa: F401,F403 (the layers)
+from passkey import *  # noqa: F401,F403 (the layers)
+from link import *  # noqa: F401,F403 (the layers)
 import cards
 import envelope
 import groups
@@ -419,10 +421,43 @@ def backup_self_test(t):
               lambda: decode_backup(build_backup("pw", 19456, 2, 1, salt, nonce, [A0], b"CSK1"), "pw"), "v1 magic")
 
 
+def passkey_self_test(t):
+    cid, salt, prf, nonce = b"cred-1", bytes([5]) * 32, bytes([6]) * 32, bytes([7]) * 24
+    text = build_passkey_backup(cid, salt, prf, nonce, [A1, A0])
+    b = t.accepts("§4.1 passkey round trip", lambda: decode_passkey_backup(text, prf))
+    t.ok("§4.1 credential_id and prf_salt read back", b is not None and (b["credential_id"], b["prf_salt"]) == (cid, salt))
+    t.rejects("§4.1 another PRF output", "Integrity", lambda: decode_passkey_backup(text, bytes(32)), "does not open")
+    # The credential id is both the HKDF info and part of the associated data.
+    t.rejects("§4.1 another credential id of the same length", "Integrity",
+              lambda: decode_passkey_backup(flip(text, PASSKEY_PREFIX, 7), prf), "does not open")
+    t.rejects("§4.1 a csb1. text", "Malformed", lambda: decode_passkey_backup("csb1." + text[5:], prf), "prefix")
+    t.rejects("§4.1 magic CSB1", "Malformed",
+              lambda: decode_passkey_backup(PASSKEY_PREFIX + b64u_encode(b"CSB1" + b64u_decode(text[5:])[4:]), prf),
+              "bad magic")
+
+
+def link_self_test(t):
+    link_id, e_sk, ikm = bytes([8]) * 16, bytes([9]) * 32, bytes([10]) * 32
+    e_pk = x25519_public(e_sk)
+    t.ok("§13 QR round trip", parse_qr(build_qr(link_id, e_pk)) == (link_id, e_pk))
+    t.rejects("§13 QR of 47 bytes", "Malformed", lambda: parse_qr(QR_PREFIX + b64u_encode(bytes(47))), "QR payload")
+    offer, code = build_offer(link_id, e_pk, ikm, [B])
+    o = t.accepts("§13 offer round trip", lambda: open_offer(offer, link_id, e_sk))
+    t.ok("§13 both screens show one six-digit code", o is not None and o["code"] == code and len(code) == 6
+         and code.isdigit(), code)
+    t.rejects("§13 another link_id", "Integrity", lambda: open_offer(offer, bytes(16), e_sk), "does not open")
+    t.rejects("§13 another e_sk", "Integrity", lambda: open_offer(offer, link_id, bytes([1]) * 32), "does not open")
+    low = OFFER_PREFIX + b64u_encode(bytes([1]) + bytes(31) + b64u_decode(offer[5:])[32:])
+    t.rejects("§13 enc of low order", "Integrity", lambda: open_offer(low, link_id, e_sk), "low order")
+    t.rejects("§13 31 bytes", "Malformed", lambda: open_offer(OFFER_PREFIX + b64u_encode(bytes(31)), link_id, e_sk),
+              "shorter than its 32-byte enc")
+
+
 def self_test():
     problems = primitives_self_test()
     t = Checks()
-    for part in (card_self_test, envelope_self_test, pairwise_self_test, group_self_test, backup_self_test):
+    for part in (card_self_test, envelope_self_test, pairwise_self_test, group_self_test, backup_self_test,
+                 passkey_self_test, link_self_test):
         try:
             part(t)
         except Exception as e:  # a bug in the self-test itself is a failure too
@@ -454,6 +489,12 @@ def synthetic_vectors():
     grp["text"] = build_group(A0, sid, ck0, 2, 1, 7, "team", 4, ROOT, b"hi")
     bk = dict(password="pw", m_kib=19456, t=2, p=1, salt="03" * 16, nonce="04" * 24, keyring=[A1, A0])
     bk["backup"] = build_backup("pw", 19456, 2, 1, bytes([3]) * 16, bytes([4]) * 24, [A1, A0])
+    pk = dict(credential_id="c1" * 20, prf_salt="05" * 32, prf_output="06" * 32, nonce="07" * 24, keyring=[A1, A0])
+    pk["backup"] = build_passkey_backup(bytes.fromhex(pk["credential_id"]), bytes([5]) * 32, bytes([6]) * 32,
+                                        bytes([7]) * 24, [A1, A0])
+    lk = dict(link_id="08" * 16, e_sk="09" * 32, ikm_e="0a" * 32, keyring=[B])
+    lk["qr"] = build_qr(bytes([8]) * 16, x25519_public(bytes([9]) * 32))
+    lk["offer"], lk["code"] = build_offer(bytes([8]) * 16, x25519_public(bytes([9]) * 32), bytes([10]) * 32, [B])
     sn = dict(a=A0, b=B, safety_number=safety_number(A0["identity"], ed25519_public(bytes.fromhex(A0["sign_seed"])),
                                                      B["identity"], ed25519_public(bytes.fromhex(B["sign_seed"]))))
     rogue = raw_card("alice@clinic-a", 3000, bytes([0x70]) * 32, x25519_public(bytes([0x71]) * 32),
@@ -466,12 +507,19 @@ def synthetic_vectors():
          "directory": [A1, B], "from": None, "context": None, "error": "NotARecipient"},
         {"kind": "group", "description": "no share", "input": grp["text"], "keyring": [B], "directory": [A0],
          "from": None, "context": None, "shares": [], "error": "NoSessionKey"},
-        {"kind": "link", "description": "a later section", "input": "csl1.", "error": "Integrity"},
+        {"kind": "backup", "description": "passkey: another PRF output", "input": pk["backup"],
+         "prf_output": "00" * 32, "error": "Integrity"},
+        {"kind": "link", "description": "another link_id", "input": lk["offer"], "link_id": "00" * 16,
+         "e_sk": lk["e_sk"], "error": "Integrity"},
+        {"kind": "head", "description": "a later section", "input": "csh1.", "error": "Malformed"},
     ]
     good = {"cards.json": cards_, "messages.json": [msg], "pairwise.json": pw, "group_messages.json": [grp],
-            "backups.json": [bk], "safety_numbers.json": [sn], "invalid.json": inv}
+            "backups.json": [bk], "passkey_backups.json": [pk], "links.json": [lk], "safety_numbers.json": [sn],
+            "invalid.json": inv}
     bad = {"cards.json": dict(cards_[1], created_at=2001), "messages.json": dict(msg, head_epoch=5),
            "pairwise.json": dict(pw[0], head_root="22" * 32), "group_messages.json": dict(grp, index=3),
-           "backups.json": dict(bk, keyring=[A0, A1]), "safety_numbers.json": dict(sn, b=C),
+           "backups.json": dict(bk, keyring=[A0, A1]), "passkey_backups.json": dict(pk, nonce="08" * 24),
+           "links.json": dict(lk, code="000000" if lk["code"] != "000000" else "000001"),
+           "safety_numbers.json": dict(sn, b=C),
            "invalid.json": dict(inv[0], error="Malformed")}
     return good, bad

@@ -3,9 +3,10 @@
 §1-§5, §9 (group sessions: group_messages.json, and the "group" cases of
 invalid.json), §10 (attachments: files.json, and the "file" and "descriptor" cases
 of invalid.json) and §11 (pairwise messages: pairwise.json, and the "pairwise"
-cases). §4.1, §12 and §13 are not implemented yet: passkey_backups.json, links.json
-and heads.json are reported as absent or present-but-unchecked, and the "link",
-"head" and passkey "backup" cases of invalid.json as skipped. Every v1-only magic
+cases), §4.1 (passkey backups: passkey_backups.json, and the "backup" cases that
+carry a prf_output) and §13 (device links: links.json, and the "link" cases). §12 is
+not implemented yet: heads.json is reported as absent or present-but-unchecked, and
+the "head" cases of invalid.json as skipped. Every v1-only magic
 (csc1., csm1., csg1., CSC1, CSM1, CSG1, CSK1) is Malformed, with the rule "v1 magic",
 so a run against version 1 vectors fails and says why.
 
@@ -17,9 +18,9 @@ spec.
 Layout: one module per layer beside this file, each importing the ones before it:
 wire.py (errors, encodings), primitives.py (Ed25519, X25519, ChaCha20Poly1305,
 Argon2id, HPKE), cards.py (§1-§2), envelope.py (§3), backup.py (§4), safety.py
-(§5), pairwise.py (§11), groups.py (§9, whose shares are §11 messages) and files.py
-(§10); report.py names the field where a mismatch starts, coverage.py lists what
-invalid.json should exercise, selftest.py holds the self-test (the RFC test vectors,
+(§5), pairwise.py (§11), groups.py (§9, whose shares are §11 messages), files.py
+(§10), passkey.py (§4.1) and link.py (§13); report.py names the field where a
+mismatch starts, coverage.py lists what invalid.json should exercise, selftest.py holds the self-test (the RFC test vectors,
 then every v2 rule on objects built there, then synthetic §8 elements for the
 checkers of this file). This file checks the vectors with them.
 
@@ -91,6 +92,8 @@ from safety import *  # noqa: F401,F403 (the layers, §1-§10)
 from groups import *  # noqa: F401,F403 (the layers, §1-§10)
 from files import *  # noqa: F401,F403 (the layers, §1-§10)
 from pairwise import *  # noqa: F401,F403 (§11)
+from passkey import *  # noqa: F401,F403 (§4.1)
+from link import *  # noqa: F401,F403 (§13)
 from selftest import self_test, synthetic_vectors
 from coverage import EXPECTED_RULES, EXPECTED_SHARE_RULES
 from report import *  # noqa: F401,F403 (Vec, show, first_diff, regions)
@@ -105,7 +108,7 @@ V1_SEEN = [0, 0]
 
 
 class Skip(Exception):
-    """An element of a later section (§4.1, §12, §13), which this verifier does not implement."""
+    """An element of a later section (§12), which this verifier does not implement."""
 
 
 def run_items(items, fn, name, *extra):
@@ -308,6 +311,67 @@ def check_pairwise(v, item):
             check_padding(v, res)
 
 
+def check_entries(v, keys, entries):
+    """A decoded §4 keyring holds exactly the element's key objects, newest card first."""
+    v.eq("keyring count", len(keys), len(entries))
+    for j, (k, e) in enumerate(zip(keys, entries)):
+        v.eq(f"keyring[{j}] card (rebuilt from the key object)", e["card"]["raw"], card_from_key(k), REBUILT)
+        v.eq(f"keyring[{j}] sign_sk", bytes.fromhex(k["sign_seed"]), e["sign_sk"])
+        v.eq(f"keyring[{j}] enc_sk", bytes.fromhex(k["enc_sk"]), e["enc_sk"])
+    created = [k["created_at"] for k in keys]
+    v.true("§4 keyring newest card first", created == sorted(created, reverse=True), str(created))
+
+
+def resealed_differs(v, what, text, rebuilt, prefix):
+    if rebuilt != text:
+        a, b = b64u_decode(strip_prefix(text, prefix)), b64u_decode(strip_prefix(rebuilt, prefix))
+        off = first_diff(a, b)
+        v.problems.append(f"{what} differs at byte {off}; vector {len(a)} bytes, rebuilt {len(b)} bytes")
+
+
+@labelled(lambda i, it: f"({len(it['keyring'])} key(s), credential_id of {len(it['credential_id']) // 2} bytes)")
+def check_passkey_backup(v, item):
+    """§4.1 both ways: re-seal from the inputs (equal text), open it with prf_output
+    (equal fields)."""
+    ok = require(v, item, ("credential_id", "prf_salt", "prf_output", "nonce", "keyring", "backup"),
+                 "passkey_backups element")
+    b = decode_passkey_backup(item["backup"], bytes.fromhex(item["prf_output"]))
+    if not ok:
+        return
+    cid, salt, nonce = (bytes.fromhex(item[f]) for f in ("credential_id", "prf_salt", "nonce"))
+    v.eq("credential_id", cid, b["credential_id"])
+    v.eq("prf_salt", salt, b["prf_salt"])
+    v.eq("nonce", nonce, b["nonce"])
+    check_entries(v, item["keyring"], b["entries"])
+    rebuilt = build_passkey_backup(cid, salt, bytes.fromhex(item["prf_output"]), nonce, item["keyring"])
+    v.eq("csw1. text (re-sealed from the inputs)", item["backup"], rebuilt, REBUILT)
+    resealed_differs(v, "re-sealed passkey backup", item["backup"], rebuilt, PASSKEY_PREFIX)
+
+
+@labelled(lambda i, it: f"({len(it['keyring'])} key(s), link_id {it['link_id'][:8]}..)")
+def check_link(v, item):
+    """§13 both ways: the QR from link_id and e_sk, the offer and code from the QR,
+    ikm_e and the keyring (equal texts); the QR parsed and the offer opened with
+    e_sk (equal fields, the same code on both screens)."""
+    if not require(v, item, ("link_id", "e_sk", "ikm_e", "keyring", "qr", "offer", "code"), "links element"):
+        return
+    link_id, e_sk, ikm_e = (bytes.fromhex(item[f]) for f in ("link_id", "e_sk", "ikm_e"))
+    e_pk = x25519_public(e_sk)
+    v.eq("qr (rebuilt from link_id and e_sk)", item["qr"], build_qr(link_id, e_pk), REBUILT)
+    q_id, q_pk = parse_qr(item["qr"])
+    v.eq("QR link_id", link_id, q_id)
+    v.eq("QR e_pk = X25519(e_sk, 9)", e_pk, q_pk)
+    offer, code = build_offer(q_id, q_pk, ikm_e, item["keyring"])
+    v.eq("csl1. offer (sealed from the QR, ikm_e and the keyring)", item["offer"], offer, REBUILT)
+    resealed_differs(v, "re-sealed offer", item["offer"], offer, OFFER_PREFIX)
+    v.eq("code (the old device's screen)", item["code"], code, REBUILT)
+    v.true("code is six digits", len(item["code"]) == 6 and item["code"].isdigit(), repr(item["code"]))
+    o = open_offer(item["offer"], link_id, e_sk)
+    v.eq("offer enc = pk of DeriveKeyPair(ikm_e)", derive_key_pair(ikm_e)[1], o["enc"])
+    v.eq("code (the new device's screen)", item["code"], o["code"])
+    check_entries(v, item["keyring"], o["entries"])
+
+
 @labelled(lambda i, it: f"({len(it['keyring'])} key(s), m_kib {it['m_kib']}, t {it['t']}, p {it['p']}, password {it['password']!r})")
 def check_backup(v, item):
     ok = require(v, item, ("password", "m_kib", "t", "p", "salt", "nonce", "keyring", "backup"), "backups element")
@@ -320,19 +384,9 @@ def check_backup(v, item):
     v.eq("p", item["p"], b["p"])
     v.eq("salt", salt, b["salt"])
     v.eq("nonce", nonce, b["nonce"])
-    v.eq("keyring count", len(item["keyring"]), len(b["entries"]))
-    for j, (k, e) in enumerate(zip(item["keyring"], b["entries"])):
-        v.eq(f"keyring[{j}] card (rebuilt from the key object)", e["card"]["raw"], card_from_key(k), REBUILT)
-        v.eq(f"keyring[{j}] sign_sk", bytes.fromhex(k["sign_seed"]), e["sign_sk"])
-        v.eq(f"keyring[{j}] enc_sk", bytes.fromhex(k["enc_sk"]), e["enc_sk"])
-    created = [k["created_at"] for k in item["keyring"]]
-    v.true("§4 keyring newest card first", created == sorted(created, reverse=True), str(created))
+    check_entries(v, item["keyring"], b["entries"])
     rebuilt = build_backup(item["password"], item["m_kib"], item["t"], item["p"], salt, nonce, item["keyring"])
-    if rebuilt != item["backup"]:
-        a, bb = b64u_decode(item["backup"][5:]), b64u_decode(rebuilt[5:])
-        off = first_diff(a, bb)
-        v.problems.append(f"re-sealed backup differs at byte {off} (header is {BACKUP_HEADER_LEN} bytes); "
-                          f"vector {len(a)} bytes, rebuilt {len(bb)} bytes")
+    resealed_differs(v, f"re-sealed backup (header of {BACKUP_HEADER_LEN} bytes)", item["backup"], rebuilt, "csb1.")
 
 
 @labelled(lambda i, it: f"({it['a']['identity']!r} / {it['b']['identity']!r})")
@@ -394,19 +448,22 @@ def check_group(v, item):
 
 
 def later_section(kind, item):
-    """invalid.json kinds of §4.1, §12, §13: not implemented here (later work)."""
-    if kind == "link":
-        raise Skip("§13 link: later work")
+    """invalid.json kinds of §12: not implemented here (later work)."""
     if kind == "head":
         raise Skip("§12 head: later work")
-    if kind == "backup" and "prf_output" in item:
-        raise Skip("§4.1 passkey backup: later work")
 
 
 INVALID_NEEDS = {"card": ("input",), "message": ("input", "keyring", "directory", "from", "context"),
                  "pairwise": ("input", "keyring", "directory", "from", "context"),
                  "group": ("input", "keyring", "directory", "from", "context", "shares"),
-                 "backup": ("input", "password"), "descriptor": ("input",), "file": ("input", "encrypted")}
+                 "backup": ("input", "password"), "descriptor": ("input",), "file": ("input", "encrypted"),
+                 "link": ("input", "link_id", "e_sk")}
+
+
+def coverage_kind(item):
+    """The kind coverage.py files a case's rules under: a "backup" case with a
+    prf_output is a §4.1 passkey backup."""
+    return "passkey" if item["kind"] == "backup" and "prf_output" in item else item["kind"]
 
 
 @labelled(lambda i, it: f"({it['kind']}: {it['description']})")
@@ -419,8 +476,8 @@ def check_invalid(v, item):
         return
     # Missing fields are reported, and the input is still decoded: a v1 case then
     # also says which v1 magic it carries.
-    require(v, item, INVALID_NEEDS[kind] + (("previous",) if "previous" in item else ()),
-            f"invalid {kind} element")
+    needs = ("input", "prf_output") if coverage_kind(item) == "passkey" else INVALID_NEEDS[kind]
+    require(v, item, needs + (("previous",) if "previous" in item else ()), f"invalid {kind} element")
     try:
         if kind == "card":
             c = decode_card_text(item["input"])
@@ -434,8 +491,12 @@ def check_invalid(v, item):
                 decrypt_pairwise(item["input"], kr, d, item["from"], item["context"])
             else:
                 decrypt_group(item["input"], kr, d, item["shares"], item["from"], item["context"])
+        elif kind == "backup" and "prf_output" in item:
+            decode_passkey_backup(item["input"], bytes.fromhex(item["prf_output"]))
         elif kind == "backup":
             decode_backup(item["input"], item["password"])
+        elif kind == "link":
+            open_offer(item["input"], bytes.fromhex(item["link_id"]), bytes.fromhex(item["e_sk"]))
         elif kind == "descriptor":
             decode_descriptor(bytes.fromhex(item["input"]))
         elif kind == "file":
@@ -444,7 +505,7 @@ def check_invalid(v, item):
                 return
             open_attachment(bytes.fromhex(item["input"]), enc)
     except ProtoError as e:
-        RULES_FIRED.add((kind, e.name, e.rule))
+        RULES_FIRED.add((coverage_kind(item), e.name, e.rule))
         V1_SEEN[1] += e.rule == "v1 magic" and want != "Malformed"
         if VERBOSE:
             print(f"    invalid ({kind}: {item['description']}) -> {e}")
@@ -544,7 +605,8 @@ def checkers_self_test():
 
 # files.json before invalid.json: the "file" cases cut segments from its files.
 CHECKERS = (("cards.json", check_card), ("messages.json", check_message), ("pairwise.json", check_pairwise),
-            ("backups.json", check_backup), ("safety_numbers.json", check_safety),
+            ("backups.json", check_backup), ("passkey_backups.json", check_passkey_backup),
+            ("links.json", check_link), ("safety_numbers.json", check_safety),
             ("group_messages.json", check_group), ("files.json", check_file), ("invalid.json", check_invalid))
 
 
@@ -561,7 +623,7 @@ def main(argv):
 
     st = self_test()
     print(f"self-test (RFC 9180 A.2.1, RFC 4231, Ed25519 strictness, low-order, base64url, "
-          f"the v2 rules of §2-§4, §9, §11): "
+          f"the v2 rules of §2-§4, §4.1, §9, §11, §13): "
           f"{'1 ok' if not st else '0 ok, 1 failed'}")
     for p in st:
         print(f"  MISMATCH self-test: {p}")
@@ -584,8 +646,8 @@ def main(argv):
         ok, bad = run_items(items, fn, name, *((items,) if fn is check_card else ()))
         passed += ok
         failed += bad
-    # §8's files of §4.1, §12 and §13, which this verifier does not implement yet.
-    for name, sec in (("passkey_backups.json", "§4.1"), ("links.json", "§13"), ("heads.json", "§12")):
+    # §8's file of §12, which this verifier does not implement yet.
+    for name, sec in (("heads.json", "§12"),):
         present = os.path.exists(os.path.join(vdir, name))
         print(f"{name}: " + (f"present, not checked ({sec} is not implemented here)" if present
                              else "skipped (absent)"))

@@ -136,13 +136,17 @@ pub fn check_backup(v: &BackupVector) {
     let nfc: String = v.password.nfc().collect();
     let nfd: String = v.password.nfd().collect();
     for password in [&v.password, &nfc, &nfd] {
-        let keyring = backup::open(&v.backup, password).unwrap();
-        assert_eq!(keyring.len(), v.keyring.len());
-        for (entry, key) in keyring.entries().zip(&v.keyring) {
-            assert_eq!(*entry.card(), key.card());
-            assert_eq!(hex::encode(*entry.keys().sign_seed()), key.sign_seed);
-            assert_eq!(hex::encode(*entry.keys().enc_sk()), key.enc_sk);
-        }
+        check_keyring(&backup::open(&v.backup, password).unwrap(), &v.keyring);
+    }
+}
+
+/// A keyring read back from a vector holds exactly the vector's keys, in order.
+pub fn check_keyring(keyring: &Keyring, keys: &[Key]) {
+    assert_eq!(keyring.len(), keys.len());
+    for (entry, key) in keyring.entries().zip(keys) {
+        assert_eq!(*entry.card(), key.card());
+        assert_eq!(hex::encode(*entry.keys().sign_seed()), key.sign_seed);
+        assert_eq!(hex::encode(*entry.keys().enc_sk()), key.enc_sk);
     }
 }
 
@@ -200,6 +204,14 @@ pub fn decode_invalid(v: &InvalidVector) -> String {
             .map(drop)
         }
         ("backup", Needs::Backup { password }) => backup::open(&v.input, password).map(drop),
+        ("backup", Needs::Passkey { prf_output }) => {
+            chatseal::proto::passkey::open(&v.input, &hex32(prf_output)).map(drop)
+        }
+        ("link", Needs::Link { link_id, e_sk }) => {
+            chatseal::proto::link::LinkRequest::from_parts(hex_n(link_id), hex32(e_sk))
+                .open(&v.input)
+                .map(drop)
+        }
         ("file", Needs::File { encrypted }) => decode_invalid_file(&v.input, encrypted),
         ("descriptor", Needs::Nothing {}) => {
             file::Descriptor::parse(&hex::decode(&v.input).unwrap()).map(drop)

@@ -740,44 +740,13 @@ pub fn invalid_vectors(
         let seal = |keyring: &[u8], g: &mut Gen| {
             backup::seal_bytes(keyring, password, params, g.bytes(), g.bytes()).unwrap()
         };
-        // bob's keyring as the crate encodes it; the mismatches overwrite one secret.
-        let good = Keyring::new(c.bob.entry()).encode().unwrap().to_vec();
-        let (sign_at, enc_at) = (good.len() - 64, good.len() - 32);
-        let mut mismatch = good.clone();
-        mismatch[enc_at..].copy_from_slice(&hex32(&c.carol.enc_sk));
-        let mismatch = seal(&mismatch, &mut g);
-        let mut wrong_sign = good.clone();
-        wrong_sign[sign_at..enc_at].copy_from_slice(&hex32(&c.carol.sign_seed));
-        let wrong_sign = seal(&wrong_sign, &mut g);
-        // The card's card_sig is just before the 64 secret bytes.
-        let mut bad_card = good.clone();
-        bad_card[sign_at - 1] ^= 1;
-        let bad_card = seal(&bad_card, &mut g);
-        let empty = seal(b"CSK2\x00\x00", &mut g);
-        let trailing = seal(&[good.as_slice(), &[0]].concat(), &mut g);
-        let mut magic = good.clone();
-        magic[3] = b'1';
-        let magic = seal(&magic, &mut g);
         let pw = || Needs::Backup {
             password: password.into(),
         };
-        let mut v =
-            |d: &str, input: String| out.push(invalid("backup", d, input, "Malformed", pw()));
-        v("keyring key mismatch: enc_sk of another identity", mismatch);
-        v(
-            "keyring key mismatch: sign_sk of another identity",
-            wrong_sign,
-        );
-        v("keyring with count 0", empty);
-        v("keyring with a trailing byte", trailing);
-        v("keyring with a wrong magic (CSK1, version 1)", magic);
-        out.push(invalid(
-            "backup",
-            "keyring holding a card whose card_sig fails (§2's error)",
-            bad_card,
-            "BadSignature",
-            pw(),
-        ));
+        for (d, keyring, e) in bad_keyrings(c) {
+            out.push(invalid("backup", d, seal(&keyring, &mut g), e, pw()));
+        }
+        let good = Keyring::new(c.bob.entry()).encode().unwrap().to_vec();
         // Control: the unaltered keyring, valid.
         out.push(invalid(
             "backup",
@@ -790,4 +759,59 @@ pub fn invalid_vectors(
         ));
     }
     out
+}
+
+/// Keyrings that §4 refuses, each with its description and error, in the order the
+/// backup cases seal them: bob's keyring as the crate encodes it, altered once. Every
+/// format that carries a keyring (§4, §4.1, §13) seals each of them.
+pub(crate) fn bad_keyrings(c: &Cast) -> Vec<(&'static str, Vec<u8>, &'static str)> {
+    let good = Keyring::new(c.bob.entry()).encode().unwrap().to_vec();
+    // The mismatches overwrite one secret.
+    let (sign_at, enc_at) = (good.len() - 64, good.len() - 32);
+    let mut mismatch = good.clone();
+    mismatch[enc_at..].copy_from_slice(&hex32(&c.carol.enc_sk));
+    let mut wrong_sign = good.clone();
+    wrong_sign[sign_at..enc_at].copy_from_slice(&hex32(&c.carol.sign_seed));
+    // The card's card_sig is just before the 64 secret bytes.
+    let mut bad_card = good.clone();
+    bad_card[sign_at - 1] ^= 1;
+    let mut magic = good.clone();
+    magic[3] = b'1';
+    vec![
+        (
+            "keyring key mismatch: enc_sk of another identity",
+            mismatch,
+            "Malformed",
+        ),
+        (
+            "keyring key mismatch: sign_sk of another identity",
+            wrong_sign,
+            "Malformed",
+        ),
+        (
+            "keyring holding a card whose card_sig fails (§2's error)",
+            bad_card,
+            "BadSignature",
+        ),
+        (
+            "keyring with count 0",
+            b"CSK2\x00\x00".to_vec(),
+            "Malformed",
+        ),
+        (
+            "keyring with a trailing byte",
+            [good.as_slice(), &[0]].concat(),
+            "Malformed",
+        ),
+        (
+            "keyring with a wrong magic (CSK1, version 1)",
+            magic,
+            "Malformed",
+        ),
+        (
+            "keyring with an unknown magic (CSK3)",
+            [b"CSK3", &good[4..]].concat(),
+            "Malformed",
+        ),
+    ]
 }

@@ -7,8 +7,8 @@
 //!
 //! Here: the JSON shapes and `generate_all`; `inputs` (the fixed inputs and the valid
 //! vectors), `invalid` and `invalid_groups` (the rejections of §2–§4 and §9), `files`
-//! (§10), `pairwise_vectors` and `invalid_pairwise` (§11) and `checks` (reading every vector
-//! back).
+//! (§10), `pairwise_vectors` and `invalid_pairwise` (§11), `passkeys` (§4.1), `links` (§13)
+//! and `checks` (reading every vector back).
 #![allow(
     dead_code,
     clippy::unwrap_used,
@@ -41,7 +41,9 @@ mod inputs;
 mod invalid;
 mod invalid_groups;
 mod invalid_pairwise;
+mod links;
 mod pairwise_vectors;
+mod passkeys;
 
 // The generator (examples/gen_vectors.rs) writes vectors and reads none back.
 #[allow(unused_imports)]
@@ -51,7 +53,9 @@ pub use inputs::*;
 pub use invalid::*;
 pub use invalid_groups::*;
 pub use invalid_pairwise::*;
+pub use links::*;
 pub use pairwise_vectors::*;
+pub use passkeys::*;
 
 /// A key object of §8.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -161,6 +165,30 @@ pub struct BackupVector {
     pub backup: String,
 }
 
+/// A `passkey_backups.json` element (§8, §4.1).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PasskeyVector {
+    pub credential_id: String,
+    pub prf_salt: String,
+    pub prf_output: String,
+    pub nonce: String,
+    pub keyring: Vec<Key>,
+    pub backup: String,
+}
+
+/// A `links.json` element (§8, §13).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LinkVector {
+    pub link_id: String,
+    pub e_sk: String,
+    /// The offer's HPKE ephemeral key is `DeriveKeyPair(ikm_e)`, as in messages.json.
+    pub ikm_e: String,
+    pub keyring: Vec<Key>,
+    pub qr: String,
+    pub offer: String,
+    pub code: String,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SafetyVector {
     pub a: Key,
@@ -199,6 +227,15 @@ pub enum Needs {
     },
     Backup {
         password: String,
+    },
+    /// A passkey backup (§4.1): the PRF output of its credential for its salt.
+    Passkey {
+        prf_output: String,
+    },
+    /// A link offer (§13), opened by the new device's request.
+    Link {
+        link_id: String,
+        e_sk: String,
     },
     /// A file (§10): the encrypted file the descriptor in `input` is checked against.
     File {
@@ -265,11 +302,15 @@ pub fn generate_all() -> BTreeMap<&'static str, String> {
     let c = cast();
     let msgs = messages(&c);
     let baks = backups(&c);
+    let pks = passkey_backups(&c);
+    let lks = links(&c);
     let files = files();
     let mut inv = invalid_vectors(&c, &msgs, &baks);
     inv.extend(invalid_pairwise_vectors(&c));
     inv.extend(invalid_group_vectors(&c));
     inv.extend(invalid_file_vectors(&files));
+    inv.extend(invalid_passkey_vectors(&c, &pks));
+    inv.extend(invalid_link_vectors(&c, &lks));
     let json = |v: serde_json::Value| serde_json::to_string_pretty(&v).unwrap() + "\n";
     BTreeMap::from([
         ("cards.json", json(serde_json::to_value(cards(&c)).unwrap())),
@@ -279,6 +320,11 @@ pub fn generate_all() -> BTreeMap<&'static str, String> {
             json(serde_json::to_value(pairwise_messages(&c)).unwrap()),
         ),
         ("backups.json", json(serde_json::to_value(&baks).unwrap())),
+        (
+            "passkey_backups.json",
+            json(serde_json::to_value(&pks).unwrap()),
+        ),
+        ("links.json", json(serde_json::to_value(&lks).unwrap())),
         (
             "group_messages.json",
             json(serde_json::to_value(group_messages(&c)).unwrap()),
