@@ -65,12 +65,35 @@ export function makeApi(load, now) {
     /** @type {Api["ChatSeal"]["open"]} */
     static async open(options) {
       await initAsync();
-      return ready("ChatSeal.open").ChatSeal.open(options);
+      return withDevices(await ready("ChatSeal.open").ChatSeal.open(options));
     }
     /** @param {unknown} value */
     static [Symbol.hasInstance](value) {
       return is("ChatSeal")(value);
     }
+  }
+
+  /**
+   * Gives `seal` its two namespaces: `seal.backup` (still the password backup when called)
+   * with the passkey backups (§4.1) beside it, and `seal.link` for linking a device (§13).
+   * @param {any} seal the wasm-bindgen ChatSeal
+   * @returns {ReturnType<Api["ChatSeal"]["open"]>}
+   */
+  function withDevices(seal) {
+    const password = seal.backup;
+    /** @type {any} */
+    const backup = (/** @type {string} */ pw, /** @type {unknown} */ o) => password.call(seal, pw, o);
+    backup.addPasskey = (/** @type {unknown} */ o) => seal.addPasskey(o);
+    backup.passkeys = (/** @type {unknown} */ o) => seal.passkeys(o);
+    backup.restoreWithPasskey = (/** @type {unknown} */ o) => seal.restoreWithPasskey(o);
+    backup.removePasskey = (/** @type {string} */ id, /** @type {unknown} */ o) => seal.removePasskey(id, o);
+    const link = {
+      start: () => seal.linkStart(),
+      accept: (/** @type {string} */ qr, /** @type {unknown} */ o) => seal.linkAccept(qr, o),
+    };
+    Object.defineProperty(seal, "backup", { value: Object.freeze(backup) });
+    Object.defineProperty(seal, "link", { value: Object.freeze(link) });
+    return seal;
   }
 
   /** Low-level keys, for offline and synchronous use. */

@@ -219,7 +219,13 @@ export declare class ChatSeal {
   /** Pulls the group-session shares sent to this identity since the last pull (`open` does it once); resolves to the number of new sessions. */
   syncShares(options?: Signal): Promise<number>;
   rotate(options?: Signal): Promise<string>;
-  backup(password: string, options?: Signal): Promise<void>;
+  /**
+   * `backup(password)` seals the keys under a password and stores the backup at the
+   * directory (§4); `backup.addPasskey()` and the rest keep passkey backups (§4.1) beside it.
+   */
+  readonly backup: Backups;
+  /** Linking a new device by QR code (§13): `link.start()` on the new one, `link.accept(qr)` on one that has the keys. */
+  readonly link: Links;
   restore(password: string, options?: Signal): Promise<string>;
   changePassword(oldPassword: string, newPassword: string, options?: Signal): Promise<void>;
   deleteBackup(options?: Signal): Promise<void>;
@@ -234,6 +240,60 @@ export declare class ChatSeal {
   removeEventListener(type: "keychanged", listener: (event: CustomEvent<KeyChangedDetail>) => void): void;
   stats(): Stats;
   close(): void;
+  free(): void;
+}
+
+/** Where the passkey lives (WebAuthn relying party); both default to this page's host. */
+export interface PasskeyOptions extends Signal {
+  /** The name the authenticator shows beside the passkey. */
+  rpName?: string;
+  /** The WebAuthn relying-party id (a registrable suffix of the page's host). */
+  rpId?: string;
+}
+
+/** `seal.backup`: the password backup, and the passkey backups beside it. */
+export interface Backups {
+  (password: string, options?: Signal): Promise<void>;
+  /**
+   * Creates a passkey with the WebAuthn `prf` extension and stores a backup sealed by it.
+   * `PasskeyUnsupported` without PRF, `PasskeyCancelled` when the user dismisses the
+   * prompt; nothing is stored then.
+   */
+  addPasskey(options?: PasskeyOptions): Promise<{ credentialId: string }>;
+  /** The passkey backups at the directory. */
+  passkeys(options?: Signal): Promise<{ credentialId: string }[]>;
+  /** Restores the keys with one of the identity's passkeys (`NoBackup` without any); resolves to the card text. */
+  restoreWithPasskey(options?: PasskeyOptions): Promise<string>;
+  /** Deletes that passkey's backup at the directory. */
+  removePasskey(credentialId: string, options?: Signal): Promise<void>;
+}
+
+/** `seal.link`: linking a new device (§13). */
+export interface Links {
+  /** On the new device: show `qr`, then `await waitForOffer()` and `confirm()` once both screens show the same code. */
+  start(): DeviceLink;
+  /** On a device that has the keys: sends them to the device whose QR text this is; resolves to the six-digit code. */
+  accept(qrText: string, options?: Signal): Promise<string>;
+}
+
+/** A device link in progress on the new device. */
+export declare class DeviceLink {
+  private constructor();
+  /** The QR payload (`chatseal:link:…`), to show as a QR code or type on the other device. */
+  readonly qr: string;
+  /** `qr` as an SVG path in a `qrSize` × `qrSize` box, quiet zone included. */
+  readonly qrPath: string;
+  readonly qrSize: number;
+  /** When the link stops being usable (unix ms). */
+  readonly expiresAt: number;
+  /** The six-digit code, once the offer arrived. */
+  readonly code: string | undefined;
+  /** Waits for the other device's offer and checks it; resolves to the code. `LinkExpired` after five minutes. */
+  waitForOffer(options?: Signal): Promise<string>;
+  /** Stores the keys on this device, after the user saw the same code on both screens; resolves to the card text. */
+  confirm(options?: Signal): Promise<string>;
+  /** Forgets the offer; nothing was stored. */
+  cancel(): void;
   free(): void;
 }
 

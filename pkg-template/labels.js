@@ -1,5 +1,6 @@
 // @ts-check
-// What a UI shows for a message chatseal could not decrypt, by error code (shared by
+// What a UI shows for a failure, by error code: a message chatseal could not decrypt, a
+// backup or device link that did not work (shared by
 // chatseal/react and chatseal/element).
 /** @type {Readonly<Record<string, string>>} */
 const LABELS = {
@@ -15,6 +16,12 @@ const LABELS = {
   Directory: "can't reach the key directory",
   Unauthorized: "can't reach the key directory",
   Storage: "this device's key storage failed",
+  NoBackup: "no backup to restore",
+  PasskeyUnsupported: "this browser can't use a passkey for backups",
+  PasskeyCancelled: "the passkey prompt was closed",
+  LinkExpired: "the link expired: start again",
+  LinkUsed: "this link was already used",
+  LinkRejected: "those keys are not this account's current ones",
 };
 
 /**

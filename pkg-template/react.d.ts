@@ -1,4 +1,4 @@
-import type { ReactElement, ReactNode } from "react";
+import type { ReactElement, ReactNode, SVGProps } from "react";
 import type { ChatSeal, ChatSealError, Decrypted, FileInfo } from "./index.js";
 
 export declare function ChatSealProvider(props: { seal: ChatSeal | null; children?: ReactNode }): ReactElement;
@@ -52,3 +52,32 @@ export declare function useDecryptedFile(
     auto?: (info: FileInfo) => boolean;
   },
 ): DecryptedFileState;
+
+export interface DeviceLinkState {
+  /** "idle", "waiting" (show the QR code), "confirm" (compare `code`), "done", "error". */
+  status: "idle" | "waiting" | "confirm" | "done" | "error";
+  /** The QR payload, to show or to type on the other device. */
+  qr: string | null;
+  /** `qr` as an SVG path in a `qrSize` box (for {@link QrCode}). */
+  qrPath: string | null;
+  qrSize: number;
+  /** The six-digit code both screens show, from "confirm" on. */
+  code: string | null;
+  /** The card text once "done". */
+  card: string | null;
+  error: ChatSealError | Error | null;
+  /** Makes a new link (dropping any other). */
+  start(): void;
+  /** The user saw the same code on both screens: store the keys. */
+  confirm(): Promise<void>;
+  /** Drops the link; nothing is stored. */
+  cancel(): void;
+}
+
+/** Linking this (new) device to one that has the keys, by QR code (PROTOCOL §13). */
+export declare function useDeviceLink(): DeviceLinkState;
+
+/** A QR code (`path` and `size` from a device link) as an SVG. */
+export declare function QrCode(
+  props: { path: string; size: number; label: string } & Omit<SVGProps<SVGSVGElement>, "path">,
+): ReactElement;

@@ -2,7 +2,7 @@
 // chatseal/react: a provider for the ChatSeal instance and `useDecrypted`, which turns a
 // message text into something a UI can show — never an endless "Loading…".
 // Checked against react.d.ts (tests/types): each export is typed by its declaration.
-import { createContext, createElement, useCallback, useContext, useEffect, useState } from "react";
+import { createContext, createElement, useCallback, useContext, useEffect, useRef, useState } from "react";
 import { isEncrypted } from "chatseal";
 import { describeError } from "./labels.js";
 
@@ -10,6 +10,8 @@ import { describeError } from "./labels.js";
 /** @typedef {import("./react.js").DecryptedState} DecryptedState */
 /** @typedef {import("./react.js").DecryptedFileState} DecryptedFileState */
 /** @typedef {import("./index.js").FileInfo} FileInfo */
+/** @typedef {import("./index.js").DeviceLink} DeviceLink */
+/** @typedef {import("./react.js").DeviceLinkState} DeviceLinkState */
 
 export { describeError };
 
@@ -207,4 +209,83 @@ export function useDecryptedFile(descriptor, options = {}) {
  */
 function defaultAuto(info) {
   return typeof info?.type === "string" && info.type.startsWith("image/") && info.size <= 25_000_000;
+}
+
+/** @type {Omit<DeviceLinkState, "start" | "confirm" | "cancel">} */
+const NO_LINK = { status: "idle", qr: null, qrPath: null, qrSize: 0, code: null, card: null, error: null };
+
+/**
+ * `useDeviceLink()` on the new device (PROTOCOL §13) → `{ status, qr, qrPath, qrSize, code,
+ * card, error, start, confirm, cancel }`. `start()` makes a link ("waiting": show the QR
+ * code); when the other device has sent its keys, "confirm" with the `code` to compare;
+ * `confirm()` stores them ("done", with the `card`). An expired link, an offer that is not
+ * for this device, or keys that are not the identity's current ones give "error". The
+ * wait is aborted on `cancel()` and on unmount; nothing is stored before `confirm()`.
+ * @type {typeof import("./react.js").useDeviceLink}
+ */
+export function useDeviceLink() {
+  const seal = useChatSeal();
+  const [state, setState] = useState(NO_LINK);
+  const current = useRef(/** @type {{ link: DeviceLink, controller: AbortController } | null} */ (null));
+
+  const drop = useCallback(() => {
+    const was = current.current;
+    current.current = null;
+    if (was) {
+      was.controller.abort();
+      was.link.cancel();
+      was.link.free();
+    }
+  }, []);
+
+  const start = useCallback(() => {
+    if (!seal) return;
+    drop();
+    const link = seal.link.start();
+    const controller = new AbortController();
+    const mine = { link, controller };
+    current.current = mine;
+    setState({ ...NO_LINK, status: "waiting", qr: link.qr, qrPath: link.qrPath, qrSize: link.qrSize });
+    link.waitForOffer({ signal: controller.signal }).then(
+      (code) => {
+        if (current.current === mine) setState((s) => ({ ...s, status: "confirm", code }));
+      },
+      (error) => {
+        if (current.current === mine && !controller.signal.aborted) setState((s) => ({ ...s, status: "error", error }));
+      },
+    );
+  }, [seal, drop]);
+
+  const confirm = useCallback(async () => {
+    const mine = current.current;
+    if (!mine) return;
+    try {
+      const card = await mine.link.confirm();
+      if (current.current === mine) setState((s) => ({ ...s, status: "done", card }));
+    } catch (error) {
+      if (current.current === mine) setState((s) => ({ ...s, status: "error", error: /** @type {Error} */ (error) }));
+    }
+  }, []);
+
+  const cancel = useCallback(() => {
+    drop();
+    setState(NO_LINK);
+  }, [drop]);
+
+  useEffect(() => drop, [drop]);
+  return { ...state, start, confirm, cancel };
+}
+
+/**
+ * `<QrCode path={link.qrPath} size={link.qrSize} label="…" />`: the QR code of a device link
+ * (or any `qrPath`) as an SVG, dark on white whatever the theme, so that cameras read it.
+ * @type {typeof import("./react.js").QrCode}
+ */
+export function QrCode({ path, size, label, ...rest }) {
+  return createElement(
+    "svg",
+    { viewBox: `0 0 ${size} ${size}`, role: "img", "aria-label": label, shapeRendering: "crispEdges", ...rest },
+    createElement("rect", { width: size, height: size, fill: "#fff" }),
+    createElement("path", { d: path, fill: "#000" }),
+  );
 }

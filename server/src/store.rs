@@ -132,7 +132,8 @@ pub enum PasskeyPut {
 pub enum LinkPut {
     /// Stored, to be read once.
     Created,
-    /// Refused: an unexpired offer (of any identity) already has this link id.
+    /// Refused: this link id (of any identity) was used within [`LINK_TTL`]: its offer
+    /// is waiting, or was read.
     Taken,
     /// Refused: the identity already has [`MAX_PENDING_LINKS`] unexpired offers waiting.
     TooMany,
@@ -599,7 +600,8 @@ impl Store {
             LinkPut::Taken
         } else {
             let (pending,): (i64,) = sqlx::query_as(
-                "SELECT COUNT(*) FROM links WHERE identity = $1 AND created_at >= $2",
+                "SELECT COUNT(*) FROM links WHERE identity = $1 AND created_at >= $2 \
+                 AND offer <> ''",
             )
             .bind(identity)
             .bind(cutoff)
@@ -631,9 +633,11 @@ impl Store {
         Ok(outcome)
     }
 
-    /// Reads and deletes, in one statement, the offer under `link_id` if `identity`
-    /// stored it at most [`LINK_TTL`] before `now`: an offer is read at most once, and a
-    /// read by another identity, or too late, takes nothing.
+    /// Reads the offer under `link_id` if `identity` stored it at most [`LINK_TTL`] before
+    /// `now`, and empties it: an offer is read at most once, and a read by another
+    /// identity, or too late, takes nothing. The emptied row stays until it expires, so
+    /// that the link id cannot be used again meanwhile ([`LinkPut::Taken`]): a replayed
+    /// offer is refused, not handed to a device that already linked.
     pub async fn take_link(
         &self,
         link_id: &[u8],
@@ -641,16 +645,26 @@ impl Store {
         now: i64,
     ) -> Result<Option<String>, sqlx::Error> {
         let _turn = self.write_turn().await;
+        let mut tx = self.pool.begin().await?;
         let row: Option<(String,)> = sqlx::query_as(
-            "DELETE FROM links WHERE link_id = $1 AND identity = $2 AND created_at >= $3 \
-             RETURNING offer",
+            "SELECT offer FROM links WHERE link_id = $1 AND identity = $2 AND created_at >= $3 \
+             AND offer <> ''",
         )
         .bind(link_id)
         .bind(identity)
         .bind(now.saturating_sub(LINK_TTL))
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut *tx)
         .await?;
-        Ok(row.map(|(offer,)| offer))
+        let Some((offer,)) = row else {
+            return Ok(None);
+        };
+        // Compare and set: of two readers at once (PostgreSQL), one empties it.
+        let done = sqlx::query("UPDATE links SET offer = '' WHERE link_id = $1 AND offer <> ''")
+            .bind(link_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok((done.rows_affected() == 1).then_some(offer))
     }
 
     /// Stores `shares` from `sender` in one transaction; the same share for the same

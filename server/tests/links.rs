@@ -88,16 +88,17 @@ async fn an_offer_is_read_once_by_its_identity(backend: Backend) {
         s.refusal("GET", &link(1), Some(&ta), None).await,
         (404, "NotFound")
     );
-    // ... and its id is free again.
-    let again = offer(4, 48);
-    assert_eq!(post(&s, &tb, &link(1), &again).await.0, 201);
+    // ... and its id stays used until it expires: a replayed offer is refused (409), so
+    // the old device learns that the link was used, and nothing reaches a device that
+    // already linked.
+    assert_eq!(
+        s.refusal("POST", &link(1), Some(&ta), Some(&body(&offer(4, 48))))
+            .await,
+        (409, "Conflict")
+    );
     assert_eq!(
         s.refusal("GET", &link(1), Some(&ta), None).await,
         (404, "NotFound")
-    );
-    assert_eq!(
-        s.call("GET", &link(1), Some(&tb), None).await,
-        (200, json!({ "offer": again }))
     );
     // Both routes need a token.
     assert_eq!(
@@ -274,6 +275,32 @@ async fn offers_expire_after_5_minutes(backend: Backend) {
             .await
             .unwrap(),
         Some(offer(3, 64))
+    );
+    // Read, its id stays used until the offer would have expired, then is free.
+    assert_eq!(
+        store
+            .take_link(&link_id(3), "alice", now + LINK_TTL)
+            .await
+            .unwrap(),
+        None
+    );
+    let again = |at: i64| {
+        let store = &store;
+        async move {
+            store
+                .put_link(&link_id(3), "alice", &offer(4, 64), at)
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(again(now + LINK_TTL).await, LinkPut::Taken);
+    assert_eq!(again(now + LINK_TTL + 1).await, LinkPut::Created);
+    assert_eq!(
+        store
+            .take_link(&link_id(3), "alice", now + LINK_TTL + 1)
+            .await
+            .unwrap(),
+        Some(offer(4, 64))
     );
 
     // Expired offers count against no limit and are purged by the next POST: 8 old

@@ -8,6 +8,7 @@ pub mod engine;
 pub mod error;
 pub mod groups;
 pub mod identity;
+pub mod qr;
 pub mod trust;
 
 pub use cards::CardCache;

@@ -235,6 +235,13 @@ fn a_replayed_late_or_bad_link_is_refused() {
         block_on(alice.accept_link(&mut OsRng, &link.qr())).unwrap_err(),
         Error::LinkUsed
     );
+    // And again once the new device has taken the offer: the id stays used.
+    assert!(block_on(new.poll_link(&link, NOW)).unwrap().is_some());
+    assert_eq!(
+        block_on(alice.accept_link(&mut OsRng, &link.qr())).unwrap_err(),
+        Error::LinkUsed
+    );
+    assert!(block_on(new.poll_link(&link, NOW)).unwrap().is_none());
 
     // Late: from LINK_TTL_MS after the start on, the link is over.
     let late = new.start_link(&mut OsRng, NOW);
@@ -268,7 +275,7 @@ fn a_replayed_late_or_bad_link_is_refused() {
 fn swap_offer(world: &World, link: &Link, owner: &str, offer: impl FnOnce(&str) -> String) {
     let mut s = world.dir.borrow_mut();
     let slot = s.links.get_mut(&link.link_id()).unwrap();
-    slot.1 = offer(&slot.1);
+    slot.1 = slot.1.as_deref().map(offer);
     slot.0 = owner.to_owned();
 }
 
@@ -299,8 +306,8 @@ fn an_altered_offer_is_integrity_and_stores_nothing() {
         .borrow_mut()
         .links
         .remove(&elsewhere.link_id())
-        .unwrap()
-        .1;
+        .and_then(|(_, offer)| offer)
+        .unwrap();
     swap_offer(&world, &link, "alice", |_| moved);
     assert_eq!(
         block_on(new.poll_link(&link, NOW)).unwrap_err().code(),

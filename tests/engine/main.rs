@@ -40,8 +40,9 @@ struct DirState {
     history: HashMap<String, Vec<(String, bool)>>, // identity → [(card text, current)]
     /// identity → its backups.
     backups: HashMap<String, Backups>,
-    /// link id → (the identity whose token posted it, the offer): each read once.
-    links: HashMap<[u8; 16], (String, String)>,
+    /// link id → (the identity whose token posted it, the offer until it is read): each
+    /// read once, and the id used for good, as the server keeps it until it expires.
+    links: HashMap<[u8; 16], (String, Option<String>)>,
     requests: u64,
     /// Lookups wait this many polls before answering (to overlap concurrent calls).
     slow_polls: u32,
@@ -197,16 +198,15 @@ impl Directory for MemDirectory {
             return Err(Error::LinkUsed);
         }
         s.links
-            .insert(*link_id, (self.me.clone(), offer.to_owned()));
+            .insert(*link_id, (self.me.clone(), Some(offer.to_owned())));
         Ok(())
     }
     async fn take_link(&self, link_id: &[u8; 16]) -> Result<Option<String>, Error> {
         let mut s = self.state.borrow_mut();
-        let mine = s.links.get(link_id).is_some_and(|(who, _)| *who == self.me);
-        if !mine {
-            return Ok(None);
-        }
-        Ok(s.links.remove(link_id).map(|(_, offer)| offer))
+        Ok(match s.links.get_mut(link_id) {
+            Some((who, offer)) if *who == self.me => offer.take(),
+            _ => None,
+        })
     }
     async fn post_shares(&self, shares: &[ShareOut]) -> Result<(), Error> {
         assert!(shares.len() <= 1000);

@@ -18,7 +18,15 @@ import {
 } from "stream-chat-react";
 import { createClient, type MatrixEvent, type Room } from "matrix-js-sdk";
 import { ChatSeal, ChatSealError, Identity, initAsync, isEncrypted, type Decrypted, type ErrorCode } from "chatseal";
-import { ChatSealProvider, describeError, useChatSeal, useDecrypted, useDecryptedFile } from "chatseal/react";
+import {
+  ChatSealProvider,
+  QrCode,
+  describeError,
+  useChatSeal,
+  useDecrypted,
+  useDecryptedFile,
+  useDeviceLink,
+} from "chatseal/react";
 import {
   EncryptedAttachment,
   EncryptedChannelListItemUI,
@@ -67,6 +75,37 @@ export const EncryptedChannel = ({ channel }: { channel: StreamChannel }) => (
     </Chat>
   </ChatSealProvider>
 );
+
+// README, "Keys on a new device, without a password".
+declare const qrText: string;
+await seal.backup("a password");
+const { credentialId } = await seal.backup.addPasskey({ rpName: "Clinic" });
+const passkeys: { credentialId: string }[] = await seal.backup.passkeys();
+await seal.backup.removePasskey(credentialId);
+const restoredCard: string = await seal.backup.restoreWithPasskey();
+const link = seal.link.start();
+const linkCode: string = await link.waitForOffer({ signal: new AbortController().signal });
+const shownCode: string | undefined = link.code;
+const same: string = await seal.link.accept(qrText);
+const linkedCard: string = await link.confirm();
+link.cancel();
+console.log(passkeys, restoredCard, linkCode, shownCode, same, linkedCard, link.qr, link.expiresAt);
+// @ts-expect-error: the QR text is a string
+await seal.link.accept(new Uint8Array(48));
+// @ts-expect-error: the namespaces are read-only
+seal.link = { start: link.cancel, accept: seal.link.accept };
+const newCodes: ErrorCode[] = ["NoBackup", "PasskeyUnsupported", "PasskeyCancelled", "LinkExpired", "LinkUsed", "LinkRejected"];
+console.log(newCodes);
+
+export function LinkThisDevice() {
+  const state = useDeviceLink();
+  if (state.status === "waiting" && state.qrPath) {
+    return <QrCode path={state.qrPath} size={state.qrSize} label="Scan from your other device" width={200} />;
+  }
+  if (state.status === "confirm") return <button onClick={() => void state.confirm()}>{state.code}</button>;
+  if (state.status === "error") return <p>{describeError(state.error)}</p>;
+  return <button onClick={state.start}>Link</button>;
+}
 
 // chatseal/stream's options and overrides, one by one.
 encryptComposer(client, seal, {

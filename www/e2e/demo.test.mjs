@@ -176,6 +176,19 @@ function storedMessages() {
   return JSON.parse(out.toString("utf8"));
 }
 
+/** The backups the directory keeps for `identity`: the password one and each passkey's. */
+function storedBackups(identity) {
+  const out = execFileSync("python3", [
+    "-c",
+    "import json,sqlite3,sys; c=sqlite3.connect(sys.argv[1]); i=sys.argv[2]; " +
+      "print(json.dumps([r[0] for r in c.execute('SELECT backup FROM backups WHERE identity=?', (i,))] + " +
+      "[r[0] for r in c.execute('SELECT backup FROM passkey_backups WHERE identity=?', (i,))]))",
+    dbPath,
+    identity,
+  ]);
+  return JSON.parse(out.toString("utf8"));
+}
+
 /** Every upload the relay stored: name → bytes. */
 function storedUploads() {
   return readdirSync(uploadsDir)
@@ -626,6 +639,170 @@ describe("the demo", () => {
       await fresh.page.locator(".str-chat__channel-list").getByText("Care team").first().click();
       await opened(fresh.page, "Care team");
       await expectText(fresh.page, texts.group);
+    } finally {
+      await fresh.context.close();
+    }
+  });
+
+  // WebAuthn needs a domain as its relying-party id (an IP address is refused), so the
+  // passkey tests use the same server as localhost: another origin, hence a new browser.
+  const local = url.replace("127.0.0.1", "localhost");
+
+  /** A virtual authenticator (DevTools protocol) in `page`, as a platform passkey; with PRF unless told. */
+  async function authenticator(page, { prf = true } = {}) {
+    const cdp = await page.context().newCDPSession(page);
+    await cdp.send("WebAuthn.enable");
+    const { authenticatorId } = await cdp.send("WebAuthn.addVirtualAuthenticator", {
+      options: {
+        protocol: "ctap2",
+        ctap2Version: "ctap2_1",
+        transport: "internal",
+        hasResidentKey: true,
+        hasUserVerification: true,
+        isUserVerified: true,
+        hasPrf: prf,
+        automaticPresenceSimulation: true,
+      },
+    });
+    return { cdp, authenticatorId };
+  }
+
+  async function openKeys(page) {
+    await page.getByTestId("keys-open").click();
+    await page.getByTestId("keys-dialog").waitFor();
+  }
+
+  e2e("a passkey backup brings the keys and the history back after the browser's data is wiped", async () => {
+    const p = await person("alice-passkey");
+    try {
+      const { cdp } = await authenticator(p.page);
+      await p.page.goto(local);
+      await p.page.getByTestId("login-input").fill(alice);
+      await p.page.getByTestId("login-submit").click();
+      await p.page.getByTestId("restore-password").fill(password);
+      await p.page.getByTestId("restore-submit").click();
+      await inChat(p.page);
+      await openKeys(p.page);
+      await p.page.getByTestId("add-passkey").click();
+      await p.page.getByTestId("passkey-note").waitFor();
+      assert.equal(await p.page.getByTestId("passkey-list").locator("li").count(), 1);
+      await shot(p.page, "09-passkey-added.png");
+      // Wipe this browser's data (the passkey stays in the authenticator), then restore
+      // with the passkey alone.
+      await cdp.send("Storage.clearDataForOrigin", { origin: new URL(local).origin, storageTypes: "all" });
+      await p.page.reload();
+      await p.page.getByTestId("login-input").fill(alice);
+      await p.page.getByTestId("login-submit").click();
+      await p.page.getByTestId("restore-passkey").click();
+      await inChat(p.page);
+      await openConversation(p.page, bob);
+      await expectText(p.page, texts.edited);
+      await expectText(p.page, texts.reply);
+      const stored = storedBackups(alice);
+      assert.ok(stored.some((t) => t.startsWith("csw1.")), "a csw1. backup is at the directory");
+      assert.ok(stored.some((t) => t.startsWith("csb1.")), "the password backup stays");
+    } finally {
+      await p.context.close();
+    }
+  });
+
+  e2e("a passkey without PRF is refused before anything is stored", async () => {
+    const p = await person("alice-no-prf");
+    try {
+      await authenticator(p.page, { prf: false });
+      const before = storedBackups(alice).length;
+      await p.page.goto(local);
+      await p.page.getByTestId("login-input").fill(alice);
+      await p.page.getByTestId("login-submit").click();
+      await p.page.getByTestId("restore-password").fill(password);
+      await p.page.getByTestId("restore-submit").click();
+      await inChat(p.page);
+      await openKeys(p.page);
+      await p.page.getByTestId("add-passkey").click();
+      const error = await p.page.getByTestId("passkey-error").textContent({ timeout: 15_000 });
+      assert.match(error, /no PRF support/);
+      assert.equal(storedBackups(alice).length, before, "no backup was written");
+    } finally {
+      await p.context.close();
+    }
+  });
+
+  e2e("a new browser is linked by QR text: the codes match, it reads the history and sends", async () => {
+    const fresh = await person("alice-linked");
+    try {
+      await signIn(fresh.page, alice);
+      await fresh.page.getByTestId("link-start").click();
+      const qr = await fresh.page.getByTestId("link-qr").inputValue();
+      assert.match(qr, /^chatseal:link:[A-Za-z0-9_-]{64}$/);
+      await shot(fresh.page, "10-link-qr.png");
+      await openKeys(a.page);
+      // Typed by hand, with stray spaces around it.
+      await a.page.getByTestId("link-accept-text").fill(`  ${qr} `);
+      await a.page.getByTestId("link-accept").click();
+      const sent = await a.page.getByTestId("link-accept-code").locator(".link-code").textContent();
+      assert.match(sent, /^\d{6}$/);
+      const shown = await fresh.page.getByTestId("link-code").textContent({ timeout: 15_000 });
+      assert.equal(shown, sent, "both screens show the same code");
+      await fresh.page.getByTestId("link-confirm").click();
+      await inChat(fresh.page);
+      await openConversation(fresh.page, bob);
+      await expectText(fresh.page, texts.edited);
+      const linked = `Sent from the linked browser ${run}`;
+      await send(fresh.page, linked);
+      await openConversation(b.page, alice);
+      await expectText(b.page, linked, 30_000);
+      // The same QR text again: the link is used up.
+      await a.page.getByTestId("link-accept-text").fill(qr);
+      await a.page.getByTestId("link-accept").click();
+      assert.match(await a.page.getByTestId("link-accept-error").textContent(), /already used/);
+      await a.page.getByTestId("keys-close").click();
+    } finally {
+      await fresh.context.close();
+    }
+  });
+
+  e2e("an offer the directory altered is refused and nothing is stored", async () => {
+    const fresh = await person("alice-link-altered");
+    try {
+      // A hostile directory: flips one character of the offer it hands over.
+      await fresh.page.route("**/v2/link/*", async (route) => {
+        if (route.request().method() !== "GET") return route.continue();
+        const response = await route.fetch();
+        if (response.status() !== 200) return route.fulfill({ response });
+        const body = await response.json();
+        const i = body.offer.length - 10;
+        body.offer = body.offer.slice(0, i) + (body.offer[i] === "A" ? "B" : "A") + body.offer.slice(i + 1);
+        return route.fulfill({ response, json: body });
+      });
+      await signIn(fresh.page, alice);
+      await fresh.page.getByTestId("link-start").click();
+      const qr = await fresh.page.getByTestId("link-qr").inputValue();
+      await openKeys(a.page);
+      await a.page.getByTestId("link-accept-text").fill(qr);
+      await a.page.getByTestId("link-accept").click();
+      await a.page.getByTestId("link-accept-code").waitFor();
+      await a.page.getByTestId("keys-close").click();
+      const error = await fresh.page.getByTestId("link-error").textContent({ timeout: 15_000 });
+      assert.match(error, /not sealed for this browser/);
+      assert.equal(await fresh.page.getByTestId("link-code").count(), 0, "no code to confirm");
+      // Still on the restore screen, with no keys: a reload asks for them again.
+      await fresh.page.reload();
+      await fresh.page.getByTestId("restore-password").waitFor();
+    } finally {
+      await fresh.context.close();
+    }
+  });
+
+  e2e("a link that gets no offer expires after five minutes with a clear error", async () => {
+    const fresh = await person("alice-link-expired");
+    try {
+      await fresh.page.clock.install();
+      await signIn(fresh.page, alice);
+      await fresh.page.getByTestId("link-start").click();
+      await fresh.page.getByTestId("link-qr").waitFor();
+      await fresh.page.clock.fastForward("05:05");
+      const error = await fresh.page.getByTestId("link-error").textContent({ timeout: 15_000 });
+      assert.match(error, /five minutes/);
     } finally {
       await fresh.context.close();
     }

@@ -1,11 +1,13 @@
 // One signed-in identity: authenticate with the demo backend, open chatseal's key store
 // (IndexedDB) and make sure this browser has keys — from before, restored from the
-// password backup, or new (then a backup is offered) — then the chat.
+// password or a passkey backup, linked from another device, or new (then a backup is
+// offered) — then the chat.
 import { Component, lazy, Suspense, useCallback, useEffect, useMemo, useState } from "react";
 import { ChatSeal } from "chatseal";
 import { Backend } from "./backend.js";
 import { describe, isNoCard } from "./errors.js";
 import { BackupForm } from "./keys/BackupForm.jsx";
+import { OtherWays } from "./keys/OtherWays.jsx";
 import { RestoreForm } from "./keys/RestoreForm.jsx";
 import { Brand } from "./Login.jsx";
 import { useReport } from "./status.jsx";
@@ -122,6 +124,7 @@ export function Session({ identity, onSignOut }) {
               the backup password you chose to bring them here.
             </p>
             <RestoreForm seal={seal} identity={identity} onRestored={ready} onStartedOver={toBackup} />
+            <OtherWays seal={seal} onRestored={ready} />
           </>
         )}
         {phase === "backup" && seal && (

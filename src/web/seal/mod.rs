@@ -28,6 +28,7 @@ use crate::client::{Engine, KeyChange, MemoryStore};
 // The methods by job: the account (keys and backups) and messaging; the state, opening
 // and events are here.
 mod account;
+mod devices;
 mod messages;
 
 type WebEngine = Engine<FetchDirectory, WebStore>;
@@ -196,21 +197,34 @@ impl ChatSeal {
         F: FnOnce(Rc<WebEngine>) -> Fut + 'static,
         Fut: Future<Output = Result<JsValue, JsValue>> + 'static,
     {
-        let engine = Rc::clone(&self.engine);
-        let lock = self.lock.clone();
-        future_to_promise(async move {
-            check_signal(&engine, &options)?;
-            let run = async move {
-                engine.reload().await.map_err(|e| to_js(&e))?;
-                check_signal(&engine, &options)?;
-                work(engine).await
-            };
-            match lock {
-                Some(name) => locked(&name, run).await,
-                None => run.await,
-            }
-        })
+        exclusive_with(&self.engine, self.lock.clone(), options, work)
     }
+}
+
+/// [`ChatSeal::exclusive`] for the objects a `ChatSeal` hands out (a `DeviceLink`).
+fn exclusive_with<F, Fut>(
+    engine: &Rc<WebEngine>,
+    lock: Option<String>,
+    options: JsValue,
+    work: F,
+) -> Promise
+where
+    F: FnOnce(Rc<WebEngine>) -> Fut + 'static,
+    Fut: Future<Output = Result<JsValue, JsValue>> + 'static,
+{
+    let engine = Rc::clone(engine);
+    future_to_promise(async move {
+        check_signal(&engine, &options)?;
+        let run = async move {
+            engine.reload().await.map_err(|e| to_js(&e))?;
+            check_signal(&engine, &options)?;
+            work(engine).await
+        };
+        match lock {
+            Some(name) => locked(&name, run).await,
+            None => run.await,
+        }
+    })
 }
 
 fn dispatch_key_change(target: &EventTarget, change: &KeyChange) {

@@ -1,8 +1,9 @@
-// "Keys & backup": make or replace the password backup later, or forget this browser's
-// keys (behind a confirm).
+// "Keys & backup": make or replace the password backup later, add or remove passkey
+// backups, link a new device, or forget this browser's keys (behind a confirm).
 import { useEffect, useRef, useState } from "react";
 import { describe } from "../errors.js";
 import { BackupForm } from "../keys/BackupForm.jsx";
+import { LinkDevice, Passkeys } from "../keys/DeviceSettings.jsx";
 import { backupMade } from "../storage.js";
 import { useReport } from "../status.jsx";
 
@@ -61,6 +62,8 @@ export function KeysDialog({ open, onClose, seal, identity, onForgotten }) {
       </p>
       <h3>{made ? "Change your backup password" : "Back up your keys"}</h3>
       {open && <BackupForm seal={seal} identity={identity} onDone={saved} submitLabel="Save backup" />}
+      {open && <Passkeys seal={seal} />}
+      {open && <LinkDevice seal={seal} />}
 
       <section className="danger-zone" aria-labelledby="forget-title">
         <h3 id="forget-title">Remove keys from this browser</h3>
