@@ -107,7 +107,7 @@ export const CSS = `
 .author { font-weight: 600; }
 .text { margin: 0.125rem 0 0; white-space: pre-wrap; }
 .message[data-status="pending"] .text { color: var(--chatseal-muted); font-style: italic; }
-.message[data-status="error"] .text { color: var(--chatseal-error); }
+.message[data-status="error"] .text { color: var(--chatseal-error); font-style: italic; }
 .notice { display: block; margin-top: 0.125rem; font-size: 0.8125rem; color: var(--chatseal-muted); }
 .message[data-key-changed] .notice { color: var(--chatseal-error); }
 .composer {

@@ -514,7 +514,7 @@ export function define(options = {}) {
             if (state.keyChanged) row.el.dataset.keyChanged = "";
           } else {
             const label = state.label ?? "can't decrypt";
-            this._show(row, "error", `🔒 ${words.errors[label] ?? label}`);
+            this._show(row, "error", words.errors[label] ?? label);
             row.el.dataset.code = codeOf(state.error);
           }
           this._report(message, {
