@@ -373,9 +373,17 @@ export function define(options = {}) {
           if (alive()) this._showState("online");
         });
         this._cleanups.push(() => connection.unsubscribe(), () => recovered.unsubscribe());
+        // The browser's own word, when the socket has not noticed yet (or never dropped).
         const offline = () => this._showState("offline");
+        const online = () => {
+          if (alive()) this._showState(client.wsConnection?.isHealthy === false ? "offline" : "online");
+        };
         window.addEventListener("offline", offline);
-        this._cleanups.push(() => window.removeEventListener("offline", offline));
+        window.addEventListener("online", online);
+        this._cleanups.push(() => {
+          window.removeEventListener("offline", offline);
+          window.removeEventListener("online", online);
+        });
         this._showState(navigator.onLine === false ? "offline" : "online");
         this._render();
       })().catch((error) => {

@@ -277,6 +277,19 @@ describe("the patient portal", () => {
     await page.screenshot({ path: join(docs, "widget-1280.png") });
   });
 
+  e2e("offline, the chat says it is reconnecting; back online, it sends again", async () => {
+    const status = chat(p.page).getByRole("status");
+    await p.context.setOffline(true);
+    await chat(p.page).and(p.page.locator("[data-state='offline']")).waitFor({ timeout: 15_000 });
+    assert.equal((await status.textContent()).trim(), "Connection lost. Reconnecting…");
+    await p.context.setOffline(false);
+    await chat(p.page).and(p.page.locator("[data-state='online']")).waitFor({ timeout: 30_000 });
+    assert.equal((await status.textContent()).trim(), "Connected · end-to-end encrypted");
+    const back = `Back online ${run}`;
+    await send(p.page, back);
+    await expectText(c.page, back);
+  });
+
   e2e("a message that cannot be decrypted shows its label, and is reported by code", async () => {
     // Straight through the chat client, past chatseal's composer: what a broken or hostile
     // client could post.
