@@ -64,8 +64,8 @@ async function person(name, { width = 1280, height = 860 } = {}) {
 }
 
 /** Signs in on the portal's page as `me` (`role`), talking with `other`. */
-async function signIn(page, role, me, other) {
-  await page.goto(`${url}/portal/`);
+async function signIn(page, role, me, other, path = "/portal/") {
+  await page.goto(`${url}${path}`);
   await page.getByLabel(role === "patient" ? "a patient" : "a clinician").check();
   await page.getByTestId("portal-me").fill(me);
   await page.getByTestId("portal-other").fill(other);
@@ -134,7 +134,7 @@ describe("the patient portal", () => {
 
   e2e("patient and clinician open the conversation on /portal/, without React or a bundler", async () => {
     await signIn(p.page, "patient", patient, clinician);
-    await signIn(c.page, "clinician", clinician, patient);
+    await signIn(c.page, "clinician", clinician, patient, "/portal"); // without the slash too
     // The page loads ES modules by an import map, and the WebAssembly as its own file.
     const loaded = await p.page.evaluate(() => performance.getEntriesByType("resource").map((e) => e.name));
     assert.ok(loaded.some((n) => n.endsWith("/portal/vendor/chatseal/web/chatseal_bg.wasm")), "the .wasm file");
