@@ -285,9 +285,14 @@ describe("the patient portal", () => {
     await p.context.setOffline(false);
     await chat(p.page).and(p.page.locator("[data-state='online']")).waitFor({ timeout: 30_000 });
     assert.equal((await status.textContent()).trim(), "Connected · end-to-end encrypted");
+    // The clinician's page asks for the plaintext in its events from now on.
+    await c.page.evaluate(() => document.querySelector("chatseal-chat").setAttribute("expose-plaintext", ""));
     const back = `Back online ${run}`;
     await send(p.page, back);
     await expectText(c.page, back);
+    const told = (await c.page.evaluate(() => window.__events)).filter((e) => e.type === "chatseal-message");
+    assert.equal(told.at(-1)?.detail.text, back, "expose-plaintext puts the text in the event");
+    assert.ok(told.slice(0, -1).every((e) => !("text" in e.detail)), "and only from then on");
   });
 
   e2e("a message that cannot be decrypted shows its label, and is reported by code", async () => {
