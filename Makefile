@@ -129,7 +129,8 @@ $(NODE_STAMP):
 # bundler). `npm pack ./pkg` gives the tarball users install.
 PKG_FILES := package.json index.js index.mjs index.cjs index.d.ts facade.js react.js react.d.ts \
   element.js element.d.ts labels.js stream.js stream.d.ts stream-composer.js stream-uploads.js \
-  stream-attachments.js stream-messages.js stream-files.js stream-shim.js matrix.js matrix.d.ts
+  stream-attachments.js stream-messages.js stream-files.js stream-shim.js matrix.js matrix.d.ts \
+  widget.js widget.d.ts widget-labels.js widget-style.js
 # Rebuilt only when its inputs change (pkg/.built), so `make demo` starts again in seconds.
 PKG_INPUTS := $(shell find src pkg-template -type f) Cargo.toml Cargo.lock wasm-pack.toml README.md
 pkg: pkg/.built
@@ -235,17 +236,21 @@ relay:
 # SQLite in $(DEMO_DB). Ctrl-C stops it; the next run reuses everything already built.
 DEMO_LISTEN ?= 127.0.0.1:8787
 DEMO_DB ?= sqlite://chatseal-demo.db
-WWW_INPUTS := $(shell find www/src www/public -type f 2>/dev/null) www/index.html www/vite.config.js
+WWW_INPUTS := $(shell find www/src www/public www/portal -type f 2>/dev/null) www/index.html www/vite.config.js
 demo: www/dist/index.html relay
 	@echo "make demo: starting; Ctrl-C stops it (the chat history stays in $(DEMO_DB))"
+	@echo "  the React demo:        http://$(DEMO_LISTEN)/"
+	@echo "  the patient portal:    http://$(DEMO_LISTEN)/portal/  (<chatseal-chat>, no framework, no bundler)"
 	target/server/chatseal-relay --listen $(DEMO_LISTEN) --db $(DEMO_DB) --www www/dist
 
 www-build: www/dist/index.html
 www/node_modules/.installed: www/package.json www/package-lock.json pkg/.built
 	cd www && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
-www/dist/index.html: www/node_modules/.installed $(WWW_INPUTS)
+# The portal (www/portal/) goes into dist/portal/ with the files its import map names.
+www/dist/index.html: www/node_modules/.installed $(WWW_INPUTS) | node-tools
 	cd www && npm run build --silent
+	www/portal/build.sh $(ESBUILD)
 
 # The side-by-side benchmark (benches/browser): chatseal, virgil-crypto 5.1.2 and
 # libsodium-wrappers in headless Chromium and Node 20, the decrypt queue's longest task and

@@ -2,7 +2,7 @@
 // chatseal/element: `<chatseal-text from="bob" context="…">csp2.…</chatseal-text>` for
 // pages without React. Nothing happens on import; `define(seal)` registers the element.
 import { isEncrypted } from "chatseal";
-import { describeError } from "./labels.js";
+import { decryptForDisplay } from "./labels.js";
 
 /**
  * Registers `<chatseal-text>` (or `name`) decrypting with `seal`. The element decrypts its
@@ -86,18 +86,25 @@ export function define(seal, name = "chatseal-text") {
       const context = this.getAttribute("context");
       if (from !== null) options.from = from;
       if (context !== null) options.context = context;
-      ChatSealText.seal.decrypt(source, options).then(
-        (result) => {
+      decryptForDisplay(ChatSealText.seal, source, options).then(
+        (state) => {
           if (controller.signal.aborted) return;
-          this._show("ok", result.text ?? "", { keyChanged: result.keyChanged });
+          if (state.status === "ok") this._show("ok", state.text ?? "", { keyChanged: state.keyChanged });
+          else this._show("error", state.label ?? "can't decrypt", { code: errorCode(state.error) });
         },
-        (error) => {
-          if (controller.signal.aborted) return;
-          this._show("error", describeError(error), { code: error && error.code ? error.code : "Error" });
-        },
+        () => {}, // aborted
       );
     }
   }
   customElements.define(name, ChatSealText);
   return ChatSealText;
+}
+
+/**
+ * @param {unknown} error
+ * @returns {string}
+ */
+function errorCode(error) {
+  const code = error && typeof error === "object" && "code" in error ? error.code : undefined;
+  return typeof code === "string" && code ? code : "Error";
 }

@@ -32,3 +32,27 @@ export function describeError(error) {
   const code = error && typeof error === "object" && "code" in error ? error.code : undefined;
   return (typeof code === "string" && Object.hasOwn(LABELS, code) && LABELS[code]) || "can't decrypt";
 }
+
+/** @typedef {import("./react.js").DecryptedState} DecryptedState */
+
+/**
+ * Decrypts `text` into what a UI shows (chatseal/react's `useDecrypted`, chatseal/element and
+ * chatseal/widget share it): "ok" with the plaintext, the result and "key changed" as the
+ * label when the sender's key changed; or "error" with the label of `describeError`. It
+ * rejects only when `options.signal` is aborted (with the `AbortError`).
+ * @param {import("./index.js").ChatSeal} seal
+ * @param {string} text
+ * @param {import("./index.js").DecryptOptions} options
+ * @returns {Promise<DecryptedState>}
+ */
+export async function decryptForDisplay(seal, text, options) {
+  try {
+    const result = await seal.decrypt(text, options);
+    const keyChanged = !!result.keyChanged;
+    return { status: "ok", text: result.text ?? null, error: null, result, label: keyChanged ? "key changed" : null, keyChanged };
+  } catch (error) {
+    if (options.signal?.aborted) throw error;
+    const failure = error instanceof Error ? error : new Error(String(error));
+    return { status: "error", text: null, error: failure, result: null, label: describeError(error), keyChanged: false };
+  }
+}

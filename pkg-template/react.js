@@ -4,7 +4,7 @@
 // Checked against react.d.ts (tests/types): each export is typed by its declaration.
 import { createContext, createElement, useCallback, useContext, useEffect, useRef, useState } from "react";
 import { isEncrypted } from "chatseal";
-import { describeError } from "./labels.js";
+import { decryptForDisplay, describeError } from "./labels.js";
 
 /** @typedef {import("./index.js").ChatSeal} ChatSeal */
 /** @typedef {import("./react.js").DecryptedState} DecryptedState */
@@ -70,28 +70,11 @@ export function useDecrypted(text, options) {
     }
     const controller = new AbortController();
     setState((s) => (s.key === key ? s : { key, value: PENDING }));
-    seal.decrypt(text, { from, context, signal: controller.signal }).then(
-      (result) => {
-        if (controller.signal.aborted) return;
-        setState({
-          key,
-          value: {
-            status: "ok",
-            text: result.text,
-            error: null,
-            result,
-            label: result.keyChanged ? "key changed" : null,
-            keyChanged: result.keyChanged,
-          },
-        });
+    decryptForDisplay(seal, text, { from, context, signal: controller.signal }).then(
+      (value) => {
+        if (!controller.signal.aborted) setState({ key, value });
       },
-      (error) => {
-        if (controller.signal.aborted) return;
-        setState({
-          key,
-          value: { ...PENDING, status: "error", error, label: describeError(error) },
-        });
-      },
+      () => {}, // aborted
     );
     return () => controller.abort();
   }, [seal, key]);

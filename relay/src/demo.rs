@@ -23,6 +23,9 @@ use chatseal_server::error::ApiError;
 pub const SESSION_AUDIENCE: &str = "chatseal-demo-session";
 /// How long demo tokens live.
 const TTL: u64 = 12 * 3600;
+/// The cookie that `/v1/authenticate` also sets, holding the same session token, for
+/// pages that fetch their tokens with the browser's credentials (`<chatseal-chat token-url>`).
+pub const SESSION_COOKIE: &str = "chatseal_demo_session";
 
 /// Where the demo's chat runs.
 pub enum Chat {
@@ -154,11 +157,15 @@ struct AuthenticateResponse {
     auth_token: String,
 }
 
+/// A JSON answer that sets a cookie.
+type WithCookie<T> = ([(header::HeaderName, String); 1], Json<T>);
+
 /// `{"identity"}` → `{"authToken"}`: a session token for that identity, no questions asked.
+/// The same token is set as an HttpOnly, SameSite=Strict cookie ([`SESSION_COOKIE`]).
 async fn authenticate(
     State(demo): State<Arc<Demo>>,
     ApiJson(body): ApiJson<AuthenticateRequest>,
-) -> Result<Json<AuthenticateResponse>, ApiError> {
+) -> Result<WithCookie<AuthenticateResponse>, ApiError> {
     let auth_token = demo
         .secret
         .token_for(
@@ -172,11 +179,29 @@ async fn authenticate(
         .map_err(|_| {
             ApiError::invalid("identity must be 1 to 256 bytes of UTF-8 without control characters")
         })?;
-    Ok(Json(AuthenticateResponse { auth_token }))
+    let cookie =
+        format!("{SESSION_COOKIE}={auth_token}; Path=/; Max-Age={TTL}; HttpOnly; SameSite=Strict");
+    Ok((
+        [(header::SET_COOKIE, cookie)],
+        Json(AuthenticateResponse { auth_token }),
+    ))
 }
 
-/// The identity of a demo session token in `Authorization: Bearer`.
+/// The identity of a demo session token in `Authorization: Bearer`, else in the
+/// [`SESSION_COOKIE`] cookie.
 struct Session(String);
+
+/// The session token of the [`SESSION_COOKIE`] cookie, if the request has one.
+fn session_cookie(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == SESSION_COOKIE)
+        .map(|(_, value)| value)
+}
 
 impl FromRequestParts<Arc<Demo>> for Session {
     type Rejection = ApiError;
@@ -187,9 +212,10 @@ impl FromRequestParts<Arc<Demo>> for Session {
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Bearer "))
+            .or_else(|| session_cookie(&parts.headers))
             .ok_or_else(|| {
                 ApiError::unauthorized(
-                    "send the authToken of /v1/authenticate as `Authorization: Bearer`",
+                    "send the authToken of /v1/authenticate as `Authorization: Bearer` (or its cookie)",
                 )
             })?;
         let claims = demo
@@ -201,11 +227,15 @@ impl FromRequestParts<Arc<Demo>> for Session {
 }
 
 #[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
 struct TokenResponse {
     token: String,
+    /// The chat user token of the same identity (null when it cannot be a chat user id):
+    /// with it, this answer is the `token-url` contract of `<chatseal-chat>`.
+    stream_token: Option<String>,
 }
 
-/// Session → a directory token (PROTOCOL §6) for the same identity.
+/// Session → a directory token (PROTOCOL §6) for the same identity, and its chat token.
 async fn chatseal_credentials(
     State(demo): State<Arc<Demo>>,
     Session(identity): Session,
@@ -214,7 +244,15 @@ async fn chatseal_credentials(
         .secret
         .directory_token(&demo.kid, "chatseal-demo", &identity, unix_now(), TTL)
         .map_err(|e| ApiError::internal(&e))?;
-    Ok(Json(TokenResponse { token }))
+    let stream_token = if crate::valid_user_id(&identity) {
+        Some(demo.stream_token(&identity)?)
+    } else {
+        None
+    };
+    Ok(Json(TokenResponse {
+        token,
+        stream_token,
+    }))
 }
 
 #[derive(Serialize)]

@@ -46,6 +46,7 @@ import {
 import { MARKER, decryptEvent, decryptTimeline, encryptMessages, onDecryptedTimeline } from "chatseal/matrix";
 import { define } from "chatseal/element";
 import * as standalone from "chatseal/standalone";
+import { LABELS, define as defineChat, type ChatSealMessageDetail, type WidgetTokens } from "chatseal/widget";
 
 declare const apiKey: string;
 declare const userId: string;
@@ -217,3 +218,15 @@ export async function read(event: MatrixEvent, room: Room, signal: AbortSignal) 
 encryptMessages(client, seal);
 stopMatrix();
 stopTimeline();
+
+// README, "Embed without React": <chatseal-chat> with a getToken callback and its events.
+const ChatElement = defineChat({ labels: { es: { send: "Mandar" } } });
+const widget = new ChatElement();
+widget.getToken = async (): Promise<WidgetTokens> => (await fetch("/api/chat-tokens", { method: "POST" })).json();
+widget.labels = { title: LABELS.es.title };
+widget.addEventListener("chatseal-message", (event) => {
+  const detail = (event as CustomEvent<ChatSealMessageDetail>).detail;
+  console.log(detail.id, detail.status, detail.keyChanged, detail.text ?? "(no plaintext)");
+});
+const found: HTMLElementTagNameMap["chatseal-chat"] | null = document.querySelector("chatseal-chat");
+console.log(found?.state, widget.seal?.identity, widget.channel?.cid);

@@ -4,15 +4,15 @@
 // built app on one port; run.sh starts it). What leaves the browsers is captured (every
 // WebSocket frame and request body) and the server's SQLite database is read directly: the
 // texts people typed must appear in neither. Screenshots go to $E2E_ARTIFACTS.
-import { after, before, describe, test } from "node:test";
+import { after, before, describe } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { readFileSync, readdirSync, existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { createRequire } from "node:module";
-import { chromium } from "playwright-core";
 import { ChatSeal, ChatSealError } from "chatseal";
 import { streamCredentials, tokenGetter } from "../../tests/js/demo-backend.js";
+import { launch, screenshotOnFailure } from "./browser.mjs";
 
 const url = process.env.CHATSEAL_TEST_DIRECTORY;
 const dbPath = process.env.CHATSEAL_TEST_DB;
@@ -50,17 +50,7 @@ const problems = [];
 const open = new Set();
 
 /** A test whose failure leaves a screenshot of every open page in $E2E_ARTIFACTS. */
-function e2e(name, fn) {
-  test(name, async () => {
-    try {
-      await fn();
-    } catch (error) {
-      const slug = name.replace(/[^a-z0-9]+/gi, "-").slice(0, 40);
-      for (const p of open) await shot(p.page, `failed-${slug}-${p.name}.png`).catch(() => {});
-      throw error;
-    }
-  });
-}
+const e2e = screenshotOnFailure(open, artifacts);
 
 async function person(name, { width = 1280, height = 860 } = {}) {
   const context = await browser.newContext({ viewport: { width, height } });
@@ -246,10 +236,7 @@ describe("the demo", () => {
   let a, b;
 
   before(async () => {
-    browser = await chromium.launch({
-      executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-      args: ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic"],
-    });
+    browser = await launch();
     a = await person("alice");
     b = await person("bob", { width: 375, height: 780 }); // a phone
   });
