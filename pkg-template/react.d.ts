@@ -74,8 +74,11 @@ export interface DeviceLinkState {
   cancel(): void;
 }
 
-/** Linking this (new) device to one that has the keys, by QR code (PROTOCOL §13). */
-export declare function useDeviceLink(): DeviceLinkState;
+/**
+ * Linking this (new) device to one that has the keys, by QR code (PROTOCOL §13), with
+ * `seal` (before a provider exists: a sign-in screen) or the nearest provider's.
+ */
+export declare function useDeviceLink(seal?: ChatSeal | null): DeviceLinkState;
 
 /** A QR code (`path` and `size` from a device link) as an SVG. */
 export declare function QrCode(

@@ -198,16 +198,17 @@ function defaultAuto(info) {
 const NO_LINK = { status: "idle", qr: null, qrPath: null, qrSize: 0, code: null, card: null, error: null };
 
 /**
- * `useDeviceLink()` on the new device (PROTOCOL §13) → `{ status, qr, qrPath, qrSize, code,
- * card, error, start, confirm, cancel }`. `start()` makes a link ("waiting": show the QR
+ * `useDeviceLink(seal?)` on the new device (PROTOCOL §13) → `{ status, qr, qrPath, qrSize,
+ * code, card, error, start, confirm, cancel }`, with `seal` or the provider's. `start()` makes a link ("waiting": show the QR
  * code); when the other device has sent its keys, "confirm" with the `code` to compare;
  * `confirm()` stores them ("done", with the `card`). An expired link, an offer that is not
  * for this device, or keys that are not the identity's current ones give "error". The
  * wait is aborted on `cancel()` and on unmount; nothing is stored before `confirm()`.
  * @type {typeof import("./react.js").useDeviceLink}
  */
-export function useDeviceLink() {
-  const seal = useChatSeal();
+export function useDeviceLink(seal) {
+  const provided = useChatSeal();
+  seal = seal ?? provided;
   const [state, setState] = useState(NO_LINK);
   const current = useRef(/** @type {{ link: DeviceLink, controller: AbortController } | null} */ (null));
 

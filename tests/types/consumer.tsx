@@ -87,10 +87,10 @@ const restoredCard: string = await seal.backup.restoreWithPasskey();
 const link = seal.link.start();
 const linkCode: string = await link.waitForOffer({ signal: new AbortController().signal });
 const shownCode: string | undefined = link.code;
-const same: string = await seal.link.accept(qrText);
+const acceptedCode: string = await seal.link.accept(qrText);
 const linkedCard: string = await link.confirm();
 link.cancel();
-console.log(passkeys, restoredCard, linkCode, shownCode, same, linkedCard, link.qr, link.expiresAt);
+console.log(passkeys, restoredCard, linkCode, shownCode, acceptedCode, linkedCard, link.qr, link.expiresAt);
 // @ts-expect-error: the QR text is a string
 await seal.link.accept(new Uint8Array(48));
 // @ts-expect-error: the namespaces are read-only

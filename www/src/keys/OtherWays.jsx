@@ -23,7 +23,7 @@ function linkProblem(error) {
 export function OtherWays({ seal, onRestored }) {
   const [busy, setBusy] = useState(false);
   const [problem, setProblem] = useState(null);
-  const link = useDeviceLink();
+  const link = useDeviceLink(seal);
 
   const withPasskey = async () => {
     setBusy(true);
