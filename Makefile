@@ -130,7 +130,7 @@ $(NODE_STAMP):
 PKG_FILES := package.json index.js index.mjs index.cjs index.d.ts facade.js react.js react.d.ts \
   element.js element.d.ts labels.js stream.js stream.d.ts stream-composer.js stream-uploads.js \
   stream-attachments.js stream-messages.js stream-files.js stream-shim.js matrix.js matrix.d.ts \
-  widget.js widget.d.ts widget-labels.js widget-style.js
+  widget.js widget.d.ts widget-keys.js widget-labels.js widget-style.js
 # Rebuilt only when its inputs change (pkg/.built), so `make demo` starts again in seconds.
 PKG_INPUTS := $(shell find src pkg-template -type f) Cargo.toml Cargo.lock wasm-pack.toml README.md
 pkg: pkg/.built

@@ -157,7 +157,44 @@ button {
 }
 button:disabled { cursor: default; opacity: 0.7; }
 .banner button { min-height: 2.25rem; }
-textarea:focus-visible, button:focus-visible, .log:focus-visible {
+.keys-toggle { min-height: 2.25rem; padding: 0.25rem 0.75rem; background: transparent; color: var(--chatseal-accent); }
+.keys-panel {
+  display: flex;
+  flex-direction: column;
+  gap: 0.625rem;
+  padding: 0.75rem 0.875rem;
+  overflow-y: auto;
+  border-bottom: 1px solid var(--chatseal-border);
+}
+.keys-panel[hidden] { display: none; }
+.keys-panel:not(.keys-menu) { flex: 1 1 auto; border-bottom: 0; }
+.keys-title { margin: 0; font-size: 1rem; font-weight: 600; }
+.keys-subtitle { margin: 0.25rem 0 0; font-size: 0.9375rem; font-weight: 600; }
+.keys-panel p { margin: 0; }
+.keys-intro, .keys-note { color: var(--chatseal-muted); font-size: 0.875rem; }
+.keys-note:empty, .keys-error:empty { display: none; }
+.keys-error { color: var(--chatseal-error); font-size: 0.875rem; }
+.keys-row { display: flex; flex-wrap: wrap; gap: 0.5rem; align-items: flex-end; }
+.keys-field { flex: 1 1 12rem; display: flex; flex-direction: column; gap: 0.25rem; min-width: 0; font-size: 0.875rem; }
+.keys-panel > button { align-self: flex-start; }
+.link-box { display: flex; flex-direction: column; gap: 0.5rem; align-items: flex-start; }
+.link-box:empty { display: none; }
+.link-box > label { font-size: 0.875rem; }
+.qr { width: 10rem; height: 10rem; }
+.link-code { font-size: 1.75rem; font-weight: 700; letter-spacing: 0.2em; font-variant-numeric: tabular-nums; }
+input {
+  width: 100%;
+  min-height: 2.75rem;
+  padding: 0.5rem 0.75rem;
+  font: inherit;
+  color: var(--chatseal-fg);
+  background: var(--chatseal-bg);
+  border: 1px solid var(--chatseal-border);
+  border-radius: 0.5rem;
+}
+input::placeholder { color: var(--chatseal-muted); opacity: 1; }
+.link-text { font-family: ui-monospace, monospace; font-size: 0.8125rem; }
+input:focus-visible, textarea:focus-visible, button:focus-visible, .log:focus-visible {
   outline: 3px solid var(--chatseal-focus);
   outline-offset: 2px;
 }

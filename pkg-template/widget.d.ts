@@ -24,6 +24,35 @@ export interface WidgetLabels {
   keyChangedMark: string;
   keyChanged: string;
   accept: string;
+  /** The "Your keys are in another browser" panel (restore by password, passkey or device link). */
+  restoreTitle: string;
+  restoreIntro: string;
+  password: string;
+  restore: string;
+  restoring: string;
+  restorePasskey: string;
+  waitingPasskey: string;
+  linkStart: string;
+  linkQr: string;
+  linkHelp: string;
+  linkText: string;
+  linkCompare: string;
+  linkMatch: string;
+  cancel: string;
+  /** The header's keys menu. */
+  keys: string;
+  close: string;
+  addPasskey: string;
+  passkeyAdded: string;
+  linkDevice: string;
+  linkDeviceText: string;
+  sendKeys: string;
+  /** `{code}`: the six-digit code the new device should show. */
+  linkSent: string;
+  /** A keys failure without its own words in `codes`; `{reason}`. */
+  keyFailed: string;
+  /** Error codes of the keys flows (NoBackup, PasskeyUnsupported, PasskeyCancelled, LinkExpired, LinkUsed, LinkRejected, Integrity, Malformed) → what to show. */
+  codes: Record<string, string>;
   /** The labels of `describeError` ("can't verify sender", …) → what to show instead. */
   errors: Record<string, string>;
 }
@@ -41,8 +70,11 @@ export interface WidgetTokens {
   streamToken: string;
 }
 
-/** "loading" (keys), "connecting" (chat), "online", "offline" (reconnecting), "failed", "idle" (not connected to the page). */
-export type WidgetState = "idle" | "loading" | "connecting" | "online" | "offline" | "failed";
+/**
+ * "loading" (keys), "restoring" (the keys are in another browser: the restore panel shows),
+ * "connecting" (chat), "online", "offline" (reconnecting), "failed", "idle" (not connected to the page).
+ */
+export type WidgetState = "idle" | "loading" | "restoring" | "connecting" | "online" | "offline" | "failed";
 
 /** `chatseal-message`: one per message shown; `text` only when the element has `expose-plaintext`. */
 export interface ChatSealMessageDetail {

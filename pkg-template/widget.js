@@ -8,6 +8,7 @@ import { StreamChat } from "stream-chat";
 import { ChatSeal, isEncrypted } from "chatseal";
 import { decryptForDisplay, describeError } from "./labels.js";
 import { encryptComposer } from "./stream-composer.js";
+import { keysMenu, restoreKeys } from "./widget-keys.js";
 import { LABELS, fill, labelsFor } from "./widget-labels.js";
 import { CSS } from "./widget-style.js";
 
@@ -119,7 +120,8 @@ export function define(options = {}) {
       this._status = el("p", { class: "status", part: "status", role: "status", id: ids.status });
       this._title = el("h2", { class: "title", part: "title", id: ids.title });
       const header = el("header", { class: "header", part: "header" });
-      header.append(this._title, this._status);
+      this._keys = keysMenu({ seal: () => this._seal, t: () => this._t, rpName: () => this._t.title });
+      header.append(this._title, this._status, this._keys.toggle);
       this._bannerList = el("div", { class: "banners", part: "banners" });
       this._log = el("div", {
         class: "log",
@@ -141,7 +143,7 @@ export function define(options = {}) {
       this._form.append(field, this._button);
       this._sendError = el("p", { class: "composer-error", part: "composer-error", role: "alert" });
       const chat = el("section", { class: "chat", part: "chat", "aria-labelledby": ids.title });
-      chat.append(header, this._bannerList, this._log, this._sendError, this._form);
+      chat.append(header, this._keys.panel, this._bannerList, this._log, this._sendError, this._form);
       root.append(chat);
 
       this._form.addEventListener("submit", (event) => {
@@ -222,6 +224,7 @@ export function define(options = {}) {
       this._label.textContent = t.message;
       this._input.placeholder = t.placeholder;
       this._button.textContent = t.send;
+      this._keys.words();
       this._showState(this._state);
     }
 
@@ -239,6 +242,7 @@ export function define(options = {}) {
         connecting: t.connecting,
         online: t.online,
         offline: t.offline,
+        restoring: t.restoreTitle,
         failed: fill(t.failed, { reason: this._failure ?? "" }),
       };
       this._status.textContent = words[state];
@@ -246,6 +250,10 @@ export function define(options = {}) {
       const usable = state === "online" || state === "offline";
       this._input.disabled = !usable;
       this._button.disabled = !usable;
+      this._keys.toggle.disabled = !usable;
+      if (!usable) this._keys.reset();
+      // While the restore panel shows, it takes the message list's and the composer's place.
+      this._log.hidden = this._form.hidden = state === "restoring";
       this._log.setAttribute("aria-busy", state === "loading" || state === "connecting" ? "true" : "false");
     }
 
@@ -332,7 +340,16 @@ export function define(options = {}) {
             await seal.register();
           } catch (error) {
             if (codeOf(error) !== "AlreadyRegistered") throw error;
-            throw Object.assign(new Error(this._t.anotherDevice), { code: "NoLocalKey", shown: true });
+            // The directory has this identity's card: bring the keys here from elsewhere.
+            const leaving = new AbortController();
+            this._cleanups.push(() => leaving.abort());
+            this._showState("restoring");
+            await restoreKeys({
+              seal,
+              t: () => this._t,
+              signal: leaving.signal,
+              mount: (panel) => this._log.before(panel),
+            });
           }
           if (!alive()) return;
         }

@@ -15,7 +15,7 @@ out=$dist/portal
 pkg=$(realpath "$www/node_modules/chatseal")
 rm -rf "$out" && mkdir -p "$out/vendor/chatseal"
 cp "$here/portal.js" "$here/portal.css" "$out/"
-for f in index.js facade.js labels.js widget.js widget-labels.js widget-style.js \
+for f in index.js facade.js labels.js widget.js widget-keys.js widget-labels.js widget-style.js \
   stream-composer.js stream-shim.js stream-uploads.js stream-attachments.js; do
   cp "$pkg/$f" "$out/vendor/chatseal/"
 done
