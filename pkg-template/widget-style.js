@@ -51,6 +51,7 @@ export const CSS = `
 :host([theme="dark"]) { ${DARK} }
 :host([hidden]) { display: none; }
 * { box-sizing: border-box; }
+[hidden] { display: none !important; }
 .chat {
   display: flex;
   flex-direction: column;
@@ -166,7 +167,6 @@ button:disabled { cursor: default; opacity: 0.7; }
   overflow-y: auto;
   border-bottom: 1px solid var(--chatseal-border);
 }
-.keys-panel[hidden] { display: none; }
 .keys-panel:not(.keys-menu) { flex: 1 1 auto; border-bottom: 0; }
 .keys-title { margin: 0; font-size: 1rem; font-weight: 600; }
 .keys-subtitle { margin: 0.25rem 0 0; font-size: 0.9375rem; font-weight: 600; }

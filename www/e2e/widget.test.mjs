@@ -55,7 +55,11 @@ async function person(name, { width = 1280, height = 860 } = {}) {
   });
   page.on("pageerror", (e) => problems.push(`${name}: pageerror: ${e.message}`));
   page.on("console", (m) => {
-    if (m.type() === "error") problems.push(`${name}: console: ${m.text()}`);
+    // Chromium logs every 4xx answer. Two are the protocol working: a new device polls
+    // GET /v2/link/{id}, which is 404 until the offer is there (PROTOCOL §7), and a
+    // replayed link is 409 (LinkUsed, tested).
+    const expected = /\/v2\/link\/[0-9a-f]{32}$/.test(m.location().url) && /status of (404|409)/.test(m.text());
+    if (m.type() === "error" && !expected) problems.push(`${name}: console: ${m.text()}`);
   });
   const entry = { name, page };
   open.add(entry);
@@ -65,15 +69,41 @@ async function person(name, { width = 1280, height = 860 } = {}) {
 
 /** Signs in on the portal's page as `me` (`role`), talking with `other`. */
 async function signIn(page, role, me, other, path = "/portal/") {
-  await page.goto(`${url}${path}`);
+  await fillSignIn(page, role, me, other, `${url}${path}`);
+  await page.locator("chatseal-chat[data-state='online']").waitFor({ timeout: 30_000 });
+}
+
+/** The sign-in form only, at `address`: what follows is the widget's. */
+async function fillSignIn(page, role, me, other, address) {
+  await page.goto(address);
   await page.getByLabel(role === "patient" ? "a patient" : "a clinician").check();
   await page.getByTestId("portal-me").fill(me);
   await page.getByTestId("portal-other").fill(other);
   await page.getByTestId("portal-signin").click();
-  await page.locator("chatseal-chat[data-state='online']").waitFor({ timeout: 30_000 });
 }
 
 const chat = (page) => page.locator("chatseal-chat");
+/** The "Your keys are in another browser" panel. */
+const restorePanel = (page) => chat(page).getByRole("region", { name: "Your keys are in another browser" });
+
+/** A virtual authenticator (DevTools protocol) in `page`, as a platform passkey with PRF. */
+async function authenticator(page) {
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send("WebAuthn.enable");
+  await cdp.send("WebAuthn.addVirtualAuthenticator", {
+    options: {
+      protocol: "ctap2",
+      ctap2Version: "ctap2_1",
+      transport: "internal",
+      hasResidentKey: true,
+      hasUserVerification: true,
+      isUserVerified: true,
+      hasPrf: true,
+      automaticPresenceSimulation: true,
+    },
+  });
+  return cdp;
+}
 /** The message rows (Playwright's locators pierce the open shadow root). */
 const rows = (page) => chat(page).locator("article.message");
 
@@ -368,6 +398,111 @@ describe("the patient portal", () => {
     );
     assert.equal((await stats()).decrypted, before.decrypted, "nothing was decrypted meanwhile");
     await p.page.unrouteAll({ behavior: "ignoreErrors" });
+  });
+
+  e2e("a second browser: the restore panel (axe-clean), linked from the first by QR text and code", async () => {
+    const n = await person("patient-new");
+    try {
+      await fillSignIn(n.page, "patient", patient, clinician, `${url}/portal/`);
+      const panel = restorePanel(n.page);
+      await panel.waitFor({ timeout: 30_000 });
+      assert.equal(await chat(n.page).getAttribute("data-state"), "restoring");
+      assert.equal(await chat(n.page).getByRole("textbox", { name: "Message" }).isVisible(), false);
+      await panel.getByLabel("Backup password").waitFor();
+      assert.deepEqual(await accessibility(n.page), [], "the restore panel");
+      await n.page.screenshot({ path: join(artifacts, "portal-restore.png") });
+
+      await panel.getByRole("button", { name: "Link from another device" }).click();
+      const qr = await panel.getByRole("textbox", { name: "Link text" }).inputValue();
+      assert.match(qr, /^chatseal:link:/);
+      const svg = panel.getByRole("img", { name: "QR code to scan from your other device" });
+      const box = await svg.evaluate((el) => ({
+        viewBox: el.getAttribute("viewBox"),
+        rect: el.querySelector("rect")?.getAttribute("fill"),
+        path: el.querySelector("path")?.getAttribute("d")?.length ?? 0,
+      }));
+      assert.match(box.viewBox, /^0 0 \d+ \d+$/);
+      assert.equal(box.rect, "#fff");
+      assert.ok(box.path > 0);
+      assert.deepEqual(await accessibility(n.page), [], "the restore panel, linking");
+      await n.page.screenshot({ path: join(artifacts, "portal-restore-link.png") });
+
+      // The first browser sends its keys from the keys menu, by keyboard.
+      const toggle = chat(p.page).getByRole("button", { name: "Keys", exact: true });
+      await toggle.focus();
+      await p.page.keyboard.press("Enter");
+      assert.equal(await toggle.getAttribute("aria-expanded"), "true");
+      const menu = chat(p.page).getByRole("region", { name: "Keys", exact: true });
+      const field = menu.getByRole("textbox", { name: "The new device's link text" });
+      await field.fill(qr);
+      await menu.getByRole("button", { name: "Send my keys" }).click();
+      const sent = menu.getByRole("status").filter({ hasText: "Sent." });
+      await sent.waitFor({ timeout: 30_000 });
+      const code = (await sent.textContent()).match(/\b\d{6}\b/)?.[0];
+      assert.ok(code, `no code in "${await sent.textContent()}"`);
+      assert.deepEqual(await accessibility(p.page), [], "the keys menu");
+      await p.page.screenshot({ path: join(artifacts, "portal-keys-menu.png") });
+      const shown = panel.locator(".link-code");
+      await shown.waitFor({ timeout: 30_000 });
+      assert.equal((await shown.textContent()).trim(), code, "both browsers show the same code");
+      await n.page.screenshot({ path: join(artifacts, "portal-restore-code.png") });
+
+      // The same link text again: already used.
+      await field.fill(qr);
+      await menu.getByRole("button", { name: "Send my keys" }).click();
+      await menu.getByRole("alert").getByText("That link was already used", { exact: false }).waitFor({ timeout: 15_000 });
+      // Escape closes the menu and gives the focus back to its button.
+      await field.press("Escape");
+      assert.equal(await toggle.getAttribute("aria-expanded"), "false");
+      assert.equal(await menu.isVisible(), false);
+      assert.ok(await p.page.evaluate(() => document.querySelector("chatseal-chat").shadowRoot.activeElement?.getAttribute("part") === "keys-toggle"));
+
+      await panel.getByRole("button", { name: "The codes match" }).click();
+      await n.page.locator("chatseal-chat[data-state='online']").waitFor({ timeout: 30_000 });
+      await expectText(n.page, texts.question);
+      await expectText(n.page, texts.answer);
+      const linked = `From my linked browser ${run}`;
+      await send(n.page, linked);
+      await expectText(c.page, linked);
+      assert.deepEqual(await n.page.evaluate(() => window.__csp), []);
+    } finally {
+      await n.context.close();
+    }
+  });
+
+  e2e("a passkey from the keys menu restores the keys after the browser's data is wiped", async () => {
+    // WebAuthn needs a domain as its relying-party id (an IP address is refused): the same
+    // server as localhost, another origin, so a new browser. A password backup first.
+    const password = `correct horse ${run}`;
+    await p.page.evaluate((pw) => document.querySelector("chatseal-chat").seal.backup(pw), password);
+    const local = url.replace("127.0.0.1", "localhost");
+    const n = await person("patient-passkey");
+    try {
+      const cdp = await authenticator(n.page);
+      await fillSignIn(n.page, "patient", patient, clinician, `${local}/portal/`);
+      const panel = restorePanel(n.page);
+      await panel.getByLabel("Backup password").fill(`wrong ${run}`);
+      await panel.getByRole("button", { name: "Restore", exact: true }).click();
+      await panel.getByRole("alert").getByText("That did not open your keys", { exact: false }).waitFor({ timeout: 30_000 });
+      await panel.getByLabel("Backup password").fill(password);
+      await panel.getByRole("button", { name: "Restore", exact: true }).click();
+      await n.page.locator("chatseal-chat[data-state='online']").waitFor({ timeout: 30_000 });
+      await expectText(n.page, texts.answer);
+
+      await chat(n.page).getByRole("button", { name: "Keys", exact: true }).click();
+      const menu = chat(n.page).getByRole("region", { name: "Keys", exact: true });
+      await menu.getByRole("button", { name: "Add a passkey" }).click();
+      await menu.getByRole("status").getByText("Passkey saved", { exact: false }).waitFor({ timeout: 30_000 });
+
+      await cdp.send("Storage.clearDataForOrigin", { origin: new URL(local).origin, storageTypes: "all" });
+      await fillSignIn(n.page, "patient", patient, clinician, `${local}/portal/`);
+      await restorePanel(n.page).getByRole("button", { name: "Restore with a passkey" }).click();
+      await n.page.locator("chatseal-chat[data-state='online']").waitFor({ timeout: 30_000 });
+      await expectText(n.page, texts.question);
+      await expectText(n.page, texts.answer);
+    } finally {
+      await n.context.close();
+    }
   });
 
   e2e("no page errors, console errors or CSP violations anywhere", async () => {
