@@ -12,12 +12,13 @@ import { fill } from "./widget-labels.js";
 const SVG = "http://www.w3.org/2000/svg";
 
 /**
+ * An element with attributes and text (the widget's DOM is built with this, never innerHTML).
  * @param {string} tag
  * @param {Record<string, string>} [attributes]
  * @param {string} [text]
  * @returns {HTMLElement}
  */
-function el(tag, attributes = {}, text) {
+export function el(tag, attributes = {}, text) {
   const node = document.createElement(tag);
   for (const [name, value] of Object.entries(attributes)) node.setAttribute(name, value);
   if (text !== undefined) node.textContent = text;

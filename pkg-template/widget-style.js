@@ -168,6 +168,7 @@ button:disabled { cursor: default; opacity: 0.7; }
   border-bottom: 1px solid var(--chatseal-border);
 }
 .keys-panel:not(.keys-menu) { flex: 1 1 auto; border-bottom: 0; }
+.keys-menu { flex: 0 0 auto; max-height: 75%; }
 .keys-title { margin: 0; font-size: 1rem; font-weight: 600; }
 .keys-subtitle { margin: 0.25rem 0 0; font-size: 0.9375rem; font-weight: 600; }
 .keys-panel p { margin: 0; }

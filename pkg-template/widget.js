@@ -8,7 +8,7 @@ import { StreamChat } from "stream-chat";
 import { ChatSeal, isEncrypted } from "chatseal";
 import { decryptForDisplay, describeError } from "./labels.js";
 import { encryptComposer } from "./stream-composer.js";
-import { keysMenu, restoreKeys } from "./widget-keys.js";
+import { el, keysMenu, restoreKeys } from "./widget-keys.js";
 import { LABELS, fill, labelsFor } from "./widget-labels.js";
 import { CSS } from "./widget-style.js";
 
@@ -24,19 +24,6 @@ export { LABELS };
 /** @typedef {{ el: HTMLElement, text: HTMLElement, source: string, controller: AbortController | null }} Row */
 
 const ATTRIBUTES = ["api-key", "base-url", "user", "channel", "members", "directory", "token-url", "storage", "lang"];
-
-/**
- * @param {string} tag
- * @param {Record<string, string>} [attributes]
- * @param {string} [text]
- * @returns {HTMLElement}
- */
-function el(tag, attributes = {}, text) {
-  const node = document.createElement(tag);
-  for (const [name, value] of Object.entries(attributes)) node.setAttribute(name, value);
-  if (text !== undefined) node.textContent = text;
-  return node;
-}
 
 /**
  * What a token source answered, checked: `{ token, streamToken }`.
