@@ -231,8 +231,9 @@ impl DeviceLink {
 
     /// `waitForOffer({ signal })`: asks the directory every 2 s until the other device has
     /// sent its offer, opens and checks it, and resolves to the code; nothing is stored yet.
-    /// `LinkExpired` after five minutes, `Integrity` for an offer that is not for this
-    /// device, `LinkRejected` when its keys are not this identity's current ones.
+    /// `LinkExpired` after five minutes (directory requests that fail meanwhile are
+    /// retried), `Integrity` for an offer that is not for this device, `LinkRejected` when
+    /// its keys are not this identity's current ones.
     #[wasm_bindgen(js_name = "waitForOffer")]
     pub fn wait_for_offer(&self, options: JsValue) -> Promise {
         let (engine, link, pending) = (
@@ -245,10 +246,18 @@ impl DeviceLink {
             check_signal(&engine, &options)?;
             let wait = async {
                 loop {
-                    if let Some(offer) = engine.poll_link(&link, now_ms()).await? {
-                        let code = offer.code().to_owned();
-                        *pending.borrow_mut() = Some(offer);
-                        return Ok::<_, Error>(code);
+                    match engine.poll_link(&link, now_ms()).await {
+                        Ok(Some(offer)) => {
+                            let code = offer.code().to_owned();
+                            *pending.borrow_mut() = Some(offer);
+                            return Ok::<_, Error>(code);
+                        }
+                        Ok(None) => {}
+                        // A directory out of reach for a moment (a dropped connection, a
+                        // request timed out) does not end the wait: the link lasts until
+                        // it expires (`LinkExpired`), as the user was told.
+                        Err(Error::Directory(_)) => {}
+                        Err(e) => return Err(e),
                     }
                     gloo_timers::future::TimeoutFuture::new(POLL_MS).await;
                 }
