@@ -7,7 +7,6 @@ import { ChatSeal } from "chatseal";
 import { Backend } from "./backend.js";
 import { describe, isNoCard } from "./errors.js";
 import { BackupForm } from "./keys/BackupForm.jsx";
-import { OtherWays } from "./keys/OtherWays.jsx";
 import { RestoreForm } from "./keys/RestoreForm.jsx";
 import { Brand } from "./Login.jsx";
 import { useReport } from "./status.jsx";
@@ -124,7 +123,6 @@ export function Session({ identity, onSignOut }) {
               the backup password you chose to bring them here.
             </p>
             <RestoreForm seal={seal} identity={identity} onRestored={ready} onStartedOver={toBackup} />
-            <OtherWays seal={seal} onRestored={ready} />
           </>
         )}
         {phase === "backup" && seal && (

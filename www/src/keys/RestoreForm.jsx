@@ -1,8 +1,10 @@
 // A new browser for an identity the directory already knows: restore the keys from the
-// password backup (seal.restore). Starting over with new keys is offered behind a confirm.
+// password backup (seal.restore), or without it (OtherWays: a passkey, a linked device).
+// Starting over with new keys is offered last, behind a confirm.
 import { useId, useRef, useState } from "react";
 import { describe, isNoBackup } from "../errors.js";
 import { backupMade } from "../storage.js";
+import { OtherWays } from "./OtherWays.jsx";
 
 function restoreProblem(error) {
   if (error?.code === "Integrity") return "That password does not open your backup. Check it and try again.";
@@ -86,6 +88,8 @@ export function RestoreForm({ seal, identity, onRestored, onStartedOver }) {
           </button>
         </div>
       </form>
+
+      <OtherWays seal={seal} onRestored={onRestored} />
 
       <section className="danger-zone" aria-labelledby="start-over-title">
         <h2 id="start-over-title">Lost your password?</h2>
