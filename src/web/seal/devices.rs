@@ -15,13 +15,14 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 use zeroize::Zeroizing;
 
-use super::{check_signal, exclusive_with, now_ms, ChatSeal, WebEngine};
+use super::{cancellable, check_signal, exclusive_with, now_ms, ChatSeal, WebEngine};
 use crate::client::engine::{Link, PendingLink, LINK_TTL_MS};
+use crate::client::qr::svg_path;
 use crate::client::Error;
 use crate::proto::passkey::new_prf_salt;
 use crate::proto::wire::{b64u_decode, b64u_encode};
 use crate::web::errors::{string_arg, to_js, type_error};
-use crate::web::js::{abort_error, abortable, bytes_of, get, set, signal_of};
+use crate::web::js::{bytes_of, get, set};
 
 /// How often a waiting new device asks the directory for its offer (ms).
 const POLL_MS: u32 = 2_000;
@@ -158,10 +159,15 @@ impl ChatSeal {
     #[wasm_bindgen(js_name = "linkStart")]
     pub fn link_start(&self) -> DeviceLink {
         let link = self.engine.start_link(&mut OsRng, now_ms());
+        let qr = link.qr();
+        // A link QR (78 bytes) always fits a QR code; an empty path would only draw nothing.
+        let (qr_size, qr_path) = svg_path(&qr).unwrap_or_default();
         DeviceLink {
             engine: Rc::clone(&self.engine),
             lock: self.lock.clone(),
-            qr: link.qr(),
+            qr,
+            qr_path,
+            qr_size,
             link: Rc::new(link),
             pending: Rc::new(RefCell::new(None)),
         }
@@ -191,6 +197,8 @@ pub struct DeviceLink {
     engine: Rc<WebEngine>,
     lock: Option<String>,
     qr: String,
+    qr_path: String,
+    qr_size: u32,
     link: Rc<Link>,
     pending: Rc<RefCell<Option<PendingLink>>>,
 }
@@ -208,13 +216,13 @@ impl DeviceLink {
     /// `<svg viewBox="0 0 {qrSize} {qrSize}"><path d="{qrPath}"/></svg>`.
     #[wasm_bindgen(getter, js_name = "qrPath")]
     pub fn qr_path(&self) -> String {
-        crate::client::qr::svg_path(&self.qr).map_or_else(String::new, |(_, path)| path)
+        self.qr_path.clone()
     }
 
     /// The side of the box `qrPath` is drawn in.
     #[wasm_bindgen(getter, js_name = "qrSize")]
     pub fn qr_size(&self) -> u32 {
-        crate::client::qr::svg_path(&self.qr).map_or(0, |(size, _)| size)
+        self.qr_size
     }
 
     /// When the link stops being usable (unix ms).
@@ -242,33 +250,25 @@ impl DeviceLink {
             Rc::clone(&self.pending),
         );
         future_to_promise(async move {
-            let signal = signal_of(&options)?;
-            check_signal(&engine, &options)?;
             let wait = async {
                 loop {
                     match engine.poll_link(&link, now_ms()).await {
                         Ok(Some(offer)) => {
                             let code = offer.code().to_owned();
                             *pending.borrow_mut() = Some(offer);
-                            return Ok::<_, Error>(code);
+                            return Ok(JsValue::from_str(&code));
                         }
                         Ok(None) => {}
                         // A directory out of reach for a moment (a dropped connection, a
                         // request timed out) does not end the wait: the link lasts until
                         // it expires (`LinkExpired`), as the user was told.
                         Err(Error::Directory(_)) => {}
-                        Err(e) => return Err(e),
+                        Err(e) => return Err(to_js(&e)),
                     }
                     gloo_timers::future::TimeoutFuture::new(POLL_MS).await;
                 }
             };
-            match abortable(signal.as_ref(), wait).await {
-                Some(result) => result.map(|c| JsValue::from_str(&c)).map_err(|e| to_js(&e)),
-                None => {
-                    engine.count_cancelled();
-                    Err(abort_error())
-                }
-            }
+            cancellable(&engine, &options, wait).await
         })
     }
 
