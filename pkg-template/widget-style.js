@@ -132,11 +132,9 @@ export const CSS = `
   white-space: nowrap;
   border: 0;
 }
-textarea {
+textarea, input {
   width: 100%;
   min-height: 2.75rem;
-  max-height: 8rem;
-  resize: vertical;
   padding: 0.5rem 0.75rem;
   font: inherit;
   color: var(--chatseal-fg);
@@ -144,7 +142,8 @@ textarea {
   border: 1px solid var(--chatseal-border);
   border-radius: 0.5rem;
 }
-textarea::placeholder { color: var(--chatseal-muted); opacity: 1; }
+textarea { max-height: 8rem; resize: vertical; }
+textarea::placeholder, input::placeholder { color: var(--chatseal-muted); opacity: 1; }
 button {
   font: inherit;
   font-weight: 600;
@@ -183,17 +182,6 @@ button:disabled { cursor: default; opacity: 0.7; }
 .link-box > label { font-size: 0.875rem; }
 .qr { width: 10rem; height: 10rem; }
 .link-code { font-size: 1.75rem; font-weight: 700; letter-spacing: 0.2em; font-variant-numeric: tabular-nums; }
-input {
-  width: 100%;
-  min-height: 2.75rem;
-  padding: 0.5rem 0.75rem;
-  font: inherit;
-  color: var(--chatseal-fg);
-  background: var(--chatseal-bg);
-  border: 1px solid var(--chatseal-border);
-  border-radius: 0.5rem;
-}
-input::placeholder { color: var(--chatseal-muted); opacity: 1; }
 .link-text { font-family: ui-monospace, monospace; font-size: 0.8125rem; }
 input:focus-visible, textarea:focus-visible, button:focus-visible, .log:focus-visible {
   outline: 3px solid var(--chatseal-focus);

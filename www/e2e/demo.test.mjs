@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { createRequire } from "node:module";
 import { ChatSeal, ChatSealError } from "chatseal";
 import { streamCredentials, tokenGetter } from "../../tests/js/demo-backend.js";
-import { launch, screenshotOnFailure } from "./browser.mjs";
+import { authenticator, isLinkPollAnswer, launch, screenshotOnFailure } from "./browser.mjs";
 
 const url = process.env.CHATSEAL_TEST_DIRECTORY;
 const dbPath = process.env.CHATSEAL_TEST_DB;
@@ -68,11 +68,7 @@ async function person(name, { width = 1280, height = 860 } = {}) {
   });
   page.on("pageerror", (e) => problems.push(`${name}: pageerror: ${e.message}`));
   page.on("console", (m) => {
-    // Chromium logs every 4xx answer. Two are the protocol working: a new device polls
-    // GET /v2/link/{id}, which is 404 until the offer is there (PROTOCOL §7), and a
-    // replayed POST of a used link is 409 (LinkUsed, tested).
-    const expected = /\/v2\/link\/[0-9a-f]{32}$/.test(m.location().url) && /status of (404|409)/.test(m.text());
-    if (m.type() === "error" && !expected) problems.push(`${name}: console: ${m.text()}`);
+    if (m.type() === "error" && !isLinkPollAnswer(m)) problems.push(`${name}: console: ${m.text()}`);
   });
   return { name, context, page };
 }
@@ -639,25 +635,6 @@ describe("the demo", () => {
   // passkey tests use the same server as localhost: another origin, hence a new browser.
   const local = url.replace("127.0.0.1", "localhost");
 
-  /** A virtual authenticator (DevTools protocol) in `page`, as a platform passkey; with PRF unless told. */
-  async function authenticator(page, { prf = true } = {}) {
-    const cdp = await page.context().newCDPSession(page);
-    await cdp.send("WebAuthn.enable");
-    const { authenticatorId } = await cdp.send("WebAuthn.addVirtualAuthenticator", {
-      options: {
-        protocol: "ctap2",
-        ctap2Version: "ctap2_1",
-        transport: "internal",
-        hasResidentKey: true,
-        hasUserVerification: true,
-        isUserVerified: true,
-        hasPrf: prf,
-        automaticPresenceSimulation: true,
-      },
-    });
-    return { cdp, authenticatorId };
-  }
-
   async function openKeys(page) {
     await page.getByTestId("keys-open").click();
     await page.getByTestId("keys-dialog").waitFor();
@@ -666,7 +643,7 @@ describe("the demo", () => {
   e2e("a passkey backup brings the keys and the history back after the browser's data is wiped", async () => {
     const p = await person("alice-passkey");
     try {
-      const { cdp } = await authenticator(p.page);
+      const cdp = await authenticator(p.page);
       await p.page.goto(local);
       await p.page.getByTestId("login-input").fill(alice);
       await p.page.getByTestId("login-submit").click();

@@ -13,7 +13,7 @@ import { join } from "node:path";
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 import { isEncrypted } from "chatseal";
-import { launch, screenshotOnFailure } from "./browser.mjs";
+import { authenticator, isLinkPollAnswer, launch, screenshotOnFailure } from "./browser.mjs";
 
 const url = process.env.CHATSEAL_TEST_DIRECTORY;
 const dbPath = process.env.CHATSEAL_TEST_DB;
@@ -55,11 +55,7 @@ async function person(name, { width = 1280, height = 860 } = {}) {
   });
   page.on("pageerror", (e) => problems.push(`${name}: pageerror: ${e.message}`));
   page.on("console", (m) => {
-    // Chromium logs every 4xx answer. Two are the protocol working: a new device polls
-    // GET /v2/link/{id}, which is 404 until the offer is there (PROTOCOL §7), and a
-    // replayed link is 409 (LinkUsed, tested).
-    const expected = /\/v2\/link\/[0-9a-f]{32}$/.test(m.location().url) && /status of (404|409)/.test(m.text());
-    if (m.type() === "error" && !expected) problems.push(`${name}: console: ${m.text()}`);
+    if (m.type() === "error" && !isLinkPollAnswer(m)) problems.push(`${name}: console: ${m.text()}`);
   });
   const entry = { name, page };
   open.add(entry);
@@ -86,24 +82,6 @@ const chat = (page) => page.locator("chatseal-chat");
 /** The "Your keys are in another browser" panel. */
 const restorePanel = (page) => chat(page).getByRole("region", { name: "Your keys are in another browser" });
 
-/** A virtual authenticator (DevTools protocol) in `page`, as a platform passkey with PRF. */
-async function authenticator(page) {
-  const cdp = await page.context().newCDPSession(page);
-  await cdp.send("WebAuthn.enable");
-  await cdp.send("WebAuthn.addVirtualAuthenticator", {
-    options: {
-      protocol: "ctap2",
-      ctap2Version: "ctap2_1",
-      transport: "internal",
-      hasResidentKey: true,
-      hasUserVerification: true,
-      isUserVerified: true,
-      hasPrf: true,
-      automaticPresenceSimulation: true,
-    },
-  });
-  return cdp;
-}
 /** The message rows (Playwright's locators pierce the open shadow root). */
 const rows = (page) => chat(page).locator("article.message");
 
